@@ -1,0 +1,40 @@
+"""advlab: attacks and defenses for the advlab course book.
+
+Images are float tensors in [0, 1], shape (N, C, H, W); normalisation lives
+inside the models, so every epsilon is in pixel units.
+"""
+
+from . import attacks, data, models, train, zoo
+from .attacks import fgsm
+from .data import DATASETS, Dataset, DataUnavailableError, load_dataset, load_split
+from .device import default_device
+from .models import Normalize, SmallCNN, build_model
+from .train import evaluate, fit, predict
+from .zoo import TrainConfig, Trained, pretrained
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DATASETS",
+    "DataUnavailableError",
+    "Dataset",
+    "Normalize",
+    "SmallCNN",
+    "TrainConfig",
+    "Trained",
+    "__version__",
+    "attacks",
+    "build_model",
+    "data",
+    "default_device",
+    "evaluate",
+    "fgsm",
+    "fit",
+    "load_dataset",
+    "load_split",
+    "models",
+    "predict",
+    "pretrained",
+    "train",
+    "zoo",
+]
