@@ -1,0 +1,57 @@
+# advlab: two commands do everything on a fresh machine.
+#   make book   build the whole book to HTML, executing every notebook
+#   make test   lint, unit tests, the book build and the browser check
+# Both create the virtualenv (.venv) and install what they need first.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+BOOK_HTML := _build/html/index.html
+
+.PHONY: all venv vendor browser book test unit lint format lock bench clean
+
+all: test
+
+$(STAMP): requirements.txt constraints.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade --quiet "pip>=24"
+	$(BIN)/python -m pip install --quiet -r requirements.txt -c constraints.txt
+	@touch $@
+
+venv: $(STAMP)
+
+vendor:
+	@bash scripts/fetch_vendor_js.sh
+
+browser:
+	@bash scripts/ensure_chromium.sh
+
+book: $(STAMP) vendor
+	$(BIN)/jupyter-book build . -W --keep-going
+	@echo "book: open _build/html/index.html"
+
+lint: $(STAMP)
+	$(BIN)/ruff check advlab tests benchmarks book
+	$(BIN)/ruff format --check advlab tests benchmarks
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest -m "not browser"
+
+test: $(STAMP) lint book browser
+	ADVLAB_REQUIRE_BOOK=1 ADVLAB_REQUIRE_BROWSER=1 $(BIN)/python -m pytest
+
+format: $(STAMP)
+	$(BIN)/ruff format advlab tests benchmarks
+	$(BIN)/ruff check --fix advlab tests benchmarks
+
+lock: $(STAMP)
+	{ echo "# Full lock of the environment 'make venv' builds (pip freeze of a fresh install of requirements.txt)."; \
+	  echo "# Regenerate with: make lock"; $(BIN)/python -m pip freeze --exclude-editable; } > constraints.txt
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_attacks.py
+
+clean:
+	rm -rf _build
