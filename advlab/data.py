@@ -15,13 +15,15 @@ One entry point, :func:`load_dataset`, serves every chapter:
     dataset, which folder was searched and how to fix it.
 
 A folder that holds only one split (say MNIST's test files) is enough to load
-that split with :func:`load_split`. A read-only folder holding the compressed
-MNIST files works too: they are unpacked into the cache folder.
+that split with :func:`load_split`. A folder holding only the compressed MNIST
+files (``*-ubyte.gz``) works too, read-only or not: they are unpacked into the
+cache folder, never beside the originals.
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
 import pickle
 import shutil
@@ -286,12 +288,11 @@ def _load_mnist_like(
     if not all((raw / s).is_file() for s in stems) and all(
         (raw / f"{s}.gz").is_file() for s in stems
     ):
-        # Compressed files only: unpack beside them, or into the cache if that folder is read-only.
-        if os.access(raw, os.W_OK):
-            _unpack_gz(raw, raw, stems)
-        else:
-            root = cache_dir() / "data" / "unpacked"
-            _unpack_gz(raw, root / cls.__name__ / "raw", stems)
+        # Compressed files only: unpack them into the cache (never into the data folder, which
+        # may be shared or read-only), in a folder keyed by where they came from.
+        tag = hashlib.sha256(str(raw.resolve()).encode()).hexdigest()[:12]
+        root = cache_dir() / "data" / "unpacked" / tag
+        _unpack_gz(raw, root / cls.__name__ / "raw", stems)
     try:
         ds = cls(str(root), train=train, download=download)
     except Exception as err:  # torchvision raises RuntimeError/URLError/OSError from deep inside

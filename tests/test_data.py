@@ -1,0 +1,145 @@
+"""advlab.data: the embedded digits, the real MNIST loader, CIFAR-10's pickle format, errors."""
+
+from __future__ import annotations
+
+import pickle
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from advlab.data import DATASETS, DataUnavailableError, load_dataset, load_split
+
+SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data"
+HAVE_MNIST = (SHARED_MNIST / "MNIST" / "raw" / "t10k-images-idx3-ubyte.gz").is_file()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ADVLAB_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("ADVLAB_DATA", raising=False)
+
+
+@pytest.fixture
+def offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every download fails as it does on a machine without network."""
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise urllib.error.URLError("network is unreachable (simulated by the test)")
+
+    monkeypatch.setattr(urllib.request, "urlopen", refuse)
+
+
+def test_digits_is_embedded_with_a_fixed_stratified_split() -> None:
+    d = load_dataset("digits")
+    assert (len(d.x_train), len(d.x_test)) == (1437, 360)
+    assert d.image_shape == (1, 8, 8) and d.num_classes == 10
+    assert d.classes == tuple(str(k) for k in range(10))
+    for x in (d.x_train, d.x_test):
+        assert x.dtype == torch.float32 and x.min() >= 0 and x.max() <= 1
+    assert d.y_train.dtype == torch.int64
+    # stratified: every class has 20% (±1 image) of its images in the test set
+    counts_test = torch.bincount(d.y_test, minlength=10)
+    counts_all = counts_test + torch.bincount(d.y_train, minlength=10)
+    assert torch.all((counts_test - 0.2 * counts_all).abs() <= 1)
+    again = load_dataset("digits")
+    assert torch.equal(again.x_test, d.x_test) and torch.equal(again.y_train, d.y_train)
+
+
+def test_unknown_dataset_lists_the_known_ones() -> None:
+    with pytest.raises(ValueError, match="unknown dataset 'imagenet'") as err:
+        load_dataset("imagenet")
+    for name in DATASETS:
+        assert repr(name) in str(err.value)
+
+
+def test_unknown_split_is_rejected() -> None:
+    with pytest.raises(ValueError, match="split must be 'train' or 'test'"):
+        load_split("digits", "validation")  # type: ignore[arg-type]
+
+
+@pytest.mark.skipif(not HAVE_MNIST, reason=f"the real MNIST test set is not at {SHARED_MNIST}")
+def test_real_mnist_test_set_loads_from_a_folder_holding_only_gz_files(tmp_path: Path) -> None:
+    before = sorted(p.name for p in (SHARED_MNIST / "MNIST" / "raw").iterdir())
+    x, y, classes = load_split("mnist", "test", root=SHARED_MNIST, download=False)
+    assert x.shape == (10_000, 1, 28, 28) and x.dtype == torch.float32
+    assert 0 <= float(x.min()) and float(x.max()) == 1.0
+    assert classes == tuple(str(k) for k in range(10))
+    # the published class counts of MNIST's test set, and its famous first digit
+    assert torch.bincount(y).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+    assert int(y[0]) == 7
+    # nothing was written into the data folder: the files were unpacked into the cache
+    assert sorted(p.name for p in (SHARED_MNIST / "MNIST" / "raw").iterdir()) == before
+    assert any((tmp_path / "cache" / "data" / "unpacked").rglob("t10k-images-idx3-ubyte"))
+
+
+@pytest.mark.skipif(not HAVE_MNIST, reason=f"the real MNIST test set is not at {SHARED_MNIST}")
+def test_missing_split_offline_names_dataset_folder_and_fixes(offline: None) -> None:
+    with pytest.raises(DataUnavailableError) as err:
+        load_dataset("mnist", root=SHARED_MNIST)  # holds the test split only
+    msg = str(err.value)
+    assert msg.startswith("mnist:") and str(SHARED_MNIST) in msg
+    assert "ADVLAB_DATA" in msg and 'load_dataset("digits")' in msg
+    assert "Traceback" not in msg
+
+
+@pytest.mark.parametrize("name", ["mnist", "fashion-mnist", "cifar10"])
+def test_offline_with_nothing_on_disk_gives_a_clear_error(
+    name: str, tmp_path: Path, offline: None
+) -> None:
+    with pytest.raises(DataUnavailableError, match=rf"^{name}: .*download failed") as err:
+        load_split(name, "test", root=tmp_path / "empty")
+    assert str(tmp_path / "empty") in str(err.value)
+
+
+def test_data_root_comes_from_advlab_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, offline: None
+) -> None:
+    monkeypatch.setenv("ADVLAB_DATA", str(tmp_path / "from-env"))
+    with pytest.raises(DataUnavailableError, match="from-env"):
+        load_split("fashion-mnist", "test")
+
+
+def _write_tiny_cifar10(root: Path, rng: np.random.Generator) -> dict[str, dict]:
+    """A CIFAR-10 folder in the real pickle format: 5 train batches of 2 images, a test batch of 3."""
+    folder = root / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    batches = {}
+    for name, n in [*[(f"data_batch_{k}", 2) for k in range(1, 6)], ("test_batch", 3)]:
+        entry = {
+            "batch_label": name,
+            "data": rng.integers(0, 256, size=(n, 3 * 32 * 32), dtype=np.uint8),
+            "labels": rng.integers(0, 10, size=n).tolist(),
+            "filenames": [f"img{i}.png" for i in range(n)],
+        }
+        with open(folder / name, "wb") as fh:
+            pickle.dump(entry, fh)
+        batches[name] = entry
+    names = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+    with open(folder / "batches.meta", "wb") as fh:
+        pickle.dump({"label_names": names, "num_cases_per_batch": 2, "num_vis": 3072}, fh)
+    return batches
+
+
+def test_cifar10_loader_reads_the_real_pickle_format(tmp_path: Path, offline: None) -> None:
+    batches = _write_tiny_cifar10(tmp_path, np.random.default_rng(0))
+    d = load_dataset("cifar10", root=tmp_path)
+    assert d.x_train.shape == (10, 3, 32, 32) and d.x_test.shape == (3, 3, 32, 32)
+    assert d.classes[3] == "cat" and d.num_classes == 10
+    test = batches["test_batch"]
+    assert d.y_test.tolist() == test["labels"]
+    # rows are stored channel-major: 1024 red, then 1024 green, then 1024 blue values
+    raw = test["data"][1]
+    for c, i, j in [(0, 0, 0), (1, 5, 7), (2, 31, 30)]:
+        assert float(d.x_test[1, c, i, j]) == pytest.approx(raw[c * 1024 + i * 32 + j] / 255)
+    assert torch.equal(d.x_train[:2], torch.from_numpy(batches["data_batch_1"]["data"]).view(2, 3, 32, 32) / 255)
+
+
+def test_cifar10_corrupt_file_is_reported_clearly(tmp_path: Path, offline: None) -> None:
+    _write_tiny_cifar10(tmp_path, np.random.default_rng(1))
+    (tmp_path / "cifar-10-batches-py" / "test_batch").write_bytes(b"not a pickle")
+    with pytest.raises(DataUnavailableError, match="cifar10: .*unreadable"):
+        load_split("cifar10", "test", root=tmp_path)
