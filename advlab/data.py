@@ -55,7 +55,11 @@ DATASETS: dict[str, str] = {
     "cifar10": "CIFAR-10 32x32 colour images (torchvision)",
 }
 
-_ALIASES = {"fashion_mnist": "fashion-mnist", "fashionmnist": "fashion-mnist", "cifar-10": "cifar10"}
+_ALIASES = {
+    "fashion_mnist": "fashion-mnist",
+    "fashionmnist": "fashion-mnist",
+    "cifar-10": "cifar10",
+}
 
 DIGITS_TEST_FRACTION = 0.2
 DIGITS_SPLIT_SEED = 0
@@ -237,7 +241,7 @@ def _unavailable(key: str, folder: Path, why: str) -> DataUnavailableError:
     )
 
 
-def _mnist_class(key: str):  # noqa: ANN202 - returns a torchvision dataset class
+def _mnist_class(key: str):
     from torchvision import datasets
 
     base = datasets.MNIST if key == "mnist" else datasets.FashionMNIST
@@ -250,7 +254,9 @@ def _mnist_class(key: str):  # noqa: ANN202 - returns a torchvision dataset clas
             return [f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"]
 
         def _check_exists(self) -> bool:
-            return all(os.path.isfile(os.path.join(self.raw_folder, f)) for f in self._split_files())
+            return all(
+                os.path.isfile(os.path.join(self.raw_folder, f)) for f in self._split_files()
+            )
 
     SplitOnly.__name__ = base.__name__  # torchvision derives the folder name from the class name
     return SplitOnly
@@ -307,7 +313,7 @@ def _load_mnist_like(
     return x, y, classes, f"torchvision {cls.__name__} from {root}"
 
 
-def _cifar10_class():  # noqa: ANN202 - returns a torchvision dataset class
+def _cifar10_class():
     from torchvision import datasets
 
     class SplitOnly(datasets.CIFAR10):
@@ -331,7 +337,7 @@ def _cifar10_class():  # noqa: ANN202 - returns a torchvision dataset class
     return SplitOnly
 
 
-def _load_cifar10(split: Split, folder: Path, download: bool):  # noqa: ANN202
+def _load_cifar10(split: Split, folder: Path, download: bool):
     cls = _cifar10_class()
     try:
         ds = cls(str(folder), train=split == "train", download=download)

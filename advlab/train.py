@@ -122,7 +122,9 @@ def predict(model: nn.Module, x: Tensor, *, batch_size: int = 1024) -> Tensor:
     """Logits of ``model`` on ``x`` in eval mode (the model's mode is restored), on x's device."""
     dev = model_device(model) or x.device
     with eval_mode(model):
-        outs = [model(x[i : i + batch_size].to(dev)).to(x.device) for i in range(0, len(x), batch_size)]
+        outs = [
+            model(x[i : i + batch_size].to(dev)).to(x.device) for i in range(0, len(x), batch_size)
+        ]
     return torch.cat(outs) if outs else torch.empty(0)
 
 

@@ -32,7 +32,9 @@ def image_to_numpy(img: Tensor) -> np.ndarray:
 def show_image(ax: Axes, img: Tensor, title: str | None = None) -> None:
     """Draw one image in [0, 1] (grey-scale or RGB) without axes."""
     arr = image_to_numpy(img)
-    ax.imshow(arr, cmap="gray" if arr.ndim == 2 else None, vmin=0.0, vmax=1.0, interpolation="nearest")
+    ax.imshow(
+        arr, cmap="gray" if arr.ndim == 2 else None, vmin=0.0, vmax=1.0, interpolation="nearest"
+    )
     ax.set_xticks([])
     ax.set_yticks([])
     if title:
@@ -81,7 +83,9 @@ def adversarial_figure(
     fig, axes = plt.subplots(
         2, 3, figsize=(8.4, 5.2), gridspec_kw={"height_ratios": [3, 2.2]}, layout="constrained"
     )
-    for col, (img, p, name) in enumerate([(x[0], probs[0], "clean"), (x_adv[0], probs[1], "adversarial")]):
+    for col, (img, p, name) in enumerate(
+        [(x[0], probs[0], "clean"), (x_adv[0], probs[1], "adversarial")]
+    ):
         k = int(p.argmax())
         ax = axes[0, 0 if col == 0 else 2]
         show_image(ax, img, f"{name}: “{classes[k]}” ({float(p[k]):.0%})")
@@ -89,7 +93,9 @@ def adversarial_figure(
     shown = delta / (2 * scale) + 0.5 if scale > 0 else delta + 0.5
     ax = axes[0, 1]
     arr = image_to_numpy(shown)
-    ax.imshow(arr, cmap="RdBu_r" if arr.ndim == 2 else None, vmin=0, vmax=1, interpolation="nearest")
+    ax.imshow(
+        arr, cmap="RdBu_r" if arr.ndim == 2 else None, vmin=0, vmax=1, interpolation="nearest"
+    )
     ax.set_xticks([])
     ax.set_yticks([])
     label = f"ε = {eps:g}" if eps is not None else f"max |δ| = {scale:.3g}"
@@ -153,7 +159,9 @@ def gallery(
             k = int(preds[row * n + j])
             ax = axes[row, j]
             show_image(ax, img)
-            ax.set_title(f"“{classes[k]}”", fontsize=9, color="tab:green" if k == int(y[j]) else "tab:red")
+            ax.set_title(
+                f"“{classes[k]}”", fontsize=9, color="tab:green" if k == int(y[j]) else "tab:red"
+            )
         axes[row, 0].set_ylabel(name, fontsize=9)
     if title:
         fig.suptitle(title, fontsize=10)

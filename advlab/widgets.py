@@ -44,7 +44,12 @@ def eps_explorer(
     if not 0 <= index < len(x):
         raise ValueError(f"index must be in [0, {len(x) - 1}], got {index}")
     eps_slider = W.FloatSlider(
-        value=eps, min=0.0, max=eps_max, step=eps_step, description="ε", readout_format=".2f",
+        value=eps,
+        min=0.0,
+        max=eps_max,
+        step=eps_step,
+        description="ε",
+        readout_format=".2f",
         continuous_update=False,
     )
     picker = W.IntSlider(

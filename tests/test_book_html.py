@@ -69,7 +69,7 @@ def server() -> Iterator[str]:
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 
@@ -77,7 +77,9 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 def browser() -> Iterator[object]:
     exe = shutil.which("chromium") or shutil.which("chromium-browser")
     if exe is None:
-        _require("ADVLAB_REQUIRE_BROWSER", "Chromium is not installed; run scripts/ensure_chromium.sh")
+        _require(
+            "ADVLAB_REQUIRE_BROWSER", "Chromium is not installed; run scripts/ensure_chromium.sh"
+        )
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as pw:
         b = pw.chromium.launch(
@@ -119,6 +121,7 @@ def _open(browser: object, url: str) -> tuple[object, list[str]]:
             route.abort()  # type: ignore[attr-defined]
 
     page.on("console", on_console)  # type: ignore[attr-defined]
+
     def on_page_error(err: object) -> None:
         if not any(p.search(str(err)) for p in ALLOWED_CONSOLE):
             problems.append(f"page error: {err}")

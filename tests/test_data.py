@@ -118,7 +118,18 @@ def _write_tiny_cifar10(root: Path, rng: np.random.Generator) -> dict[str, dict]
         with open(folder / name, "wb") as fh:
             pickle.dump(entry, fh)
         batches[name] = entry
-    names = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+    names = [
+        "airplane",
+        "automobile",
+        "bird",
+        "cat",
+        "deer",
+        "dog",
+        "frog",
+        "horse",
+        "ship",
+        "truck",
+    ]
     with open(folder / "batches.meta", "wb") as fh:
         pickle.dump({"label_names": names, "num_cases_per_batch": 2, "num_vis": 3072}, fh)
     return batches
@@ -135,11 +146,13 @@ def test_cifar10_loader_reads_the_real_pickle_format(tmp_path: Path, offline: No
     raw = test["data"][1]
     for c, i, j in [(0, 0, 0), (1, 5, 7), (2, 31, 30)]:
         assert float(d.x_test[1, c, i, j]) == pytest.approx(raw[c * 1024 + i * 32 + j] / 255)
-    assert torch.equal(d.x_train[:2], torch.from_numpy(batches["data_batch_1"]["data"]).view(2, 3, 32, 32) / 255)
+    assert torch.equal(
+        d.x_train[:2], torch.from_numpy(batches["data_batch_1"]["data"]).view(2, 3, 32, 32) / 255
+    )
 
 
 def test_cifar10_corrupt_file_is_reported_clearly(tmp_path: Path, offline: None) -> None:
     _write_tiny_cifar10(tmp_path, np.random.default_rng(1))
     (tmp_path / "cifar-10-batches-py" / "test_batch").write_bytes(b"not a pickle")
-    with pytest.raises(DataUnavailableError, match="cifar10: .*unreadable"):
+    with pytest.raises(DataUnavailableError, match=r"cifar10: .*unreadable"):
         load_split("cifar10", "test", root=tmp_path)

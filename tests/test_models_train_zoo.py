@@ -28,14 +28,18 @@ def test_normalize_is_per_channel_and_inside_the_model() -> None:
     assert "normalize.mean" in SmallCNN((3, 8, 8), 10).state_dict()
 
 
-@pytest.mark.parametrize(("shape", "classes"), [((1, 8, 8), 10), ((1, 28, 28), 10), ((3, 32, 32), 7), ((3, 5, 9), 2)])
-def test_small_cnn_adapts_to_any_shape_and_class_count(shape: tuple[int, int, int], classes: int) -> None:
+@pytest.mark.parametrize(
+    ("shape", "classes"), [((1, 8, 8), 10), ((1, 28, 28), 10), ((3, 32, 32), 7), ((3, 5, 9), 2)]
+)
+def test_small_cnn_adapts_to_any_shape_and_class_count(
+    shape: tuple[int, int, int], classes: int
+) -> None:
     model = build_model("small_cnn", shape, classes)
     assert model(torch.rand(4, *shape)).shape == (4, classes)
 
 
 def test_build_model_rejects_bad_arguments() -> None:
-    with pytest.raises(ValueError, match="unknown model 'resnet'.*'small_cnn'"):
+    with pytest.raises(ValueError, match=r"unknown model 'resnet'.*'small_cnn'"):
         build_model("resnet", (1, 8, 8), 10)
     with pytest.raises(ValueError, match="image_shape must be"):
         build_model("small_cnn", (8, 8), 10)  # type: ignore[arg-type]
@@ -77,7 +81,14 @@ def test_fit_hooks_perturb_and_soft_label_loss() -> None:
     soft = F.one_hot(y, 2).float() * 0.9 + 0.05
     model = SmallCNN((1, 8, 8), 2, width=4)
     hist = fit(
-        model, x, soft, epochs=2, batch_size=32, device="cpu", progress=False, perturb=perturb,
+        model,
+        x,
+        soft,
+        epochs=2,
+        batch_size=32,
+        device="cpu",
+        progress=False,
+        perturb=perturb,
         loss_fn=lambda logits, t: F.cross_entropy(logits, t),
     )
     assert seen == [32, 32, 32, 32] and len(hist.loss) == 2
@@ -104,11 +115,11 @@ def test_predict_and_evaluate_restore_train_mode() -> None:
 
 
 @pytest.fixture(scope="module")
-def digits():  # noqa: ANN201
+def digits():
     return load_dataset("digits")
 
 
-def test_pretrained_trains_once_then_loads(tmp_path: Path, digits) -> None:  # noqa: ANN001
+def test_pretrained_trains_once_then_loads(tmp_path: Path, digits) -> None:
     first = pretrained(data=digits, epochs=3, cache_dir=tmp_path, device="cpu", progress=False)
     assert not first.from_cache and first.path.is_file()
     assert first.test_accuracy > 0.85  # a real model, not a stub
@@ -122,13 +133,21 @@ def test_pretrained_trains_once_then_loads(tmp_path: Path, digits) -> None:  # n
 def test_every_config_field_changes_the_key() -> None:
     base = TrainConfig()
     paths = {checkpoint_path(base)}
-    for change in [{"epochs": 11}, {"lr": 2e-3}, {"seed": 1}, {"batch_size": 32}, {"extra": {"a": 1}}]:
+    for change in [
+        {"epochs": 11},
+        {"lr": 2e-3},
+        {"seed": 1},
+        {"batch_size": 32},
+        {"extra": {"a": 1}},
+    ]:
         paths.add(checkpoint_path(TrainConfig(**{**base.__dict__, **change})))
     assert len(paths) == 6
 
 
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "other-config", "pickled-object"])
-def test_unusable_checkpoint_is_retrained_not_crashed_on(tmp_path: Path, digits, damage: str) -> None:  # noqa: ANN001
+def test_unusable_checkpoint_is_retrained_not_crashed_on(
+    tmp_path: Path, digits, damage: str
+) -> None:
     cfg = TrainConfig(epochs=2)
     path = checkpoint_path(cfg, tmp_path)
     if damage == "garbage":
@@ -138,20 +157,28 @@ def test_unusable_checkpoint_is_retrained_not_crashed_on(tmp_path: Path, digits,
         data = good.path.read_bytes()
         path.write_bytes(data[: len(data) // 2])
     elif damage == "other-config":
-        other = pretrained(cfg, data=digits, cache_dir=tmp_path, device="cpu", progress=False, seed=5)
+        other = pretrained(
+            cfg, data=digits, cache_dir=tmp_path, device="cpu", progress=False, seed=5
+        )
         path.write_bytes(other.path.read_bytes())
     else:  # weights_only=True must refuse arbitrary pickled objects
         model = build_model("small_cnn", (1, 8, 8), 10)
-        torch.save({"config": cfg.to_json(), "state_dict": model.state_dict(), "x": Path("/")}, path)
+        torch.save(
+            {"config": cfg.to_json(), "state_dict": model.state_dict(), "x": Path("/")}, path
+        )
     with pytest.warns(RuntimeWarning, match="unusable checkpoint"):
         trained = pretrained(cfg, data=digits, cache_dir=tmp_path, device="cpu", progress=False)
     assert not trained.from_cache
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert pretrained(cfg, data=digits, cache_dir=tmp_path, device="cpu", progress=False).from_cache
+        assert pretrained(
+            cfg, data=digits, cache_dir=tmp_path, device="cpu", progress=False
+        ).from_cache
 
 
-def test_failed_write_leaves_no_half_file(tmp_path: Path, digits, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+def test_failed_write_leaves_no_half_file(
+    tmp_path: Path, digits, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def broken_save(obj: object, f: str) -> None:
         Path(f).write_bytes(b"partial")
         raise OSError("disk full (simulated)")
@@ -162,7 +189,7 @@ def test_failed_write_leaves_no_half_file(tmp_path: Path, digits, monkeypatch: p
     assert list(tmp_path.iterdir()) == []
 
 
-def test_pretrained_rejects_mismatched_data_and_unknown_recipe(digits) -> None:  # noqa: ANN001
+def test_pretrained_rejects_mismatched_data_and_unknown_recipe(digits) -> None:
     with pytest.raises(ValueError, match="data is 'digits' but the config asks for 'mnist'"):
         pretrained(data=digits, dataset="mnist", progress=False)
     with pytest.raises(ValueError, match="recipe"):
