@@ -32,9 +32,11 @@ book: $(STAMP) vendor
 	$(BIN)/jupyter-book build . -W --keep-going
 	@echo "book: open _build/html/index.html"
 
+LINTED := advlab tests $(wildcard benchmarks)
+
 lint: $(STAMP)
-	$(BIN)/ruff check advlab tests benchmarks book
-	$(BIN)/ruff format --check advlab tests benchmarks
+	$(BIN)/ruff check $(LINTED) book
+	$(BIN)/ruff format --check $(LINTED)
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -m "not browser"
@@ -43,8 +45,8 @@ test: $(STAMP) lint book browser
 	ADVLAB_REQUIRE_BOOK=1 ADVLAB_REQUIRE_BROWSER=1 $(BIN)/python -m pytest
 
 format: $(STAMP)
-	$(BIN)/ruff format advlab tests benchmarks
-	$(BIN)/ruff check --fix advlab tests benchmarks
+	$(BIN)/ruff format $(LINTED)
+	$(BIN)/ruff check --fix $(LINTED)
 
 lock: $(STAMP)
 	{ echo "# Full lock of the environment 'make venv' builds (pip freeze of a fresh install of requirements.txt)."; \
