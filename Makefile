@@ -29,7 +29,7 @@ browser:
 	@bash scripts/ensure_chromium.sh
 
 book: $(STAMP) vendor
-	$(BIN)/jupyter-book build . -W --keep-going
+	$(BIN)/jupyter-book build . --all -W --keep-going
 	@echo "book: open _build/html/index.html"
 
 LINTED := advlab tests $(wildcard benchmarks)

@@ -5,7 +5,7 @@ inside the models, so every epsilon is in pixel units.
 """
 
 from . import attacks, data, models, train, zoo
-from .attacks import fgsm
+from .attacks import bim, cw_l2, fgsm, pgd
 from .data import DATASETS, Dataset, DataUnavailableError, load_dataset, load_split
 from .device import default_device
 from .models import Normalize, SmallCNN, build_model
@@ -24,7 +24,9 @@ __all__ = [
     "Trained",
     "__version__",
     "attacks",
+    "bim",
     "build_model",
+    "cw_l2",
     "data",
     "default_device",
     "evaluate",
@@ -33,6 +35,7 @@ __all__ = [
     "load_dataset",
     "load_split",
     "models",
+    "pgd",
     "predict",
     "pretrained",
     "train",

@@ -149,7 +149,10 @@ def test_page_loads_cleanly(server: str, browser: object, rel: str) -> None:
     assert not broken, f"{rel}: images that did not load: {broken}"
 
 
-CHAPTERS_WITH_WIDGETS = ["book/01_first_adversarial_example.html"]
+CHAPTERS_WITH_WIDGETS = [
+    "book/01_first_adversarial_example.html",
+    "book/02_fgsm_family.html",
+]
 
 
 @pytest.mark.parametrize("rel", CHAPTERS_WITH_WIDGETS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from .._utils import frozen_eval
-from ._common import Loss, check_eps, check_images, check_loss, input_gradient, resolve_labels
+from ._common import Loss, check_eps, check_images, check_loss, input_gradient, prepare_labels
 
 __all__ = ["fgsm"]
 
@@ -47,7 +47,8 @@ def fgsm(
     eps:
         L∞ budget in pixel units (0 returns ``x``).
     targeted:
-        Move towards the classes in ``y`` instead of away from them.
+        Move towards the classes in ``y`` instead of away from them. Every target
+        must differ from the model's prediction on the clean image.
     loss:
         ``"ce"`` (cross-entropy on logits) or ``"margin"`` (Carlini–Wagner logit margin).
 
@@ -55,11 +56,18 @@ def fgsm(
     -------
     Tensor
         Adversarial images, detached, same shape, dtype and device as ``x``.
+
+    Raises
+    ------
+    ValueError
+        For a negative or non-finite ``eps``, an unknown ``loss``, images that are
+        not float (N, C, H, W) in [0, 1] on the model's device and dtype, labels
+        of the wrong shape or type, or (targeted) a target the model already predicts.
     """
     eps = check_eps(eps)
     check_loss(loss)
     check_images(model, x)
     with frozen_eval(model):
-        y = resolve_labels(model, x, y, targeted=targeted)
+        y = prepare_labels(model, x, y, targeted=targeted)
         grad, _ = input_gradient(model, x, y, loss=loss, targeted=targeted)
     return (x.detach() + eps * grad.sign()).clamp_(0.0, 1.0)

@@ -1,0 +1,126 @@
+"""Basic iterative method, iterative FGSM (Kurakin, Goodfellow & Bengio, 2017).
+
+FGSM takes one step of size ``eps``. BIM takes ``steps`` smaller steps of size
+``alpha`` and, after each one, projects back onto the set of allowed images:
+the L∞ ball of radius ``eps`` around ``x``, intersected with [0, 1]. It starts
+at ``x`` itself, so it is deterministic. PGD (:mod:`advlab.attacks.pgd`) is the
+same loop started from a random point of the ball.
+"""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from .._utils import frozen_eval
+from ._common import (
+    Loss,
+    check_count,
+    check_eps,
+    check_images,
+    check_loss,
+    check_step_size,
+    input_gradient,
+    prepare_labels,
+)
+
+__all__ = ["bim"]
+
+
+def bim(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor | None = None,
+    *,
+    eps: float,
+    alpha: float | None = None,
+    steps: int = 10,
+    targeted: bool = False,
+    loss: Loss = "ce",
+) -> Tensor:
+    """Iterated FGSM steps of size ``alpha``, each projected onto the L∞ ball and [0, 1].
+
+    Threat model: white box, L∞. The attacker knows the model and its gradients
+    and may change every pixel by at most ``eps`` (pixel units, images in
+    [0, 1]). Starting from ``x``, each step is
+    ``x' = clip(x' + alpha * sign(∇ objective), x - eps, x + eps) ∩ [0, 1]``;
+    untargeted it increases the loss of the true label, targeted it decreases
+    the loss of the target. The last iterate is returned.
+
+    Parameters
+    ----------
+    model:
+        Classifier returning logits for images in [0, 1]. It is attacked in eval
+        mode with frozen parameters; its mode and ``requires_grad`` flags are
+        restored afterwards.
+    x:
+        Images, float (N, C, H, W) in [0, 1], on the model's device. Not modified.
+    y:
+        True labels (N,) — or targets when ``targeted=True``. If omitted
+        (untargeted only) the model's predictions are used (no label leaking).
+    eps:
+        L∞ budget in pixel units (0 returns ``x``).
+    alpha:
+        Step size in pixel units, at most ``eps``. Default
+        ``min(eps, 2.5 * eps / steps)``. (Kurakin et al. used ``1/255`` with
+        ``min(255 * eps + 4, 1.25 * 255 * eps)`` steps.)
+    steps:
+        Number of gradient steps (forward and backward passes), at least 1.
+    targeted:
+        Move towards the classes in ``y``. Every target must differ from the
+        model's prediction on the clean image.
+    loss:
+        ``"ce"`` (cross-entropy on logits) or ``"margin"`` (Carlini–Wagner logit margin).
+
+    Returns
+    -------
+    Tensor
+        Adversarial images, detached, same shape, dtype and device as ``x``;
+        ``|x_adv - x| <= eps`` per pixel and ``0 <= x_adv <= 1``.
+
+    Raises
+    ------
+    ValueError
+        For a negative or non-finite ``eps`` or ``alpha``, ``alpha > eps``,
+        ``steps < 1``, an unknown ``loss``, bad images or labels, or (targeted)
+        a target the model already predicts.
+    """
+    eps = check_eps(eps)
+    steps = check_count(steps, "steps")
+    alpha = check_step_size(alpha, eps=eps, steps=steps)
+    check_loss(loss)
+    check_images(model, x)
+    x = x.detach()
+    with frozen_eval(model):
+        y = prepare_labels(model, x, y, targeted=targeted)
+        return linf_ascent(
+            model, x, x.clone(), y, eps=eps, alpha=alpha, steps=steps, targeted=targeted, loss=loss
+        )
+
+
+def linf_ascent(
+    model: nn.Module,
+    x: Tensor,
+    x_adv: Tensor,
+    y: Tensor,
+    *,
+    eps: float,
+    alpha: float,
+    steps: int,
+    targeted: bool,
+    loss: Loss,
+) -> Tensor:
+    """The L∞ loop of BIM and PGD, on checked arguments; ``x_adv``, a start in the ball, is reused.
+
+    The allowed set is a box per pixel, ``[max(x - eps, 0), min(x + eps, 1)]``,
+    so projecting onto the ball and clipping to [0, 1] is one clamp against two
+    precomputed bounds.
+    """
+    lo = (x - eps).clamp_(min=0.0)
+    hi = (x + eps).clamp_(max=1.0)
+    for step in range(steps):
+        grad, _ = input_gradient(
+            model, x_adv, y, loss=loss, targeted=targeted, check_range=step == 0
+        )
+        x_adv.add_(grad.sign_(), alpha=alpha)
+        x_adv.clamp_(min=lo, max=hi)
+    return x_adv

@@ -1,0 +1,207 @@
+"""Projected gradient descent (Madry, Makelov, Schmidt, Tsipras & Vladu, 2018), L∞ and L2.
+
+PGD is BIM (:mod:`advlab.attacks.bim`) started from a random point of the
+eps-ball, optionally restarted several times, and available for the L2 ball
+as well: each step moves ``alpha`` along the gradient (its sign for L∞, its
+direction for L2), then projects back onto the ball and into [0, 1].
+Madry et al. argue it is the strongest attack that uses first-order
+information only, which makes it the standard yardstick of robustness.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from .._utils import frozen_eval
+from ._common import (
+    Loss,
+    Norm,
+    check_count,
+    check_eps,
+    check_images,
+    check_loss,
+    check_norm,
+    check_step_size,
+    input_gradient,
+    make_generator,
+    objective,
+    prepare_labels,
+)
+from .bim import linf_ascent
+
+__all__ = ["pgd"]
+
+
+def pgd(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor | None = None,
+    *,
+    eps: float,
+    alpha: float | None = None,
+    steps: int = 10,
+    norm: str | float = "inf",
+    random_start: bool = True,
+    restarts: int = 1,
+    targeted: bool = False,
+    loss: Loss = "ce",
+    generator: torch.Generator | None = None,
+    seed: int | None = None,
+) -> Tensor:
+    """Projected gradient ascent on the loss inside the L∞ or L2 ball of radius ``eps``.
+
+    Threat model: white box. The attacker knows the model and its gradients and
+    may add any perturbation ``delta`` with ``||delta||_p <= eps`` (pixel units,
+    images in [0, 1]; ``p`` is ``norm``), the result clipped to [0, 1]. For L∞
+    ``eps`` bounds each pixel's change; for L2 it bounds the Euclidean length of
+    the whole perturbation, so L2 budgets are larger numbers (on 8x8 images an
+    L∞ ball of radius 0.1 reaches L2 distance 0.8).
+
+    Each step, for the objective of :func:`~advlab.attacks._common.objective`:
+
+    - L∞: ``x' += alpha * sign(grad)``, then clamp into ``[x - eps, x + eps] ∩ [0, 1]``;
+    - L2: ``x' += alpha * grad / ||grad||`` (per image), then scale ``x' - x``
+      back to length ``eps`` if longer, then clip to [0, 1].
+
+    The random start is uniform in the ball (L2: a uniform direction and a
+    radius ``eps * U ** (1 / d)`` for ``d`` pixels), clipped to [0, 1]. The last
+    iterate of each run is kept (no early stopping). With ``restarts > 1`` each
+    image keeps, among the runs that fooled the model (or among all runs if
+    none did), the one with the highest final objective.
+
+    Parameters
+    ----------
+    model:
+        Classifier returning logits for images in [0, 1]. It is attacked in eval
+        mode with frozen parameters; its mode and ``requires_grad`` flags are
+        restored afterwards.
+    x:
+        Images, float (N, C, H, W) in [0, 1], on the model's device. Not modified.
+    y:
+        True labels (N,) — or targets when ``targeted=True``. If omitted
+        (untargeted only) the model's predictions are used (no label leaking).
+    eps:
+        Radius of the ball in pixel units, in the chosen norm (0 returns ``x``).
+    alpha:
+        Step length in pixel units (L∞: per pixel; L2: of the whole step), at
+        most ``eps``. Default ``min(eps, 2.5 * eps / steps)``.
+    steps:
+        Gradient steps per run, at least 1.
+    norm:
+        ``"inf"`` (also ``"linf"``, ``float("inf")``) or ``2`` (also ``"2"``, ``"l2"``).
+    random_start:
+        Start from a uniform random point of the ball (Madry et al.) instead of ``x``.
+    restarts:
+        Independent random starts, at least 1 (more than 1 needs ``random_start``).
+        Costs ``restarts * steps`` gradient passes plus ``restarts`` forward passes.
+    targeted:
+        Move towards the classes in ``y``. Every target must differ from the
+        model's prediction on the clean image.
+    loss:
+        ``"ce"`` (cross-entropy on logits) or ``"margin"`` (Carlini–Wagner logit margin).
+    generator, seed:
+        Source of the random start: a ``torch.Generator``, or a seed for a new
+        CPU generator (at most one of the two). Numbers are drawn on the
+        generator's device and then moved to ``x``'s, so a seed gives the same
+        start on CPU and CUDA. With neither, PyTorch's global generator is used.
+
+    Returns
+    -------
+    Tensor
+        Adversarial images, detached, same shape, dtype and device as ``x``,
+        inside the ``eps``-ball around ``x`` and inside [0, 1].
+
+    Raises
+    ------
+    ValueError
+        For a negative or non-finite ``eps`` or ``alpha``, ``alpha > eps``,
+        ``steps < 1``, ``restarts < 1`` (or ``> 1`` without a random start), an
+        unknown ``norm`` or ``loss``, bad images or labels, both ``generator``
+        and ``seed``, or (targeted) a target the model already predicts.
+    """
+    eps = check_eps(eps)
+    p = check_norm(norm)
+    steps = check_count(steps, "steps")
+    alpha = check_step_size(alpha, eps=eps, steps=steps)
+    restarts = check_count(restarts, "restarts")
+    if restarts > 1 and not random_start:
+        raise ValueError(
+            "restarts > 1 needs random_start=True: without a random start every run is the same"
+        )
+    check_loss(loss)
+    gen = make_generator(generator, seed)
+    check_images(model, x)
+    x = x.detach()
+    with frozen_eval(model):
+        y = prepare_labels(model, x, y, targeted=targeted)
+        best = best_success = best_score = None
+        for _ in range(restarts):
+            start = _random_start(x, eps, p, gen) if random_start else x.clone()
+            ascent = linf_ascent if p == "inf" else l2_ascent
+            x_adv = ascent(
+                model, x, start, y, eps=eps, alpha=alpha, steps=steps, targeted=targeted, loss=loss
+            )
+            if restarts == 1:
+                return x_adv
+            with torch.no_grad():
+                logits = model(x_adv)
+            score = objective(logits, y, loss=loss, targeted=targeted)
+            success = (logits.argmax(dim=1) == y) == targeted
+            if best is None:
+                best, best_success, best_score = x_adv, success, score
+                continue
+            better = (success & ~best_success) | ((success == best_success) & (score > best_score))
+            best = torch.where(better[:, None, None, None], x_adv, best)
+            best_success = best_success | success
+            best_score = torch.where(better, score, best_score)
+        return best
+
+
+def l2_ascent(
+    model: nn.Module,
+    x: Tensor,
+    x_adv: Tensor,
+    y: Tensor,
+    *,
+    eps: float,
+    alpha: float,
+    steps: int,
+    targeted: bool,
+    loss: Loss,
+) -> Tensor:
+    """The L2 loop of PGD, on checked arguments; ``x_adv`` (a start inside the ball) is reused."""
+    shape = (-1,) + (1,) * (x.ndim - 1)
+    for step in range(steps):
+        grad, _ = input_gradient(
+            model, x_adv, y, loss=loss, targeted=targeted, check_range=step == 0
+        )
+        grad_norm = torch.linalg.vector_norm(grad.flatten(1), dim=1).clamp_min_(1e-12)
+        x_adv.addcdiv_(grad, grad_norm.view(shape), value=alpha)
+        delta = x_adv.sub_(x)  # now the perturbation, in place
+        length = torch.linalg.vector_norm(delta.flatten(1), dim=1)
+        # scale back to the sphere where too long; where(...) never uses eps / 0
+        delta.mul_(torch.where(length > eps, eps / length, 1.0).view(shape))
+        x_adv = delta.add_(x).clamp_(0.0, 1.0)
+    return x_adv
+
+
+def _random_start(x: Tensor, eps: float, p: Norm, gen: torch.Generator | None) -> Tensor:
+    """A uniform random point of the eps-ball around x (clipped to [0, 1]), as a new tensor.
+
+    Drawn in float32 on the generator's device (CPU by default), then moved to x's.
+    """
+    where = gen.device if gen is not None else torch.device("cpu")
+    n, d = x.shape[0], x[0].numel()
+    if p == "inf":
+        u = torch.rand(x.shape, generator=gen, device=where)
+        delta = u.mul_(2 * eps).sub_(eps)
+    else:
+        direction = torch.randn((n, d), generator=gen, device=where)
+        direction /= torch.linalg.vector_norm(direction, dim=1, keepdim=True).clamp_min_(1e-12)
+        radius = eps * torch.rand((n, 1), generator=gen, device=where).pow_(1.0 / d)
+        delta = (direction * radius).view(x.shape)
+    delta = delta.to(device=x.device, dtype=x.dtype)
+    if p == "inf":
+        return torch.clamp(x + delta, min=(x - eps).clamp_(min=0.0), max=(x + eps).clamp_(max=1.0))
+    return (x + delta).clamp_(0.0, 1.0)
