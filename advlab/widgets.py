@@ -69,6 +69,22 @@ def _check_candidates(x: Tensor, y: Tensor, index: int) -> None:
         raise ValueError(f"index must be in [0, {len(x) - 1}], got {index}")
 
 
+def _eps_slider(eps: float, eps_max: float, eps_step: float) -> W.FloatSlider:
+    return W.FloatSlider(
+        value=eps,
+        min=0.0,
+        max=eps_max,
+        step=eps_step,
+        description="ε",
+        readout_format=".2f",
+        continuous_update=False,
+    )
+
+
+def _image_picker(index: int, n: int) -> W.IntSlider:
+    return W.IntSlider(value=index, min=0, max=n - 1, description="image", continuous_update=False)
+
+
 def eps_explorer(
     model: nn.Module,
     x: Tensor,
@@ -88,18 +104,8 @@ def eps_explorer(
     (on the model's device) and their true labels.
     """
     _check_candidates(x, y, index)
-    eps_slider = W.FloatSlider(
-        value=eps,
-        min=0.0,
-        max=eps_max,
-        step=eps_step,
-        description="ε",
-        readout_format=".2f",
-        continuous_update=False,
-    )
-    picker = W.IntSlider(
-        value=index, min=0, max=len(x) - 1, description="image", continuous_update=False
-    )
+    eps_slider = _eps_slider(eps, eps_max, eps_step)
+    picker = _image_picker(index, len(x))
     out = W.Output()
 
     def redraw(*_: object) -> None:
@@ -207,21 +213,11 @@ def attack_explorer(
         value=-1 if target is None else target,
         description="target",
     )
-    eps_slider = W.FloatSlider(
-        value=eps,
-        min=0.0,
-        max=eps_max,
-        step=eps_step,
-        description="ε",
-        readout_format=".2f",
-        continuous_update=False,
-    )
+    eps_slider = _eps_slider(eps, eps_max, eps_step)
     steps_slider = W.IntSlider(
         value=steps, min=1, max=steps_max, description="steps", continuous_update=False
     )
-    picker = W.IntSlider(
-        value=index, min=0, max=len(x) - 1, description="image", continuous_update=False
-    )
+    picker = _image_picker(index, len(x))
     out = W.Output()
 
     def redraw(*_: object) -> None:
