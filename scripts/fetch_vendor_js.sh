@@ -17,7 +17,13 @@ STAMP="widgets=$WIDGETS_VERSION mathjax=$MATHJAX_VERSION"
 if [ -f "$DEST/.version" ] && [ "$(cat "$DEST/.version")" = "$STAMP" ]; then
   exit 0
 fi
-command -v npm >/dev/null || { echo "npm is needed to fetch the book's JavaScript (apt-get install -y npm)" >&2; exit 1; }
+if ! command -v npm >/dev/null; then
+  if [ "$(id -u)" -eq 0 ]; then SUDO=""; elif command -v sudo >/dev/null; then SUDO="sudo"; else
+    echo "npm is needed to fetch the book's JavaScript; install it (apt-get install -y npm)" >&2; exit 1
+  fi
+  echo "installing npm (Debian package) to fetch the book's JavaScript"
+  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq npm >/dev/null
+fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp" "$DEST.partial"' EXIT
 
