@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 BOOK_HTML := _build/html/index.html
 
-.PHONY: all venv vendor browser book test unit lint format lock bench clean
+.PHONY: all venv vendor browser book test unit lint format lock bench lab clean
 
 all: test
 
@@ -51,6 +51,13 @@ format: $(STAMP)
 lock: $(STAMP)
 	{ echo "# Full lock of the environment 'make venv' builds (pip freeze of a fresh install of requirements.txt)."; \
 	  echo "# Regenerate with: make lock"; $(BIN)/python -m pip freeze --exclude-editable; } > constraints.txt
+
+# Work through the chapters interactively (widgets respond here, unlike on the static pages).
+JUPYTERLAB_VERSION := 4.6.6
+lab: $(STAMP)
+	@$(BIN)/python -c "import jupyterlab" 2>/dev/null || \
+	  $(BIN)/python -m pip install --quiet "jupyterlab==$(JUPYTERLAB_VERSION)" -c constraints.txt
+	$(BIN)/jupyter lab book/ $(if $(filter 0,$(shell id -u)),--allow-root)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_attacks.py
