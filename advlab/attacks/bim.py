@@ -4,24 +4,16 @@ FGSM takes one step of size ``eps``. BIM takes ``steps`` smaller steps of size
 ``alpha`` and, after each one, projects back onto the set of allowed images:
 the L∞ ball of radius ``eps`` around ``x``, intersected with [0, 1]. It starts
 at ``x`` itself, so it is deterministic. PGD (:mod:`advlab.attacks.pgd`) is the
-same loop started from a random point of the ball.
+same loop started from a random point of the ball; :func:`bim` is
+:func:`~advlab.attacks.pgd.pgd` with ``norm="inf"`` and ``random_start=False``.
 """
 
 from __future__ import annotations
 
 from torch import Tensor, nn
 
-from .._utils import frozen_eval
-from ._common import (
-    Loss,
-    check_count,
-    check_eps,
-    check_images,
-    check_loss,
-    check_step_size,
-    input_gradient,
-    prepare_labels,
-)
+from ._common import Loss
+from .pgd import pgd
 
 __all__ = ["bim"]
 
@@ -84,43 +76,15 @@ def bim(
         ``steps < 1``, an unknown ``loss``, bad images or labels, or (targeted)
         a target the model already predicts.
     """
-    eps = check_eps(eps)
-    steps = check_count(steps, "steps")
-    alpha = check_step_size(alpha, eps=eps, steps=steps)
-    check_loss(loss)
-    check_images(model, x)
-    x = x.detach()
-    with frozen_eval(model):
-        y = prepare_labels(model, x, y, targeted=targeted)
-        return linf_ascent(
-            model, x, x.clone(), y, eps=eps, alpha=alpha, steps=steps, targeted=targeted, loss=loss
-        )
-
-
-def linf_ascent(
-    model: nn.Module,
-    x: Tensor,
-    x_adv: Tensor,
-    y: Tensor,
-    *,
-    eps: float,
-    alpha: float,
-    steps: int,
-    targeted: bool,
-    loss: Loss,
-) -> Tensor:
-    """The L∞ loop of BIM and PGD, on checked arguments; ``x_adv``, a start in the ball, is reused.
-
-    The allowed set is a box per pixel, ``[max(x - eps, 0), min(x + eps, 1)]``,
-    so projecting onto the ball and clipping to [0, 1] is one clamp against two
-    precomputed bounds.
-    """
-    lo = (x - eps).clamp_(min=0.0)
-    hi = (x + eps).clamp_(max=1.0)
-    for step in range(steps):
-        grad, _ = input_gradient(
-            model, x_adv, y, loss=loss, targeted=targeted, check_range=step == 0
-        )
-        x_adv.add_(grad.sign_(), alpha=alpha)
-        x_adv.clamp_(min=lo, max=hi)
-    return x_adv
+    return pgd(
+        model,
+        x,
+        y,
+        eps=eps,
+        alpha=alpha,
+        steps=steps,
+        norm="inf",
+        random_start=False,
+        targeted=targeted,
+        loss=loss,
+    )

@@ -28,7 +28,6 @@ from ._common import (
     objective,
     prepare_labels,
 )
-from .bim import linf_ascent
 
 __all__ = ["pgd"]
 
@@ -156,6 +155,35 @@ def pgd(
             best_success = best_success | success
             best_score = torch.where(better, score, best_score)
         return best
+
+
+def linf_ascent(
+    model: nn.Module,
+    x: Tensor,
+    x_adv: Tensor,
+    y: Tensor,
+    *,
+    eps: float,
+    alpha: float,
+    steps: int,
+    targeted: bool,
+    loss: Loss,
+) -> Tensor:
+    """The L∞ loop of BIM and PGD, on checked arguments; ``x_adv``, a start in the ball, is reused.
+
+    The allowed set is a box per pixel, ``[max(x - eps, 0), min(x + eps, 1)]``,
+    so projecting onto the ball and clipping to [0, 1] is one clamp against two
+    precomputed bounds.
+    """
+    lo = (x - eps).clamp_(min=0.0)
+    hi = (x + eps).clamp_(max=1.0)
+    for step in range(steps):
+        grad, _ = input_gradient(
+            model, x_adv, y, loss=loss, targeted=targeted, check_range=step == 0
+        )
+        x_adv.add_(grad.sign_(), alpha=alpha)
+        x_adv.clamp_(min=lo, max=hi)
+    return x_adv
 
 
 def l2_ascent(
