@@ -241,6 +241,12 @@ def _unavailable(key: str, folder: Path, why: str) -> DataUnavailableError:
     )
 
 
+def _mnist_files(train: bool) -> list[str]:
+    """The two unpacked files of one MNIST-format split, as torchvision names them."""
+    prefix = "train" if train else "t10k"
+    return [f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"]
+
+
 def _mnist_class(key: str):
     from torchvision import datasets
 
@@ -249,14 +255,9 @@ def _mnist_class(key: str):
     class SplitOnly(base):  # type: ignore[misc, valid-type]
         """torchvision's class, but only this split's files need to exist."""
 
-        def _split_files(self) -> list[str]:
-            prefix = "train" if self.train else "t10k"
-            return [f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"]
-
         def _check_exists(self) -> bool:
-            return all(
-                os.path.isfile(os.path.join(self.raw_folder, f)) for f in self._split_files()
-            )
+            files = _mnist_files(self.train)
+            return all(os.path.isfile(os.path.join(self.raw_folder, f)) for f in files)
 
     SplitOnly.__name__ = base.__name__  # torchvision derives the folder name from the class name
     return SplitOnly
@@ -288,8 +289,7 @@ def _load_mnist_like(
     cls = _mnist_class(key)
     train = split == "train"
     raw = folder / cls.__name__ / "raw"
-    prefix = "train" if train else "t10k"
-    stems = [f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"]
+    stems = _mnist_files(train)
     root = folder
     if not all((raw / s).is_file() for s in stems) and all(
         (raw / f"{s}.gz").is_file() for s in stems

@@ -87,11 +87,10 @@ def checkpoint_path(config: TrainConfig, folder: str | os.PathLike[str] | None =
 
 
 def _build(config: TrainConfig, data: Dataset) -> nn.Module:
-    c = data.image_shape[0]
-    mean = data.x_train.mean(dim=(0, 2, 3)).tolist()
+    mean = data.x_train.mean(dim=(0, 2, 3)).tolist()  # one value per channel
     std = data.x_train.std(dim=(0, 2, 3)).clamp_min(1e-3).tolist()
     set_seed(config.seed)
-    return build_model(config.model, data.image_shape, data.num_classes, mean=mean[:c], std=std[:c])
+    return build_model(config.model, data.image_shape, data.num_classes, mean=mean, std=std)
 
 
 def _try_load(path: Path, config: TrainConfig, model: nn.Module) -> dict[str, Any] | None:
