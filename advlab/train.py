@@ -3,9 +3,11 @@
 :func:`fit` trains any classifier on in-memory tensors. Two hooks let later
 chapters reuse it unchanged:
 
-``perturb(model, x, y) -> x'``
+``perturb(model, x, y) -> x'`` or ``-> (x', y')``
     replaces (or augments) each batch before the update: adversarial training
-    passes an attack here.
+    passes an attack here. Returning images only keeps the batch's labels;
+    returning a pair lets the batch change size, e.g. clean and adversarial
+    images stacked for Goodfellow et al.'s mixed objective.
 ``loss_fn(logits, targets) -> loss``
     replaces cross-entropy: defensive distillation trains on soft labels at a
     temperature this way (``targets`` may then be probabilities).
@@ -27,7 +29,7 @@ from .device import default_device
 
 __all__ = ["History", "accuracy", "evaluate", "fit", "predict", "set_seed"]
 
-Perturb = Callable[[nn.Module, Tensor, Tensor], Tensor]
+Perturb = Callable[[nn.Module, Tensor, Tensor], "Tensor | tuple[Tensor, Tensor]"]
 LossFn = Callable[[Tensor, Tensor], Tensor]
 
 
@@ -72,7 +74,8 @@ def fit(
     device:
         Where to train; defaults to :func:`advlab.device.default_device`.
     perturb:
-        Optional ``perturb(model, xb, yb)`` applied to each batch before the step.
+        Optional ``perturb(model, xb, yb)`` applied to each batch before the step; it
+        returns the new images (same labels) or a pair ``(images, labels)``.
     loss_fn:
         Optional ``loss_fn(logits, targets)``; defaults to mean cross-entropy.
     progress:
@@ -100,17 +103,24 @@ def fit(
             idx = order[start : start + batch_size]
             xb, yb = x[idx], y[idx]
             if perturb is not None:
-                xb = perturb(model, xb, yb).detach()
+                out = perturb(model, xb, yb)
+                xb, yb = out if isinstance(out, tuple) else (out, yb)
+                if len(xb) != len(yb):
+                    raise ValueError(
+                        f"perturb returned {len(xb)} images for {len(yb)} labels; return "
+                        "(images, labels) when the batch changes size"
+                    )
+                xb, yb = xb.detach(), yb.detach()
                 model.train()
             logits = model(xb)
             loss = loss_fn(logits, yb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            total_loss += float(loss.detach()) * len(idx)
+            total_loss += float(loss.detach()) * len(yb)
             hard = yb if yb.ndim == 1 else yb.argmax(dim=1)
             correct += int((logits.argmax(dim=1) == hard).sum())
-            seen += len(idx)
+            seen += len(yb)
         history.loss.append(total_loss / seen)
         history.accuracy.append(correct / seen)
         bar.set_postfix(loss=f"{history.loss[-1]:.3f}", acc=f"{history.accuracy[-1]:.3f}")

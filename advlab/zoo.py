@@ -22,6 +22,7 @@ import json
 import os
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,16 @@ from .device import default_device
 from .models import build_model
 from .train import evaluate, fit, set_seed
 
-__all__ = ["ZOO_FORMAT", "TrainConfig", "Trained", "checkpoint_path", "pretrained"]
+__all__ = [
+    "RECIPES",
+    "ZOO_FORMAT",
+    "Recipe",
+    "TrainConfig",
+    "Trained",
+    "checkpoint_path",
+    "pretrained",
+    "register_recipe",
+]
 
 #: Bump when training code changes what a given config produces.
 ZOO_FORMAT = 1
@@ -78,6 +88,45 @@ class Trained:
     train_seconds: float
     path: Path
     from_cache: bool
+
+
+#: ``recipe(model, data, config, device, progress)`` trains ``model`` in place on ``data``.
+Recipe = Callable[[nn.Module, Dataset, "TrainConfig", torch.device, bool], None]
+_RECIPES: dict[str, Recipe] = {}
+#: Training recipes by name (``TrainConfig.recipe``): "standard", and those of advlab.defenses.
+RECIPES = _RECIPES
+
+
+def register_recipe(name: str, recipe: Recipe) -> Recipe:
+    """Make ``TrainConfig(recipe=name)`` train with ``recipe``; returns it (usable as a decorator
+    via ``functools.partial``). A recipe reads its own settings from ``config.extra``."""
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"a recipe name must be a non-empty string, got {name!r}")
+    if not callable(recipe):
+        raise TypeError(f"recipe must be callable, got {type(recipe).__name__}")
+    _RECIPES[name] = recipe
+    return recipe
+
+
+def _standard(
+    model: nn.Module, data: Dataset, cfg: TrainConfig, device: torch.device, progress: bool
+) -> None:
+    """Plain empirical risk minimisation: Adam on cross-entropy."""
+    fit(
+        model,
+        data.x_train,
+        data.y_train,
+        epochs=cfg.epochs,
+        batch_size=cfg.batch_size,
+        lr=cfg.lr,
+        weight_decay=cfg.weight_decay,
+        seed=cfg.seed,
+        device=device,
+        progress=progress,
+    )
+
+
+register_recipe("standard", _standard)
 
 
 def checkpoint_path(config: TrainConfig, folder: str | os.PathLike[str] | None = None) -> Path:
@@ -146,9 +195,9 @@ def pretrained(
         With the model in eval mode on ``device``.
     """
     cfg = TrainConfig(**{**asdict(config or TrainConfig()), **overrides})
-    if cfg.recipe != "standard":
+    if cfg.recipe not in _RECIPES:
         raise ValueError(
-            f"recipe {cfg.recipe!r} is not known to advlab.zoo.pretrained; use recipe='standard'"
+            f"unknown training recipe {cfg.recipe!r}; registered recipes: {', '.join(_RECIPES)}"
         )
     if data is None:
         data = load_dataset(cfg.dataset)
@@ -164,18 +213,7 @@ def pretrained(
             model, cfg, float(blob["test_accuracy"]), float(blob["train_seconds"]), path, True
         )
     start = time.perf_counter()
-    fit(
-        model,
-        data.x_train,
-        data.y_train,
-        epochs=cfg.epochs,
-        batch_size=cfg.batch_size,
-        lr=cfg.lr,
-        weight_decay=cfg.weight_decay,
-        seed=cfg.seed,
-        device=dev,
-        progress=progress,
-    )
+    _RECIPES[cfg.recipe](model, data, cfg, dev, progress)
     seconds = time.perf_counter() - start
     model.eval()
     acc = evaluate(model, data.x_test.to(dev), data.y_test.to(dev))

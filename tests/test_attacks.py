@@ -9,6 +9,7 @@ L∞ and L2 problems and the smallest L2 adversarial are closed-form.
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -515,3 +516,18 @@ def test_norm_spellings(norm: object) -> None:
     eps = 0.1 if expected == "inf" else 0.5
     reference = pgd(model, x, eps=eps, norm=expected, steps=2, seed=0)
     assert torch.equal(pgd(model, x, eps=eps, norm=norm, steps=2, seed=0), reference)
+
+
+def test_registry_describes_every_exported_attack() -> None:
+    from advlab.attacks import ATTACKS, attack_info
+
+    assert {"fgsm", "bim", "pgd", "cw_l2"} <= set(ATTACKS)
+    for name, info in ATTACKS.items():
+        assert attack_info(name) is info and attack_info(info.fn) is info
+        params = inspect.signature(info.fn).parameters
+        assert ("eps" in params) == info.takes_eps, name
+        assert ("steps" in params) == info.takes_steps, name
+        assert ("seed" in params) == info.randomised, name
+        assert ("targeted" in params) == info.targeted, name
+    with pytest.raises(ValueError, match="unknown attack 'nope'"):
+        attack_info("nope")

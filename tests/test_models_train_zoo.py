@@ -94,6 +94,25 @@ def test_fit_hooks_perturb_and_soft_label_loss() -> None:
     assert seen == [32, 32, 32, 32] and len(hist.loss) == 2
 
 
+def test_fit_perturb_may_return_a_larger_batch_with_its_labels() -> None:
+    x, y = _tiny_problem()
+    sizes: list[int] = []
+
+    def mixed(model: nn.Module, xb: torch.Tensor, yb: torch.Tensor):
+        return torch.cat([xb, xb.flip(-1)]), torch.cat([yb, yb])
+
+    def bad(model: nn.Module, xb: torch.Tensor, yb: torch.Tensor):
+        return torch.cat([xb, xb]), yb
+
+    model = SmallCNN((1, 8, 8), 2, width=4)
+    orig_forward = model.forward
+    model.forward = lambda inp: (sizes.append(len(inp)), orig_forward(inp))[1]  # type: ignore[method-assign]
+    fit(model, x, y, epochs=1, batch_size=32, device="cpu", progress=False, perturb=mixed)
+    assert sizes == [64, 64]
+    with pytest.raises(ValueError, match="64 images for 32 labels"):
+        fit(model, x, y, epochs=1, batch_size=32, device="cpu", progress=False, perturb=bad)
+
+
 def test_fit_rejects_mismatched_data() -> None:
     x, y = _tiny_problem()
     with pytest.raises(ValueError, match="N entries"):
@@ -192,8 +211,27 @@ def test_failed_write_leaves_no_half_file(
 def test_pretrained_rejects_mismatched_data_and_unknown_recipe(digits) -> None:
     with pytest.raises(ValueError, match="data is 'digits' but the config asks for 'mnist'"):
         pretrained(data=digits, dataset="mnist", progress=False)
-    with pytest.raises(ValueError, match="recipe"):
+    with pytest.raises(ValueError, match=r"unknown training recipe 'distilled'.*standard"):
         pretrained(data=digits, recipe="distilled", progress=False)
+
+
+def test_registered_recipe_trains_the_cached_model(tmp_path: Path, digits) -> None:
+    from advlab.zoo import RECIPES, register_recipe
+
+    calls: list[str] = []
+
+    def recipe(model, data, cfg, device, progress) -> None:
+        calls.append(cfg.recipe)
+        fit(model, data.x_train[:64], data.y_train[:64], epochs=1, device=device, progress=False)
+
+    register_recipe("test-only", recipe)
+    try:
+        first = pretrained(data=digits, recipe="test-only", cache_dir=tmp_path, progress=False)
+        again = pretrained(data=digits, recipe="test-only", cache_dir=tmp_path, progress=False)
+    finally:
+        RECIPES.pop("test-only")
+    assert calls == ["test-only"] and not first.from_cache and again.from_cache
+    assert "-test-only-" in first.path.name
 
 
 # ---- device and settings ----------------------------------------------------------------------

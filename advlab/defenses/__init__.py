@@ -1,0 +1,5 @@
+"""Defenses the book studies: adversarial training, defensive distillation, and the
+gradient-masking defenses of Part III (label-only outputs, non-differentiable
+preprocessing), with their training recipes registered in :mod:`advlab.zoo`."""
+
+__all__: list[str] = []

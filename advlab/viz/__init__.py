@@ -1,0 +1,42 @@
+"""Matplotlib figures used by the book. Every function returns the Figure it drew.
+
+Split by topic; every figure is re-exported here, so ``advlab.viz.gallery`` and
+``from advlab.viz import gallery`` work whichever module holds it:
+
+:mod:`advlab.viz.images`
+    images, probability bars, clean-versus-adversarial panels, galleries;
+:mod:`advlab.viz.curves`
+    line plots: training curves, quantities against ε or a dimension;
+:mod:`advlab.viz.matrices`
+    heat-maps (class pairs).
+"""
+
+from .curves import (
+    accuracy_confidence_figure,
+    linearity_figure,
+    norm_comparison_figure,
+    plot_curves,
+)
+from .images import (
+    adversarial_figure,
+    attack_comparison_figure,
+    gallery,
+    image_to_numpy,
+    probability_bars,
+    show_image,
+)
+from .matrices import targeted_success_figure
+
+__all__ = [
+    "accuracy_confidence_figure",
+    "adversarial_figure",
+    "attack_comparison_figure",
+    "gallery",
+    "image_to_numpy",
+    "linearity_figure",
+    "norm_comparison_figure",
+    "plot_curves",
+    "probability_bars",
+    "show_image",
+    "targeted_success_figure",
+]

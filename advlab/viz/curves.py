@@ -1,0 +1,148 @@
+"""Line plots (e.g. training curves) and curves against a budget or a dimension: linearity, accuracy and confidence against ε, perturbation norms."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from torch import Tensor
+
+__all__ = [
+    "accuracy_confidence_figure",
+    "linearity_figure",
+    "norm_comparison_figure",
+    "plot_curves",
+]
+
+
+def plot_curves(
+    xs: Sequence[float],
+    curves: dict[str, Sequence[float]],
+    *,
+    xlabel: str,
+    ylabel: str,
+    title: str | None = None,
+    ax: Axes | None = None,
+) -> Figure:
+    """Several named curves over the same x values (e.g. accuracy versus eps per attack)."""
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6, 3.6), layout="constrained")
+    else:
+        fig = ax.figure  # type: ignore[assignment]
+    for name, ys in curves.items():
+        ax.plot(xs, ys, marker="o", ms=3, label=name)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize=9)
+    return fig  # type: ignore[return-value]
+
+
+def linearity_figure(
+    dims: Sequence[int],
+    aligned: Sequence[float],
+    random: Sequence[float],
+    *,
+    eps: float,
+    marks: dict[str, int] | None = None,
+) -> Figure:
+    """Log-log plot of how much a perturbation of size ``eps`` moves a dot product ``w·x``.
+
+    ``aligned[i]`` is the change ``w·η`` for ``η = eps·sign(w)`` in dimension
+    ``dims[i]`` (it grows like n), ``random[i]`` the typical ``|w·η|`` for random
+    signs (it grows like √n). ``marks`` draws labelled vertical lines at chosen
+    dimensions (e.g. the pixel counts of some datasets).
+    """
+    fig, ax = plt.subplots(figsize=(6.4, 3.8), layout="constrained")
+    ax.loglog(dims, aligned, marker="o", ms=3, label="η = ε·sign(w)  (grows like n)")
+    ax.loglog(dims, random, marker="s", ms=3, label="η = ε·random ±1  (grows like √n)")
+    for name, n in (marks or {}).items():
+        ax.axvline(n, color="0.6", lw=0.8, ls=":")
+        ax.text(n, ax.get_ylim()[1], f" {name}", rotation=90, va="top", ha="right", fontsize=8)
+    ax.set_xlabel("input dimension n (number of pixels × channels)")
+    ax.set_ylabel(f"|change of w·x|  (ε = {eps:.3g})")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=9, loc="lower right")
+    return fig
+
+
+def accuracy_confidence_figure(
+    eps: Sequence[float],
+    accuracy: dict[str, Sequence[float]],
+    confidence: dict[str, Sequence[float]],
+    *,
+    title: str | None = None,
+) -> Figure:
+    """Two panels over the same ε grid: accuracy (left) and mean confidence (right) per attack.
+
+    ``accuracy`` and ``confidence`` map an attack's name to one value per ε;
+    confidence is the mean probability the model gives to its own prediction.
+    """
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9.6, 3.6), layout="constrained")
+    plot_curves(eps, accuracy, xlabel="ε (pixel units, L∞)", ylabel="test accuracy", ax=left)
+    plot_curves(
+        eps,
+        confidence,
+        xlabel="ε (pixel units, L∞)",
+        ylabel="mean confidence of the prediction",
+        ax=right,
+    )
+    for ax in (left, right):  # curves that coincide stay visible: one line style each
+        for line, style in zip(ax.get_lines(), itertools.cycle(["-", "--", ":", "-."])):
+            line.set_linestyle(style)
+        ax.legend(fontsize=9)
+    left.set_ylim(-0.02, 1.02)
+    right.set_ylim(-0.02, 1.02)
+    left.set_title("accuracy", fontsize=10)
+    right.set_title("confidence (right or wrong)", fontsize=10)
+    if title:
+        fig.suptitle(title, fontsize=11)
+    return fig
+
+
+def norm_comparison_figure(
+    norms: dict[str, Sequence[float] | np.ndarray | Tensor],
+    *,
+    xlabel: str = "L2 norm of the perturbation (pixel units)",
+    title: str | None = None,
+) -> Figure:
+    """One row per attack: each image's perturbation norm as a dot, the median as a bar.
+
+    NaN entries (images the attack did not fool) are left out; the count of
+    images shown is printed beside each row.
+    """
+    names = list(norms)
+    fig, ax = plt.subplots(figsize=(7.2, 0.6 + 0.55 * len(names)), layout="constrained")
+    rng = np.random.default_rng(0)
+    for row, name in enumerate(names):
+        v = norms[name]
+        v = np.asarray(v.detach().cpu() if isinstance(v, Tensor) else v, dtype=float)
+        v = v[np.isfinite(v)]
+        jitter = rng.uniform(-0.15, 0.15, size=len(v))
+        ax.scatter(v, row + jitter, s=12, alpha=0.6)
+        if len(v):
+            med = float(np.median(v))
+            ax.plot([med, med], [row - 0.3, row + 0.3], color="black", lw=2)
+            ax.text(
+                med,
+                row - 0.32,
+                f"median {med:.2f}",
+                fontsize=8,
+                ha="center",
+                va="bottom",
+                bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1},
+            )
+    ax.set_yticks(range(len(names)), names, fontsize=9)
+    ax.set_ylim(len(names) - 0.5, -0.8)
+    ax.set_xlim(left=0)
+    ax.set_xlabel(xlabel)
+    ax.grid(alpha=0.3, axis="x")
+    if title:
+        ax.set_title(title, fontsize=10)
+    return fig

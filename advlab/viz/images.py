@@ -1,0 +1,205 @@
+"""Pictures of images: single images, probability bars, clean-versus-adversarial panels and galleries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from torch import Tensor, nn
+
+from ..train import predict
+
+__all__ = [
+    "adversarial_figure",
+    "attack_comparison_figure",
+    "gallery",
+    "image_to_numpy",
+    "probability_bars",
+    "show_image",
+]
+
+
+def image_to_numpy(img: Tensor) -> np.ndarray:
+    """(C, H, W) tensor in [0, 1] → (H, W) or (H, W, 3) array for ``imshow``."""
+    arr = img.detach().float().cpu().numpy()
+    return arr[0] if arr.shape[0] == 1 else np.transpose(arr, (1, 2, 0))
+
+
+def show_image(ax: Axes, img: Tensor, title: str | None = None) -> None:
+    """Draw one image in [0, 1] (grey-scale or RGB) without axes."""
+    arr = image_to_numpy(img)
+    ax.imshow(
+        arr, cmap="gray" if arr.ndim == 2 else None, vmin=0.0, vmax=1.0, interpolation="nearest"
+    )
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=10)
+
+
+def probability_bars(
+    ax: Axes, probs: Tensor | np.ndarray, classes: Sequence[str], *, true: int | None = None
+) -> None:
+    """Horizontal bars of class probabilities; the predicted class in red, the true one in green."""
+    p = np.asarray(probs.detach().cpu() if isinstance(probs, Tensor) else probs, dtype=float)
+    pred = int(p.argmax())
+    colors = ["tab:gray"] * len(p)
+    if true is not None:
+        colors[true] = "tab:green"
+    colors[pred] = "tab:red" if pred != true else "tab:green"
+    pos = np.arange(len(p))
+    ax.barh(pos, p, color=colors)
+    ax.set_yticks(pos, [str(c) for c in classes], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("probability", fontsize=8)
+    ax.tick_params(axis="x", labelsize=8)
+
+
+def adversarial_figure(
+    model: nn.Module,
+    x: Tensor,
+    x_adv: Tensor,
+    classes: Sequence[str],
+    *,
+    true: int | None = None,
+    eps: float | None = None,
+) -> Figure:
+    """The classic picture for one image: clean + perturbation = adversarial, with probabilities.
+
+    ``x`` and ``x_adv`` are single images (C, H, W) or batches of one. The
+    perturbation is shown amplified to the full colour range, with its true
+    scale in the title.
+    """
+    x = x.reshape(1, *x.shape[-3:])
+    x_adv = x_adv.reshape(1, *x_adv.shape[-3:])
+    probs = torch.softmax(predict(model, torch.cat([x, x_adv])), dim=1).cpu()
+    delta = (x_adv - x)[0].detach().float().cpu()
+    scale = float(delta.abs().max())
+    fig, axes = plt.subplots(
+        2, 3, figsize=(8.4, 5.2), gridspec_kw={"height_ratios": [3, 2.2]}, layout="constrained"
+    )
+    for col, (img, p, name) in enumerate(
+        [(x[0], probs[0], "clean"), (x_adv[0], probs[1], "adversarial")]
+    ):
+        k = int(p.argmax())
+        ax = axes[0, 0 if col == 0 else 2]
+        show_image(ax, img, f"{name}: “{classes[k]}” ({float(p[k]):.0%})")
+        probability_bars(axes[1, 0 if col == 0 else 2], p, classes, true=true)
+    shown = delta / (2 * scale) + 0.5 if scale > 0 else delta + 0.5
+    ax = axes[0, 1]
+    arr = image_to_numpy(shown)
+    ax.imshow(
+        arr, cmap="RdBu_r" if arr.ndim == 2 else None, vmin=0, vmax=1, interpolation="nearest"
+    )
+    ax.set_xticks([])
+    ax.set_yticks([])
+    label = f"ε = {eps:g}" if eps is not None else f"max |δ| = {scale:.3g}"
+    ax.set_title(f"+ perturbation ({label},\nshown amplified)", fontsize=10)
+    axes[1, 1].axis("off")
+    axes[1, 1].text(
+        0.5,
+        0.5,
+        f"max |δ| = {scale:.3f}\nL2 ‖δ‖ = {float(delta.norm()):.3f}",
+        ha="center",
+        va="center",
+        fontsize=10,
+    )
+    return fig
+
+
+def gallery(
+    model: nn.Module,
+    x: Tensor,
+    x_adv: Tensor,
+    classes: Sequence[str],
+    y: Tensor,
+    *,
+    title: str | None = None,
+) -> Figure:
+    """Clean images (top row) above their adversarial versions (bottom row), with predictions.
+
+    Titles are green where the prediction is right and red where it is wrong.
+    """
+    n = len(x)
+    preds = predict(model, torch.cat([x, x_adv])).argmax(dim=1).cpu()
+    fig, axes = plt.subplots(2, n, figsize=(1.25 * n, 3.0), layout="constrained", squeeze=False)
+    for row, name in enumerate(("clean", "adversarial")):
+        for j in range(n):
+            img = (x if row == 0 else x_adv)[j]
+            k = int(preds[row * n + j])
+            ax = axes[row, j]
+            show_image(ax, img)
+            ax.set_title(
+                f"“{classes[k]}”", fontsize=9, color="tab:green" if k == int(y[j]) else "tab:red"
+            )
+        axes[row, 0].set_ylabel(name, fontsize=9)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def attack_comparison_figure(
+    model: nn.Module,
+    x: Tensor,
+    advs: dict[str, Tensor],
+    classes: Sequence[str],
+    *,
+    true: int | None = None,
+    title: str | None = None,
+) -> Figure:
+    """One image attacked several ways: images with predictions (top), perturbations (bottom).
+
+    ``x`` is one image (C, H, W) or a batch of one; ``advs`` maps an attack's
+    name to its adversarial version of ``x``. All perturbations share one colour
+    scale (the largest ``|δ|`` of any of them), so their sizes can be compared;
+    each is labelled with its L∞ and L2 norms.
+    """
+    if not advs:
+        raise ValueError("advs must name at least one adversarial image")
+    x = x.reshape(1, *x.shape[-3:])
+    names = list(advs)
+    batch = torch.cat([x] + [advs[k].reshape(1, *x.shape[1:]) for k in names])
+    probs = torch.softmax(predict(model, batch), dim=1).cpu()
+    deltas = [(batch[j + 1] - batch[0]).detach().float().cpu() for j in range(len(names))]
+    scale = max(float(d.abs().max()) for d in deltas) or 1.0
+    cols = len(names) + 1
+    fig, axes = plt.subplots(2, cols, figsize=(1.9 * cols, 4.3), layout="constrained")
+    for j in range(cols):
+        p = probs[j]
+        k = int(p.argmax())
+        right = true is None or k == true
+        show_image(axes[0, j], batch[j], None)
+        axes[0, j].set_title(
+            f"{'clean' if j == 0 else names[j - 1]}\n“{classes[k]}” ({float(p[k]):.0%})",
+            fontsize=9,
+            color="black" if j == 0 and right else ("tab:green" if right else "tab:red"),
+        )
+    axes[1, 0].axis("off")
+    axes[1, 0].text(
+        0.5,
+        0.5,
+        f"perturbations\n(one colour scale:\n±{scale:.2f})",
+        ha="center",
+        va="center",
+        fontsize=9,
+    )
+    for j, d in enumerate(deltas, start=1):
+        arr = image_to_numpy(d / (2 * scale) + 0.5)
+        ax = axes[1, j]
+        ax.imshow(
+            arr, cmap="RdBu_r" if arr.ndim == 2 else None, vmin=0, vmax=1, interpolation="nearest"
+        )
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(
+            f"L∞ {float(d.abs().max()):.2f}, L2 {float(d.norm()):.2f}",
+            fontsize=8,
+        )
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
