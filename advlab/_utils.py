@@ -120,8 +120,14 @@ def frozen_eval(model: nn.Module) -> Iterator[nn.Module]:
             _release(model, state)
 
 
-def atomic_write(path: str | os.PathLike[str], write: Callable[[str], None]) -> Path:
-    """Call ``write(tmp_path)`` then move the file into place, so readers never see half a file."""
+def atomic_write(
+    path: str | os.PathLike[str], write: Callable[[str], None], *, mode: int | None = None
+) -> Path:
+    """Call ``write(tmp_path)`` then move the file into place, so readers never see half a file.
+
+    The temporary file is private (0600) while written; ``mode`` (e.g. 0o644)
+    sets the permissions of the finished file.
+    """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
@@ -130,6 +136,8 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[str], None]) -> 
         write(tmp)
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
         os.replace(tmp, target)
     finally:
         if os.path.exists(tmp):

@@ -11,9 +11,17 @@ import numpy as np
 import pytest
 import torch
 
+import advlab.data
 from advlab.data import DATASETS, DataUnavailableError, load_dataset, load_split
 
-SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED_MNIST = next(
+    (
+        up / "shared" / "data"
+        for up in Path(__file__).resolve().parents
+        if (up / "shared" / "data" / "MNIST" / "raw").is_dir()
+    ),
+    Path(__file__).resolve().parents[2] / "shared" / "data",
+)  # /work/shared/data from the main checkout and from a worktree under /work/wt
 HAVE_MNIST = (SHARED_MNIST / "MNIST" / "raw" / "t10k-images-idx3-ubyte.gz").is_file()
 
 
@@ -88,8 +96,9 @@ def test_missing_split_offline_names_dataset_folder_and_fixes(offline: None) -> 
 
 @pytest.mark.parametrize("name", ["mnist", "fashion-mnist", "cifar10"])
 def test_offline_with_nothing_on_disk_gives_a_clear_error(
-    name: str, tmp_path: Path, offline: None
+    name: str, tmp_path: Path, offline: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(advlab.data, "DEBIAN_FASHION_MNIST", tmp_path / "no-debian-package")
     with pytest.raises(DataUnavailableError, match=rf"^{name}: .*download failed") as err:
         load_split(name, "test", root=tmp_path / "empty")
     assert str(tmp_path / "empty") in str(err.value)
@@ -98,6 +107,7 @@ def test_offline_with_nothing_on_disk_gives_a_clear_error(
 def test_data_root_comes_from_advlab_data(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, offline: None
 ) -> None:
+    monkeypatch.setattr(advlab.data, "DEBIAN_FASHION_MNIST", tmp_path / "no-debian-package")
     monkeypatch.setenv("ADVLAB_DATA", str(tmp_path / "from-env"))
     with pytest.raises(DataUnavailableError, match="from-env"):
         load_split("fashion-mnist", "test")
