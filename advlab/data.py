@@ -318,7 +318,9 @@ def _unpack_gz(key: str, src_raw: Path, dst_raw: Path, stems: list[str]) -> None
                 shutil.copyfileobj(fin, fout)
             os.replace(tmp, target)
         except (EOFError, zlib.error, gzip.BadGzipFile) as err:
-            raise _corrupt(key, src_raw, f"{packed.name} is not a complete gzip file ({err}).")
+            raise _corrupt(
+                key, src_raw, f"{packed.name} is not a complete gzip file ({err})."
+            ) from err
         except OSError as err:
             raise DataUnavailableError(
                 f"{key}: cannot unpack {packed} into {dst_raw} ({type(err).__name__}: "
