@@ -326,21 +326,22 @@ def pretrained(
         raise ValueError(
             f"unknown training recipe {cfg.recipe!r}; registered recipes: {', '.join(_RECIPES)}"
         )
+    dev = resolve_device(device)
+    path = checkpoint_path(cfg, cache_dir)
+    if retrain or not path.is_file():
+        _check_writable(path)  # before loading data or training: fail in seconds, not later
     if data is None:
         data = load_dataset(cfg.dataset)
     elif data.name != cfg.dataset:
         raise ValueError(f"data is {data.name!r} but the config asks for {cfg.dataset!r}")
-    dev = resolve_device(device)
-    path = checkpoint_path(cfg, cache_dir)
     model = _build(cfg, data)
     blob = None if retrain else _try_load(path, cfg, model)
-    if blob is None:
-        _check_writable(path)
     if blob is not None:
         model.to(dev).eval()
         return Trained(
             model, cfg, float(blob["test_accuracy"]), float(blob["train_seconds"]), path, True
         )
+    _check_writable(path)
     start = time.perf_counter()
     _RECIPES[cfg.recipe](model, data, cfg, dev, progress)
     seconds = time.perf_counter() - start
