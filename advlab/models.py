@@ -71,12 +71,19 @@ def _per_channel(values: object, name: str) -> Tensor:
     return torch.tensor(out, dtype=torch.float32)
 
 
+#: Guards against a typo that would allocate terabytes: the largest side, channel count,
+#: class count and width a model may be built with.
+MAX_SIDE, MAX_CHANNELS, MAX_CLASSES, MAX_WIDTH = 4096, 4096, 1_000_000, 4096
+
+
 def check_architecture(
     image_shape: object, num_classes: object
 ) -> tuple[tuple[int, int, int], int]:
     """``(C, H, W)`` of positive integers and an integer ``num_classes >= 2``, or a ValueError.
 
     Python and NumPy integers are accepted; floats such as ``2.5`` or ``8.0`` are not.
+    Sizes above :data:`MAX_SIDE` (H, W), :data:`MAX_CHANNELS` (C) and
+    :data:`MAX_CLASSES` are refused as typos rather than allocated.
     """
 
     def is_int(v: object) -> bool:
@@ -95,6 +102,13 @@ def check_architecture(
     if not is_int(num_classes) or int(num_classes) < 2:  # type: ignore[call-overload]
         raise ValueError(f"num_classes must be an integer >= 2, got {num_classes!r}")
     c, h, w = (int(s) for s in image_shape)
+    if c > MAX_CHANNELS or max(h, w) > MAX_SIDE:
+        raise ValueError(
+            f"image_shape {(c, h, w)} is too large (at most {MAX_CHANNELS} channels and "
+            f"{MAX_SIDE} pixels a side)"
+        )
+    if int(num_classes) > MAX_CLASSES:  # type: ignore[call-overload]
+        raise ValueError(f"num_classes must be at most {MAX_CLASSES:,}, got {num_classes}")
     return (c, h, w), int(num_classes)  # type: ignore[call-overload]
 
 
@@ -128,8 +142,12 @@ class SmallCNN(nn.Module):
     ) -> None:
         super().__init__()
         (c, h, w), num_classes = check_architecture(image_shape, num_classes)
-        if isinstance(width, bool) or not isinstance(width, numbers.Integral) or width < 1:
-            raise ValueError(f"width must be an integer >= 1, got {width!r}")
+        if (
+            isinstance(width, (bool, np.bool_))
+            or not isinstance(width, numbers.Integral)
+            or not 1 <= width <= MAX_WIDTH
+        ):
+            raise ValueError(f"width must be an integer in 1 ... {MAX_WIDTH}, got {width!r}")
         width = int(width)
         self.normalize = Normalize(
             [0.5] * c if mean is None else mean, [0.5] * c if std is None else std

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from ._utils import eval_mode, model_device
+from ._utils import eval_mode, model_device, model_dtype
 from .attacks._common import (
     check_count,
     check_flag,
@@ -141,7 +141,8 @@ def fit(
         Any classifier returning logits of shape (N, K); it is moved to
         ``device`` and left in train mode.
     x:
-        Float images in [0, 1], shape (N, C, H, W) with N >= 1, finite.
+        Float images in [0, 1], shape (N, C, H, W) with N >= 1, finite; moved
+        to ``device`` and converted to the model's dtype.
     y:
         Integer class labels in [0, K), shape (N,), or soft targets (N, K)
         (float, finite, non-negative; e.g. for distillation).
@@ -190,7 +191,7 @@ def fit(
             raise ValueError(f"{name} must be callable or None, got {type(hook).__name__}")
     dev = resolve_device(device)
     model.to(dev)
-    x, y = x.to(dev), y.to(dev)
+    x, y = x.to(device=dev, dtype=model_dtype(model) or x.dtype), y.to(dev)
     loss_fn = loss_fn or (lambda logits, t: F.cross_entropy(logits, t))
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     gen = torch.Generator().manual_seed(seed)
@@ -242,7 +243,7 @@ def predict(model: nn.Module, x: Tensor, *, batch_size: int = 1024) -> Tensor:
         Classifier returning logits of shape (N, K).
     x:
         Float images in [0, 1], shape (N, C, H, W); N may be 0. Moved in
-        batches to the model's device.
+        batches to the model's device and converted to its dtype.
     batch_size:
         Images per forward pass, an integer >= 1.
 
@@ -263,13 +264,14 @@ def predict(model: nn.Module, x: Tensor, *, batch_size: int = 1024) -> Tensor:
     batch_size = check_count(batch_size, "batch_size")
     x = _check_image_batch(x, allow_empty=True)
     dev = model_device(model) or x.device
+    dtype = model_dtype(model) or x.dtype
     outs = []
     with eval_mode(model):
         if len(x) == 0:
-            k = check_logits(model(torch.zeros((1, *x.shape[1:]), dtype=x.dtype, device=dev)), 1)
+            k = check_logits(model(torch.zeros((1, *x.shape[1:]), dtype=dtype, device=dev)), 1)
             return k.new_empty((0, k.shape[1])).to(x.device)
         for i in range(0, len(x), batch_size):
-            chunk = x[i : i + batch_size].to(dev)
+            chunk = x[i : i + batch_size].to(device=dev, dtype=dtype)
             outs.append(check_logits(model(chunk), len(chunk)).to(x.device))
     return torch.cat(outs)
 
