@@ -587,3 +587,23 @@ def test_crafted_cifar_pickle_runs_no_code(tmp_path: Path, victim: str, offline:
 def test_normalize_refuses_mismatched_statistics() -> None:
     with pytest.raises(ValueError, match="2 means and 1 stds"):
         Normalize([0.1, 0.2], [0.3])
+
+
+def test_adam_step_exceeds_lr_when_a_pixel_leaves_saturation() -> None:
+    """Issue 7 item 8: cw_l2's docstring no longer claims at most about lr per Adam step."""
+    from advlab.attacks.cw import _Adam
+
+    jumps = {}
+    for quiet in (50, 10_000):
+        w = torch.zeros(1)
+        adam = _Adam(w, lr=1.0)
+        for _ in range(quiet):  # a saturated pixel: gradient ~ 1 - tanh(7.25)^2
+            adam.step(w, torch.tensor([2e-6]))
+        steps = []
+        for _ in range(100):  # it leaves saturation: the gradient jumps and stays
+            before = w.clone()
+            adam.step(w, torch.tensor([1.0]))
+            steps.append(abs(float(w - before)))
+        jumps[quiet] = max(steps)
+    assert 1.5 < jumps[50] < 1.8 and 6.0 < jumps[10_000] < 7.0
+    assert '"At most about lr per step" is therefore not a bound' in " ".join(cw_l2.__doc__.split())
