@@ -276,20 +276,26 @@ def input_gradient(
 
 
 def safe_gradient(grad: Tensor) -> Tensor:
-    """The documented safe step for a non-finite input gradient, in place.
+    """The documented safe step for a NaN input gradient: NaN entries become 0, in place.
 
-    NaN entries (no information, e.g. ``0 * inf`` inside the model) become 0,
-    so those pixels do not move. An image whose gradient has infinite entries
-    (e.g. ``x.sqrt()`` at a black pixel) keeps only those entries, as ±1: the
-    direction the gradient takes in the limit. Finite gradients are unchanged.
-    No attack can therefore step to NaN.
+    A NaN carries no direction (e.g. ``0 * inf`` inside the model), so those
+    pixels do not move. Infinite entries (e.g. ``x.sqrt()`` at a black pixel)
+    keep their sign, which is all an L∞ step uses; the L2 step turns them into
+    a direction with :func:`limit_direction`. No attack can therefore step to
+    NaN. One in-place kernel, no read-back.
     """
-    grad.nan_to_num_(nan=0.0, posinf=math.inf, neginf=-math.inf)
+    return grad.nan_to_num_(nan=0.0, posinf=math.inf, neginf=-math.inf)
+
+
+def limit_direction(grad: Tensor) -> Tensor:
+    """For each image whose gradient has infinite entries, keep only those, as ±1.
+
+    That is the direction the gradient takes in the limit; finite gradients
+    are returned unchanged. Branch-free (no read-back from the device).
+    """
     inf = grad.isinf()
-    if bool(inf.any()):
-        rows = inf.flatten(1).any(dim=1).view((-1,) + (1,) * (grad.ndim - 1))
-        grad = torch.where(rows, torch.where(inf, grad.sign(), 0.0), grad)
-    return grad
+    rows = inf.flatten(1).any(dim=1).view((-1,) + (1,) * (grad.ndim - 1))
+    return torch.where(rows, torch.where(inf, grad.sign(), 0.0), grad)
 
 
 def resolve_labels(model: nn.Module, x: Tensor, y: Tensor | None, *, targeted: bool) -> Tensor:

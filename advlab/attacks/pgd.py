@@ -27,6 +27,7 @@ from ._common import (
     check_norm,
     check_step_size,
     input_gradient,
+    limit_direction,
     make_generator,
     objective,
     prepare_labels,
@@ -70,8 +71,8 @@ def pgd(
     radius ``eps * U ** (1 / d)`` for ``d`` pixels), clipped to [0, 1].
     A non-finite input gradient takes the safe step of
     :func:`~advlab.attacks._common.safe_gradient` (NaN entries count as 0;
-    an image with infinite entries steps along their signs), so the result is
-    never NaN. The last
+    for L2, an image with infinite entries steps along their signs, see
+    :func:`~advlab.attacks._common.limit_direction`), so the result is never NaN. The last
     iterate of each run is kept (no early stopping). With ``restarts > 1`` each
     image keeps, among the runs that fooled the model (or among all runs if
     none did), the one with the highest final objective.
@@ -242,7 +243,7 @@ def l2_ascent(
         grad, _ = input_gradient(
             model, x_adv, y, loss=loss, targeted=targeted, check_range=step == 0
         )
-        grad = grad.to(work)
+        grad = limit_direction(grad.to(work))
         grad_norm = torch.linalg.vector_norm(grad.flatten(1), dim=1).clamp_min_(1e-12)
         delta = x_adv.to(work).sub_(x_work).addcdiv_(grad, grad_norm.view(shape), value=alpha)
         length = torch.linalg.vector_norm(delta.flatten(1), dim=1)
