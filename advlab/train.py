@@ -189,6 +189,10 @@ def fit(
     for hook, name in ((perturb, "perturb"), (loss_fn, "loss_fn")):
         if hook is not None and not callable(hook):
             raise ValueError(f"{name} must be callable or None, got {type(hook).__name__}")
+    if not any(p.requires_grad for p in model.parameters()):
+        raise ValueError(
+            "the model has no trainable parameters (none with requires_grad=True); nothing to fit"
+        )
     dev = resolve_device(device)
     model.to(dev)
     x, y = x.to(device=dev, dtype=model_dtype(model) or x.dtype), y.to(dev)
@@ -219,6 +223,11 @@ def fit(
             if checked is None:  # first forward pass, before any update: shape and label range
                 checked = check_logits(logits, len(xb)).shape[1]
                 _check_classes(y, checked)
+                if not logits.requires_grad:
+                    raise ValueError(
+                        "the model's output does not depend on any trainable parameter, so there "
+                        "is nothing to train; check that its parameters have requires_grad=True"
+                    )
             loss = loss_fn(logits, yb)
             opt.zero_grad(set_to_none=True)
             loss.backward()

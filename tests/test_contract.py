@@ -201,6 +201,11 @@ class Sqrt(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         return x.flatten(1).sqrt() @ torch.linspace(-1, 1, 64 * 3).view(64, 3)
 
+    def append_param(self) -> Sqrt:
+        """Give it a parameter its output ignores."""
+        self.unused = nn.Parameter(torch.zeros(1))
+        return self
+
 
 class NaNGrad(nn.Module):
     """NaN input gradient everywhere (0 * inf inside)."""
@@ -607,3 +612,16 @@ def test_adam_step_exceeds_lr_when_a_pixel_leaves_saturation() -> None:
         jumps[quiet] = max(steps)
     assert 1.5 < jumps[50] < 1.8 and 6.0 < jumps[10_000] < 7.0
     assert '"At most about lr per step" is therefore not a bound' in " ".join(cw_l2.__doc__.split())
+
+
+def test_fit_refuses_a_model_with_nothing_to_train() -> None:
+    """Found by the hypothesis suite's slow mode: a deep autograd RuntimeError before."""
+    x, y = images(), torch.zeros(6, dtype=torch.long)
+    with pytest.raises(ValueError, match="has no trainable parameters"):
+        fit(nn.Flatten(), x, y, epochs=1, device="cpu", progress=False)
+    frozen = linear()
+    frozen.requires_grad_(False)
+    with pytest.raises(ValueError, match="has no trainable parameters"):
+        fit(frozen, x, y, epochs=1, device="cpu", progress=False)
+    with pytest.raises(ValueError, match="does not depend on any trainable parameter"):
+        fit(Sqrt().append_param(), x, y, epochs=1, device="cpu", progress=False)

@@ -253,7 +253,7 @@ def check_attack(result: Any, args: tuple, kwargs: dict) -> None:
     if eps is None:
         return
     eps = float(eps)
-    delta = (result.double() - x.double()).flatten(1)
+    delta = (result.double() - x.detach().double()).flatten(1)
     tol = ball_tolerance(x.dtype)
     if kwargs.get("norm", "inf") in (2, 2.0, "2", "l2", "L2"):
         assert float(delta.norm(dim=1).max()) <= eps + math.sqrt(delta.shape[1]) * tol
