@@ -666,3 +666,9 @@ def test_zz_report_the_number_of_cases(capsys: pytest.CaptureFixture[str]) -> No
             f"({RUNS['results']} documented results checked, {RUNS['errors']} clear errors)"
         )
     assert RUNS["examples"] == 0 or RUNS["examples"] >= len(CASES)
+
+
+@pytest.mark.slow
+def test_zz_report_the_number_of_cases_slow(capsys: pytest.CaptureFixture[str]) -> None:
+    """The same report for ``-m slow``."""
+    test_zz_report_the_number_of_cases(capsys)
