@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .attacks import fgsm, pgd
-from .attacks._common import check_count
+from .attacks._common import check_count, check_flag, check_seed
 
 __all__ = ["CheckReport", "check_fgsm", "check_pgd"]
 
@@ -79,14 +79,16 @@ def _problems(trials: int, seed: int) -> list[_Problem]:
     gen = torch.Generator().manual_seed(seed)
     out = []
     for t in range(trials):
-        torch.manual_seed(seed * 1000 + t)
         c, h, k = (1, 6, 3) if t % 2 == 0 else (3, 5, 4)
-        if t % 3 == 2:
-            model: nn.Module = nn.Sequential(nn.Flatten(), nn.Linear(c * h * h, k))
-        else:
-            model = nn.Sequential(
-                nn.Conv2d(c, 4, 3, padding=1), nn.Tanh(), nn.Flatten(), nn.Linear(4 * h * h, k)
-            )
+        # the models' initial weights come from ``gen`` too, without touching the global RNG
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(torch.randint(0, 2**62, (1,), generator=gen)))
+            if t % 3 == 2:
+                model: nn.Module = nn.Sequential(nn.Flatten(), nn.Linear(c * h * h, k))
+            else:
+                model = nn.Sequential(
+                    nn.Conv2d(c, 4, 3, padding=1), nn.Tanh(), nn.Flatten(), nn.Linear(4 * h * h, k)
+                )
         model.eval()
         x = torch.rand((5, c, h, h), generator=gen)
         # some pixels exactly at the bounds, so a missing clip shows
@@ -184,8 +186,11 @@ def _summary(name: str, ref_name: str, failures: list[str], n: int) -> CheckRepo
     return CheckReport(name, False, [first, *more])
 
 
-def _trials(trials: object) -> int:
-    return check_count(trials, "trials", minimum=1)
+def _settings(trials: object, seed: object, verbose: object) -> tuple[int, int, bool]:
+    n = check_count(trials, "trials", minimum=1)
+    if n > 1000:
+        raise ValueError(f"trials must be at most 1000 (each is a small random problem), got {n}")
+    return n, check_seed(seed), check_flag(verbose, "verbose")
 
 
 def check_fgsm(
@@ -216,7 +221,8 @@ def check_fgsm(
     """
     if not callable(fn):
         raise TypeError(f"check_fgsm takes your FGSM function, got {type(fn).__name__}")
-    problems = _problems(_trials(trials), seed)
+    trials, seed, verbose = _settings(trials, seed, verbose)
+    problems = _problems(trials, seed)
     failures: list[str] = []
     for p in problems:
         out, err = _call(fn, p, eps=p.eps)
@@ -296,7 +302,8 @@ def check_pgd(
     if key not in ("inf", "2", "∞"):
         raise ValueError(f"norm must be 'inf' or 2, got {norm!r}")
     key = "2" if key == "2" else "inf"
-    problems = _problems(_trials(trials), seed)
+    trials, seed, verbose = _settings(trials, seed, verbose)
+    problems = _problems(trials, seed)
     failures: list[str] = []
     steps = 5
     for p in problems:

@@ -531,6 +531,35 @@ CASES: dict[Callable[..., Any], Case] = {
     ),
 }
 
+
+# Exercise checkers: the reader's function may be anything; a report or a clear error comes back.
+def _reader_functions() -> st.SearchStrategy[Any]:
+    def ok_fgsm(model, x, y, eps):
+        return x.clone()
+
+    def raises(*args, **kwargs):
+        raise RuntimeError("reader's bug")
+
+    return st.one_of(JUNK, st.sampled_from([ok_fgsm, raises, lambda *a, **k: None, print]))
+
+
+def check_report(result: Any, args: tuple, kwargs: dict) -> None:
+    assert isinstance(result, advlab.exercises.CheckReport) and isinstance(result.passed, bool)
+
+
+for _checker in (advlab.exercises.check_fgsm, advlab.exercises.check_pgd):
+    CASES[_checker] = Case(
+        _kwargs_of(
+            fn=_reader_functions(),
+            trials=maybe(st.integers(1, 2)),
+            seed=maybe(st.integers(0, 2**64 - 1)),
+            verbose=st.just(False),
+        ),
+        check_report,
+        budget=10,
+    )
+CASES[advlab.exercises.CheckReport] = Case(_positional(JUNK, JUNK), budget=3)  # a plain record
+
 # Figures and widgets (platform branch): arguments of the wrong type must give ValueError/TypeError.
 for _name in advlab.viz.__all__:
     if not callable(getattr(advlab.viz, _name)):
