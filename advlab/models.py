@@ -196,8 +196,9 @@ class AllConv(nn.Module):
 class NiN(nn.Module):
     """Network in Network (Lin et al., 2014), scaled down.
 
-    Three "mlpconv" blocks (a k x k convolution followed by two 1x1
-    convolutions, the micro-network shared across positions); max-pooling
+    Three "mlpconv" blocks (a k x k convolution, batch-normalised so it trains
+    in a few epochs, followed by two 1x1 convolutions: the micro-network shared
+    across positions); max-pooling
     after the first two while the image stays >= 2 pixels; the last block
     outputs one map per class and global average pooling replaces the dense
     head.
@@ -221,6 +222,7 @@ class NiN(nn.Module):
             end = cout if last is None else last
             return [
                 nn.Conv2d(cin, cout, k, padding=k // 2),
+                nn.BatchNorm2d(cout),
                 nn.ReLU(),
                 nn.Conv2d(cout, cout, 1),
                 nn.ReLU(),
