@@ -194,7 +194,7 @@ class DEResult:
     evaluations:
         Exact number of candidates each problem had evaluated (int64).
     stopped:
-        True where the problem met ``stop_below`` (early stop) before the last generation.
+        True where the problem met ``stop_below`` or ``stop_when`` (its early-stopping rule).
     history:
         With ``record=True``: the population after initialisation and after each
         generation, (problems, popsize, dims) CPU tensors (stopped problems stay frozen).
@@ -242,6 +242,7 @@ def differential_evolution(
     strategy: Strategy = "rand1",
     init: Tensor | None = None,
     stop_below: float | Tensor | None = None,
+    stop_when: Callable[[Tensor, Tensor | None, Tensor], Tensor] | None = None,
     seed: int | Tensor | None = None,
     generator: torch.Generator | None = None,
     device: torch.device | str | None = None,
@@ -282,6 +283,10 @@ def differential_evolution(
     stop_below:
         Stop a problem as soon as its best fitness is strictly below this value
         (a number, or one per problem); None runs every generation.
+    stop_when:
+        Another stopping rule, ``stop_when(best_fitness, best_aux, index) -> bool (m,)``
+        for the problems ``index``, checked with ``stop_below`` after every
+        evaluation (e.g. "the image is already misclassified").
     seed, generator:
         Randomness. ``seed`` an int (problem ``p`` uses ``seed + p``) or an int64
         tensor of one seed per problem; else seeds are drawn from ``generator``
@@ -371,7 +376,15 @@ def differential_evolution(
     best_f, best_j = fit.min(dim=1)
     best_x = pop[all_idx, best_j]
     best_aux = aux[all_idx, best_j].clone() if aux is not None else None
-    active = best_f >= threshold
+
+    def keep_going(idx: Tensor) -> Tensor:
+        go = best_f[idx] >= threshold[idx]
+        if stop_when is not None:
+            aux_i = best_aux[idx] if best_aux is not None else None
+            go = go & ~stop_when(best_f[idx], aux_i, idx).to(device=device, dtype=torch.bool)
+        return go
+
+    active = keep_going(all_idx)
     history = [pop.cpu().clone()] if record else []
 
     for g in range(1, generations + 1):
@@ -414,9 +427,9 @@ def differential_evolution(
         best_x[upd] = trial[better, gj[better]]
         if best_aux is not None and aux_t is not None:
             best_aux[upd] = aux_t[better, gj[better]]
-        active[idx] = best_f[idx] >= threshold[idx]
+        active[idx] = keep_going(idx)
         if record:
             history.append(pop.cpu().clone())
 
-    stopped = best_f < threshold
+    stopped = ~keep_going(all_idx) if stop_when is not None else best_f < threshold
     return DEResult(best_x, best_f, best_aux, pop, fit, gens, evaluations, stopped, history)

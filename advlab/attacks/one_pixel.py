@@ -170,7 +170,7 @@ def one_pixel(
     F: float = 0.5,
     CR: float | None = None,
     strategy: Literal["rand1", "best1", "random"] = "rand1",
-    early_stop: bool = True,
+    early_stop: bool | Literal["success"] = True,
     stop_probability: float | None = None,
     levels: int | None = 256,
     batch_size: int = 4096,
@@ -201,7 +201,9 @@ def one_pixel(
         with ``CR=0.9``) or ``"random"``: random search with the same budget
         (``popsize`` fresh random candidates per generation), the paper's control.
     early_stop:
-        Stop an image as soon as the stopping rule holds (the paper's rule).
+        True: stop an image as soon as the paper's stopping rule holds;
+        ``"success"``: as soon as the attack succeeds (the answer changed, or is
+        the target), as torchattacks does; False: run every generation.
     stop_probability:
         The threshold of that rule: default 0.9 (targeted: target probability
         above it) or 0.05 (non-targeted: true-class probability below it).
@@ -230,6 +232,8 @@ def one_pixel(
     check_images(model, x)
     if not isinstance(targeted, bool):
         raise ValueError(f"targeted must be True or False, got {targeted!r}")
+    if not (isinstance(early_stop, bool) or early_stop == "success"):
+        raise ValueError(f"early_stop must be True, False or 'success', got {early_stop!r}")
     pixels = check_count(pixels, "pixels", minimum=1)
     popsize = check_count(popsize, "popsize", minimum=4)
     generations = check_count(generations, "generations", minimum=0)
@@ -301,7 +305,14 @@ def one_pixel(
             p = torch.cat(out).view(m, popsize, k)
             return sign * p.gather(2, y[idx, None, None].expand(m, popsize, 1)).squeeze(2), p
 
-        threshold = sign * stop_probability if early_stop else None
+        threshold = sign * stop_probability if early_stop is True else None
+
+        def succeeded(_f: Tensor, probs: Tensor | None, idx: Tensor) -> Tensor:
+            assert probs is not None
+            hit = probs.argmax(dim=1) == y[idx]
+            return hit if targeted else ~hit
+
+        stop_when = succeeded if early_stop == "success" else None
         res = differential_evolution(
             fitness,
             lower,
@@ -313,6 +324,7 @@ def one_pixel(
             strategy=strategy,
             init=init,
             stop_below=threshold,
+            stop_when=stop_when,
             seed=seeds,
             device=dev,
         )
@@ -367,7 +379,7 @@ def random_pixels(
     pixels: int = 1,
     popsize: int = 400,
     generations: int = 100,
-    early_stop: bool = True,
+    early_stop: bool | Literal["success"] = True,
     levels: int | None = 256,
     batch_size: int = 4096,
     seed: int | None = None,
