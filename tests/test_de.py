@@ -120,3 +120,37 @@ def test_bad_bounds_and_fitness_shape() -> None:
         differential_evolution(sphere, HI, LO)
     with pytest.raises(ValueError, match=r"must return a tensor of shape \(1, 8\)"):
         differential_evolution(lambda c, i: c.sum(), LO, HI, popsize=8)
+
+
+def reader_generation(pop, fit, f, donors, F, lower, upper, *, mistake: str = ""):
+    a, b, c = pop[donors[:, 0]], pop[donors[:, 1]], pop[donors[:, 2]]
+    mutant = a + F * ((c - b) if mistake == "flip" else (b - c))
+    if mistake != "noclip":
+        mutant = torch.maximum(torch.minimum(mutant, upper), lower)
+    f_new = f(mutant)
+    if mistake == "all":
+        return mutant, f_new
+    keep = f_new > fit if mistake == "inverted" else f_new < fit
+    if mistake == "inplace":
+        pop[keep] = mutant[keep]
+        return pop, torch.where(keep, f_new, fit)
+    return torch.where(keep[:, None], mutant, pop), torch.where(keep, f_new, fit)
+
+
+@pytest.mark.parametrize(
+    ("mistake", "message"),
+    [
+        ("", "exact match with advlab.de"),
+        ("noclip", "you did not clip the mutants"),
+        ("flip", "your difference is reversed"),
+        ("all", "every trial replaced its parent"),
+        ("inverted", "your selection is inverted"),
+        ("inplace", "changed pop or fit in place"),
+    ],
+)
+def test_check_de_generation_names_the_mistake(mistake: str, message: str) -> None:
+    from advlab.exercises import check_de_generation
+
+    report = check_de_generation(lambda *a: reader_generation(*a, mistake=mistake), verbose=False)
+    assert report.passed == (mistake == "")
+    assert message in str(report)
