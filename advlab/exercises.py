@@ -491,3 +491,90 @@ def check_de_generation(
 
 
 __all__ += ["check_de_generation"]
+
+
+# --- Part IV: writing k pixels into a batch of images -------------------------------------------
+
+
+def check_set_pixels(
+    fn: Callable[[Tensor, Tensor, Tensor], Tensor],
+    *,
+    trials: int = 6,
+    seed: int = 0,
+    verbose: bool = True,
+) -> CheckReport:
+    """Check a reader's ``fn(x, positions, values) -> x_new`` against the one-pixel attack's own.
+
+    ``x`` (B, C, H, W) images, ``positions`` (B, k, 2) int64 (row, column) and
+    ``values`` (B, k, C): the result is a copy of ``x`` with pixel
+    ``positions[b, j]`` of image ``b`` set to ``values[b, j]`` in every channel
+    (a later ``j`` wins when two positions coincide), as
+    :func:`advlab.attacks.one_pixel.apply_pixels` does.
+
+    Returns
+    -------
+    CheckReport
+        "exact match", or the first mistake found: input modified in place, rows
+        and columns swapped, only the first channel written, wrong shape.
+    """
+    from .attacks.one_pixel import apply_pixels
+
+    if not callable(fn):
+        raise TypeError(f"check_set_pixels takes your function, got {type(fn).__name__}")
+    n_trials = _trials(trials)
+    gen = torch.Generator().manual_seed(seed)
+    failures: list[str] = []
+    for t in range(n_trials):
+        c = 1 if t % 2 == 0 else 3
+        b, h, w, k = 4, 5, 7, 1 + t % 3  # not square: swapped rows and columns show
+        x = torch.rand(b, c, h, w, generator=gen)
+        pos = torch.stack(
+            [
+                torch.randint(0, h, (b, k), generator=gen),
+                torch.randint(0, w, (b, k), generator=gen),
+            ],
+            dim=-1,
+        )
+        val = torch.rand(b, k, c, generator=gen)
+        x_before = x.clone()
+        try:
+            out = fn(x, pos, val)
+        except Exception as err:  # the reader's code: report, do not crash the notebook
+            hint = (
+                f" (the images are {h} rows by {w} columns: positions[..., 0] is the row, "
+                "positions[..., 1] the column; did you swap them?)"
+                if isinstance(err, IndexError)
+                else ""
+            )
+            failures.append(f"your function raised {type(err).__name__}: {err}{hint}")
+            continue
+        if not torch.equal(x, x_before):
+            failures.append("your function changed x in place; write into a copy (x.clone())")
+            continue
+        if not isinstance(out, Tensor) or out.shape != x.shape:
+            got = tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__
+            failures.append(f"return images of x's shape {tuple(x.shape)}, got {got}")
+            continue
+        ref = apply_pixels(x, pos, val)
+        if torch.equal(out, ref):
+            continue
+        swapped = pos.flip(-1)
+        if bool((swapped[..., 0] < h).all() and (swapped[..., 1] < w).all()) and torch.equal(
+            out, apply_pixels(x, swapped, val)
+        ):
+            failures.append("you swapped rows and columns: positions[..., 0] is the row (y)")
+        elif c > 1 and torch.equal(out[:, 0], ref[:, 0]) and torch.equal(out[:, 1:], x[:, 1:]):
+            failures.append("you wrote only the first channel: set all C channels of the pixel")
+        else:
+            wrong = int((out != ref).any(1).sum())
+            failures.append(
+                f"your images differ from advlab's at {wrong} pixel positions; "
+                "check the indexing x[b, :, row, col] = values[b, j]"
+            )
+    report = _summary("set_pixels", "advlab's apply_pixels", failures, n_trials)
+    if verbose:
+        print(report)
+    return report
+
+
+__all__ += ["check_set_pixels"]

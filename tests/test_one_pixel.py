@@ -201,3 +201,36 @@ def test_bad_arguments(kwargs: dict, message: str) -> None:
     y = kwargs.pop("y", None)
     with pytest.raises(ValueError, match=message):
         one_pixel(PixelReader(0, 0, 3), black(2, 1), y, **kwargs)
+
+
+def reader_set_pixels(x, positions, values, *, mistake: str = ""):
+    out = x if mistake == "inplace" else x.clone()
+    for b in range(x.shape[0]):
+        for j in range(positions.shape[1]):
+            r, c = positions[b, j].tolist()
+            if mistake == "swap":
+                r, c = c, r
+            if mistake == "first":
+                out[b, 0, r, c] = values[b, j, 0]
+            else:
+                out[b, :, r, c] = values[b, j]
+    return out
+
+
+@pytest.mark.parametrize(
+    ("mistake", "message"),
+    [
+        ("", "exact match with advlab's apply_pixels"),
+        ("inplace", "changed x in place"),
+        ("swap", "did you swap them?"),
+        ("first", "you wrote only the first channel"),
+    ],
+)
+def test_check_set_pixels_names_the_mistake(mistake: str, message: str) -> None:
+    from advlab.exercises import check_set_pixels
+
+    report = check_set_pixels(lambda *a: reader_set_pixels(*a, mistake=mistake), verbose=False)
+    assert report.passed == (mistake == "")
+    assert message in str(report) or (
+        mistake == "swap" and "swapped rows and columns" in str(report)
+    )
