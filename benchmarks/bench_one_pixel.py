@@ -72,24 +72,28 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def floor_time(model: nn.Module, shape: tuple[int, ...], n: int, device: torch.device) -> float:
+def floor_time(
+    model: nn.Module, shape: tuple[int, ...], n: int, device: torch.device
+) -> tuple[float, float]:
     """Seconds for ``n`` plain forward passes (+ softmax) in batches of 4,096, all ``n`` timed.
 
     Timing the full count (not a sample scaled up) gives the floor the same
     duration as the attack it is compared with, so a busy machine slows both alike.
+    Returns wall seconds and this process's CPU seconds (on a shared CPU, the
+    CPU seconds of a one-thread run are the steadier measure).
     """
     xb = torch.rand(min(n, 4096), *shape, device=device)
     with torch.no_grad():
         model(xb[:8])
         sync(device)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         done = 0
         while done < n:
             b = min(len(xb), n - done)
             torch.softmax(model(xb[:b]), dim=1)
             done += b
         sync(device)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
 def solvable_by_scan(
@@ -211,22 +215,26 @@ def compare(model, x, y, label, pixels, pop, gens, device, peers) -> None:
         f"\n### {label}: {len(x)} images {shape}, {pixels} pixel(s), population {pop}, "
         f"{gens} generations (max {1 + pop * (gens + 1)} queries/image)\n"
     )
-    print("| method | success | mean queries/image | wall s | floor s | wall/floor |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "| method | success | mean queries/image | wall s | floor wall s | wall/floor "
+        "| cpu s | floor cpu s | cpu/floor |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     for name in peers:
         if not available(name):
-            print(f"| {name} | skipped (not installed) | | | | |")
+            print(f"| {name} | skipped (not installed) | | | | | | | |")
             continue
         counted = Counted(model)
         sync(device)
-        start = time.perf_counter()
+        start, cpu0 = time.perf_counter(), time.process_time()
         success = PEERS[name](counted, x, y, pixels, pop, gens)
         sync(device)
-        wall = time.perf_counter() - start
-        fl = floor_time(model, shape, counted.seen, device)
+        wall, cpu = time.perf_counter() - start, time.process_time() - cpu0
+        fl, fl_cpu = floor_time(model, shape, counted.seen, device)
         print(
             f"| {name} | {int(success.sum())}/{len(x)} | {counted.seen / len(x):,.0f} | "
-            f"{wall:.2f} | {fl:.2f} | {wall / fl:.2f} |"
+            f"{wall:.2f} | {fl:.2f} | {wall / fl:.2f} | {cpu:.2f} | {fl_cpu:.2f} | "
+            f"{cpu / fl_cpu:.2f} |"
         )
 
 
@@ -235,20 +243,26 @@ def scaling(model, x, y, pop, gens, device, sizes) -> None:
         f"\n### cost per image against batch size (population {pop}, {gens} generations, "
         "no early stop)\n"
     )
-    print("| images per call | wall s | ms per image | floor ms per image |")
-    print("|---|---|---|---|")
+    print(
+        "| images per call | wall s | ms per image | floor ms per image | cpu ms per image "
+        "| floor cpu ms per image |"
+    )
+    print("|---|---|---|---|---|---|")
     for n in sizes:
         xs, ys = x[:n], y[:n]
         if len(xs) < n:
             reps = math.ceil(n / len(xs))
             xs, ys = xs.repeat(reps, 1, 1, 1)[:n], ys.repeat(reps)[:n]
         sync(device)
-        start = time.perf_counter()
+        start, cpu0 = time.perf_counter(), time.process_time()
         res = one_pixel(model, xs, ys, popsize=pop, generations=gens, early_stop=False, seed=0)
         sync(device)
-        wall = time.perf_counter() - start
-        fl = floor_time(model, tuple(xs.shape[1:]), int(res.queries.sum()), device)
-        print(f"| {n} | {wall:.2f} | {1000 * wall / n:.1f} | {1000 * fl / n:.1f} |")
+        wall, cpu = time.perf_counter() - start, time.process_time() - cpu0
+        fl, fl_cpu = floor_time(model, tuple(xs.shape[1:]), int(res.queries.sum()), device)
+        print(
+            f"| {n} | {wall:.2f} | {1000 * wall / n:.1f} | {1000 * fl / n:.1f} | "
+            f"{1000 * cpu / n:.1f} | {1000 * fl_cpu / n:.1f} |"
+        )
 
 
 def paper_scale(device: torch.device, n: int, pop: int, gens: int) -> None:
@@ -287,7 +301,7 @@ def paper_scale(device: torch.device, n: int, pop: int, gens: int) -> None:
         sync(device)
         wall = time.perf_counter() - start
         total += wall
-        fl = floor_time(model, (3, 32, 32), int(res.queries.sum()), device)
+        fl, _ = floor_time(model, (3, 32, 32), int(res.queries.sum()), device)
         print(
             f"| {pixels} | {int(res.success.sum())}/{n} | {res.queries.double().mean():,.0f} | "
             f"{wall:.1f} | {fl:.1f} | {wall / fl:.2f} |"
