@@ -387,9 +387,10 @@ def random_pixels(
 ) -> OnePixelResult:
     """Random search with exactly the one-pixel attack's query budget: the paper's control.
 
-    Each "generation" scores ``popsize`` fresh candidates drawn uniformly
-    (positions and values); the best one ever seen is kept, and the same
-    stopping rule applies. With the same ``popsize`` and ``generations`` an image
+    It starts from the same initial population as :func:`one_pixel`; then each
+    "generation" scores ``popsize`` fresh candidates drawn uniformly (positions
+    and values) instead of evolving them. The best candidate ever seen is kept,
+    and the same stopping rule applies. With the same ``popsize`` and ``generations`` an image
     gets at most ``1 + popsize * (generations + 1)`` queries, exactly as with
     :func:`one_pixel`. Arguments and result as in :func:`one_pixel`.
     """
