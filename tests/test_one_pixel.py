@@ -234,3 +234,15 @@ def test_check_set_pixels_names_the_mistake(mistake: str, message: str) -> None:
     assert message in str(report) or (
         mistake == "swap" and "swapped rows and columns" in str(report)
     )
+
+
+def test_a_batch_equals_its_parts_with_the_same_seeds() -> None:
+    model = Bump(10, 4, 6)
+    x = torch.rand(6, 3, 10, 10) * 0.1
+    kw = dict(popsize=12, generations=8, pixels=2)
+    whole = one_pixel(model, x, **kw, seed=100)
+    part = one_pixel(model, x[2:5], **kw, seed=102)  # image i uses seed + i
+    assert torch.equal(whole.x_adv[2:5], part.x_adv)
+    assert torch.equal(whole.queries[2:5], part.queries)
+    again = one_pixel(model, x, **kw, seed=100)
+    assert torch.equal(whole.x_adv, again.x_adv)
