@@ -65,18 +65,56 @@ Fitness = Callable[[Tensor, Tensor], "Tensor | tuple[Tensor, Tensor]"]
 # --- the steps, one by one ----------------------------------------------------------------------
 
 
+def _check_F(F: object) -> float:
+    if isinstance(F, bool) or not isinstance(F, (int, float)) or not (0.0 < F <= 2.0):
+        raise ValueError(f"F (the mutation factor) must be a number in (0, 2], got {F!r}")
+    return float(F)
+
+
+def _check_tensors(**named: object) -> None:
+    for name, t in named.items():
+        if not isinstance(t, Tensor) or not t.is_floating_point():
+            got = t.dtype if isinstance(t, Tensor) else type(t).__name__
+            raise ValueError(f"{name} must be a floating-point torch.Tensor, got {got}")
+
+
 def mutate(a: Tensor, b: Tensor, c: Tensor, F: float) -> Tensor:
-    """The DE/rand/1 mutant ``a + F * (b - c)`` (any matching shapes)."""
-    return a + F * (b - c)
+    """The DE/rand/1 mutant ``a + F * (b - c)`` (any matching shapes).
+
+    Raises
+    ------
+    ValueError
+        If a, b or c is not a float tensor, or F is outside (0, 2].
+    """
+    _check_tensors(a=a, b=b, c=c)
+    return a + _check_F(F) * (b - c)
 
 
 def clip_to_bounds(v: Tensor, lower: Tensor, upper: Tensor) -> Tensor:
-    """Clip each coordinate of ``v`` into ``[lower, upper]`` (broadcast over the last axis)."""
+    """Clip each coordinate of ``v`` into ``[lower, upper]`` (broadcast over the last axis).
+
+    Raises
+    ------
+    ValueError
+        If an argument is not a float tensor, or some lower bound exceeds its upper bound.
+    """
+    _check_tensors(v=v, lower=lower, upper=upper)
+    if bool((lower > upper).any()):
+        raise ValueError("every lower bound must be <= its upper bound")
     return torch.minimum(torch.maximum(v, lower), upper)
 
 
 def binomial_crossover(parent: Tensor, mutant: Tensor, mask: Tensor) -> Tensor:
-    """The trial vector: the mutant's coordinate where ``mask`` is True, the parent's elsewhere."""
+    """The trial vector: the mutant's coordinate where ``mask`` is True, the parent's elsewhere.
+
+    Raises
+    ------
+    ValueError
+        If ``mask`` is not a boolean tensor.
+    """
+    _check_tensors(parent=parent, mutant=mutant)
+    if not isinstance(mask, Tensor) or mask.dtype != torch.bool:
+        raise ValueError("mask must be a boolean tensor (True: take the mutant's coordinate)")
     return torch.where(mask, mutant, parent)
 
 
@@ -86,7 +124,19 @@ def select(
     """Greedy selection: keep the trial only where its fitness is strictly lower.
 
     Shapes: vectors ``(..., dims)``, fitness ``(...)``. Returns the survivors and their fitness.
+
+    Raises
+    ------
+    ValueError
+        If the fitness shapes do not match the vectors' leading shapes.
     """
+    _check_tensors(parent=parent, trial=trial)
+    if f_parent.shape != parent.shape[:-1] or f_trial.shape != trial.shape[:-1]:
+        raise ValueError(
+            "fitness must have the vectors' shape without the last axis: got "
+            f"{tuple(f_parent.shape)} for {tuple(parent.shape)} and "
+            f"{tuple(f_trial.shape)} for {tuple(trial.shape)}"
+        )
     better = f_trial < f_parent
     return torch.where(better[..., None], trial, parent), torch.where(better, f_trial, f_parent)
 
@@ -126,7 +176,14 @@ def counter_uniform(seeds: Tensor, generation: int, stream: int, shape: tuple[in
     Row ``p`` depends only on ``seeds[p]``, ``generation``, ``stream`` and the
     position inside the row, never on the other rows: the reason a batch of
     problems reproduces each problem solved alone.
+
+    Raises
+    ------
+    ValueError
+        If ``seeds`` is not a 1-D integer tensor.
     """
+    if not isinstance(seeds, Tensor) or seeds.ndim != 1 or seeds.is_floating_point():
+        raise ValueError("seeds must be a 1-D integer tensor, one seed per problem")
     n = math.prod(shape)
     offset = _i64((generation * 64 + stream + 1) * 0x9E3779B97F4A7C15)
     key = _mix(_mix(seeds.long())[:, None] + offset)
@@ -311,8 +368,7 @@ def differential_evolution(
 
     popsize = check_count(popsize, "popsize", minimum=4)
     generations = check_count(generations, "generations", minimum=0)
-    if isinstance(F, bool) or not isinstance(F, (int, float)) or not (0.0 < F <= 2.0):
-        raise ValueError(f"F (the mutation factor) must be a number in (0, 2], got {F!r}")
+    F = _check_F(F)
     if CR is not None and (
         isinstance(CR, bool) or not isinstance(CR, (int, float)) or not (0.0 <= CR <= 1.0)
     ):

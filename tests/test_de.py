@@ -154,3 +154,17 @@ def test_check_de_generation_names_the_mistake(mistake: str, message: str) -> No
     report = check_de_generation(lambda *a: reader_generation(*a, mistake=mistake), verbose=False)
     assert report.passed == (mistake == "")
     assert message in str(report)
+
+
+def test_steps_check_their_arguments() -> None:
+    v = t(1.0, 2.0, 3.0)
+    with pytest.raises(ValueError, match=r"F \(the mutation factor\)"):
+        mutate(v, v, v, 3.0)
+    with pytest.raises(ValueError, match="a must be a floating-point torch.Tensor"):
+        mutate([1.0], v, v, 0.5)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="lower bound must be <= its upper"):
+        clip_to_bounds(v, HI, LO)
+    with pytest.raises(ValueError, match="mask must be a boolean tensor"):
+        binomial_crossover(v, v, torch.tensor([1, 0, 1]))
+    with pytest.raises(ValueError, match="fitness must have the vectors' shape"):
+        select(v, v, v, v)
