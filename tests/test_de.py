@@ -160,7 +160,7 @@ def test_steps_check_their_arguments() -> None:
     v = t(1.0, 2.0, 3.0)
     with pytest.raises(ValueError, match=r"F \(the mutation factor\)"):
         mutate(v, v, v, 3.0)
-    with pytest.raises(ValueError, match="a must be a floating-point torch.Tensor"):
+    with pytest.raises(ValueError, match=r"a must be a floating-point torch\.Tensor"):
         mutate([1.0], v, v, 0.5)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="lower bound must be <= its upper"):
         clip_to_bounds(v, HI, LO)
