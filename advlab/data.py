@@ -14,6 +14,12 @@ One entry point, :func:`load_dataset`, serves every chapter:
     network allows; when it does not, :class:`DataUnavailableError` says which
     dataset, which folder was searched and how to fix it.
 
+``"digits-color"`` (16 px), ``"digits-color-8"``, ``"digits-color-32"``
+    The same digits in colour, built offline (see :func:`color_digits`): each
+    image gets its own foreground and background colour and is up-scaled to
+    16 (or 8, 32) pixels. The same images, split and labels at every size, for
+    the one-pixel chapter's [x, y, r, g, b] attack and its image-size study.
+
 A folder that holds only one split (say MNIST's test files) is enough to load
 that split with :func:`load_split`. A folder holding only the compressed MNIST
 files (``*-ubyte.gz``) works too, read-only or not: they are unpacked into the
@@ -42,6 +48,7 @@ __all__ = [
     "DataUnavailableError",
     "Dataset",
     "cache_dir",
+    "color_digits",
     "data_root",
     "load_dataset",
     "load_split",
@@ -204,6 +211,8 @@ def _load(
 ) -> tuple[Tensor, Tensor, tuple[str, ...], str]:
     if key == "digits":
         return _load_digits(split)
+    if key.startswith("digits-color"):
+        return _load_digits_color(key, split)
     folder = data_root(root)
     if key in ("mnist", "fashion-mnist"):
         return _load_mnist_like(key, split, folder, download)
@@ -508,3 +517,81 @@ def _load_cifar10(
     )
     x = (x.to(torch.float32) / 255.0).contiguous()
     return x, y, tuple(classes), f"CIFAR-10 python batches from {base}"
+
+
+# --- coloured digits at several sizes (Part IV) -------------------------------------------------
+
+#: Seed of the per-image colours of the coloured digits (fixed: the data are part of the book).
+DIGITS_COLOR_SEED = 1234
+#: Sizes at which the coloured digits are offered, by dataset name.
+DIGITS_COLOR_SIZES = {"digits-color-8": 8, "digits-color": 16, "digits-color-32": 32}
+DATASETS.update(
+    {
+        name: f"the embedded digits, coloured (per-image fg/bg), {size}x{size} RGB (no network)"
+        for name, size in DIGITS_COLOR_SIZES.items()
+    }
+)
+_ALIASES.update({"digits-color-16": "digits-color", "digits_color": "digits-color"})
+
+
+def color_digits(
+    x: Tensor, index: Tensor, size: int = 16, *, seed: int = DIGITS_COLOR_SEED
+) -> Tensor:
+    """Colour grey digits and up-scale them: (N, 1, 8, 8) in [0, 1] -> (N, 3, size, size).
+
+    Image ``i`` gets a background and a foreground colour drawn from a
+    generator seeded by ``seed`` and its ``index[i]`` (its position in
+    scikit-learn's 1,797 digits), so an image has the same colours in every
+    split, batch and size. One of the two colours is dark (every channel in
+    [0, 0.4]) and the other light ([0.6, 1]), chosen by a coin flip, so the
+    digit always stands out whatever the hues. The grey level ``a`` mixes them,
+    ``(1 - a) * background + a * foreground``, after bilinear up-scaling of
+    ``a`` to ``size`` (``size=8`` keeps the original pixels).
+
+    Raises
+    ------
+    ValueError
+        For a ``size`` below 8, or images that are not (N, 1, H, W).
+    """
+    if isinstance(size, bool) or not isinstance(size, int) or size < 8:
+        raise ValueError(f"size must be an int >= 8, got {size!r}")
+    if x.ndim != 4 or x.shape[1] != 1 or index.shape != (x.shape[0],):
+        raise ValueError("x must be (N, 1, H, W) grey images and index one int per image")
+    a = x.float()
+    if a.shape[-1] != size:
+        a = torch.nn.functional.interpolate(
+            a, size=(size, size), mode="bilinear", align_corners=False
+        )
+        a = a.clamp(0.0, 1.0)
+    gen = np.random.default_rng
+    cols = np.stack(
+        [gen([seed, int(i)]).uniform(0.0, 0.4, size=(2, 3)) for i in index.tolist()]
+    )  # (N, 2, 3): a dark colour and a light one (0.6 + ...)
+    flip = np.array([gen([seed, int(i), 1]).integers(0, 2) for i in index.tolist()], dtype=bool)
+    dark, light = cols[:, 0], 0.6 + cols[:, 1]
+    bg = np.where(flip[:, None], light, dark)
+    fg = np.where(flip[:, None], dark, light)
+    bg_t = torch.from_numpy(bg.astype(np.float32))[:, :, None, None]
+    fg_t = torch.from_numpy(fg.astype(np.float32))[:, :, None, None]
+    return ((1.0 - a) * bg_t + a * fg_t).clamp(0.0, 1.0).contiguous()
+
+
+def _load_digits_color(key: str, split: Split) -> tuple[Tensor, Tensor, tuple[str, ...], str]:
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    size = DIGITS_COLOR_SIZES[key]
+    labels = load_digits().target
+    idx = np.arange(len(labels))
+    idx_train, idx_test = train_test_split(
+        idx, test_size=DIGITS_TEST_FRACTION, random_state=DIGITS_SPLIT_SEED, stratify=labels
+    )
+    chosen = np.sort(idx_train if split == "train" else idx_test)
+    x, y, classes, _ = _load_digits(split)  # the same images, in the same order
+    x = color_digits(x, torch.from_numpy(chosen), size)
+    return (
+        x,
+        y,
+        classes,
+        f"scikit-learn's 8x8 digits, coloured and up-scaled to {size}x{size} (no download)",
+    )

@@ -228,3 +228,172 @@ def build_model(
                 f"channel(s), got {len(_per_channel(stats, what))}"
             )
     return MODELS[name](shape, classes, mean=mean, std=std, **kwargs)
+
+
+# --- the one-pixel paper's networks, scaled to small images (Part IV) ---------------------------
+
+
+def _pools(size: int, wanted: int) -> int:
+    """How many 2x downsamplings (at most ``wanted``) keep a ``size`` image at >= 2 pixels."""
+    n = 0
+    while n < wanted and size // 2 >= 2:
+        size //= 2
+        n += 1
+    return n
+
+
+class AllConv(nn.Module):
+    """All-Convolutional net (Springenberg et al., 2015), scaled down: no pooling layers.
+
+    Three stages: two 3x3 convolutions then a 3x3 convolution of stride 2
+    (in place of max-pooling), twice, then a 3x3 and two 1x1 convolutions, the
+    last giving one map per class, averaged over the image (global average
+    pooling). Widths ``width`` and ``2 * width`` (the paper: 96 and 192). A
+    stride-2 stage is dropped when the image would shrink below 2 pixels.
+    """
+
+    def __init__(
+        self,
+        image_shape: tuple[int, int, int],
+        num_classes: int,
+        mean: Sequence[float] | None = None,
+        std: Sequence[float] | None = None,
+        width: int = 32,
+    ) -> None:
+        super().__init__()
+        c, h, w = image_shape
+        self.normalize = Normalize(
+            [0.5] * c if mean is None else mean, [0.5] * c if std is None else std
+        )
+        strides = _pools(min(h, w), 2)
+        layers: list[nn.Module] = []
+        channels = c
+        for stage, out in enumerate((width, 2 * width)):
+            stride = 2 if stage < strides else 1
+            layers += [
+                nn.Conv2d(channels, out, 3, padding=1),
+                nn.ReLU(),
+                nn.Conv2d(out, out, 3, padding=1),
+                nn.ReLU(),
+                nn.Conv2d(out, out, 3, padding=1, stride=stride),
+                nn.ReLU(),
+            ]
+            channels = out
+        layers += [
+            nn.Conv2d(channels, channels, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(channels, channels, 1),
+            nn.ReLU(),
+            nn.Conv2d(channels, num_classes, 1),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+        ]
+        self.features = nn.Sequential(*layers)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.features(self.normalize(x))
+
+
+class NiN(nn.Module):
+    """Network in Network (Lin et al., 2014), scaled down.
+
+    Three "mlpconv" blocks (a k x k convolution, batch-normalised so it trains
+    in a few epochs, followed by two 1x1 convolutions: the micro-network shared
+    across positions); max-pooling
+    after the first two while the image stays >= 2 pixels; the last block
+    outputs one map per class and global average pooling replaces the dense
+    head.
+    """
+
+    def __init__(
+        self,
+        image_shape: tuple[int, int, int],
+        num_classes: int,
+        mean: Sequence[float] | None = None,
+        std: Sequence[float] | None = None,
+        width: int = 32,
+    ) -> None:
+        super().__init__()
+        c, h, w = image_shape
+        self.normalize = Normalize(
+            [0.5] * c if mean is None else mean, [0.5] * c if std is None else std
+        )
+
+        def mlpconv(cin: int, cout: int, k: int, last: int | None = None) -> list[nn.Module]:
+            end = cout if last is None else last
+            return [
+                nn.Conv2d(cin, cout, k, padding=k // 2),
+                nn.BatchNorm2d(cout),
+                nn.ReLU(),
+                nn.Conv2d(cout, cout, 1),
+                nn.ReLU(),
+                nn.Conv2d(cout, end, 1),
+            ]
+
+        pools = _pools(min(h, w), 2)
+        layers: list[nn.Module] = [*mlpconv(c, width, 5), nn.ReLU()]
+        if pools >= 1:
+            layers.append(nn.MaxPool2d(2))
+        layers += [*mlpconv(width, 2 * width, 3), nn.ReLU()]
+        if pools >= 2:
+            layers.append(nn.MaxPool2d(2))
+        layers += [*mlpconv(2 * width, 2 * width, 3, last=num_classes)]
+        layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
+        self.features = nn.Sequential(*layers)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.features(self.normalize(x))
+
+
+class VGG16(nn.Module):
+    """VGG-16 (Simonyan and Zisserman, 2015) in shape, scaled down in width.
+
+    Thirteen 3x3 convolutions in five blocks of 2, 2, 3, 3, 3 (with batch
+    normalisation, so so deep a net trains in a few epochs on small data),
+    channel widths ``width * (1, 2, 4, 8, 8)`` (the original: 64 ... 512),
+    max-pooling after a block while the image stays >= 1 pixel, then two
+    hidden dense layers and the logits.
+    """
+
+    def __init__(
+        self,
+        image_shape: tuple[int, int, int],
+        num_classes: int,
+        mean: Sequence[float] | None = None,
+        std: Sequence[float] | None = None,
+        width: int = 8,
+    ) -> None:
+        super().__init__()
+        c, h, w = image_shape
+        self.normalize = Normalize(
+            [0.5] * c if mean is None else mean, [0.5] * c if std is None else std
+        )
+        layers: list[nn.Module] = []
+        channels, size = c, min(h, w)
+        for convs, mult in zip((2, 2, 3, 3, 3), (1, 2, 4, 8, 8), strict=True):
+            out = width * mult
+            for _ in range(convs):
+                layers += [nn.Conv2d(channels, out, 3, padding=1), nn.BatchNorm2d(out), nn.ReLU()]
+                channels = out
+            if size // 2 >= 1:
+                layers.append(nn.MaxPool2d(2))
+                size //= 2
+        self.features = nn.Sequential(*layers)
+        with torch.no_grad():
+            flat = self.features(torch.zeros(2, c, h, w)).shape[1:].numel()
+        hidden = 16 * width
+        self.classifier = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(flat, hidden),
+            nn.ReLU(),
+            nn.Linear(hidden, hidden),
+            nn.ReLU(),
+            nn.Linear(hidden, num_classes),
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.classifier(self.features(self.normalize(x)))
+
+
+MODELS.update({"all_conv": AllConv, "nin": NiN, "vgg16": VGG16})
+__all__ += ["VGG16", "AllConv", "NiN"]
