@@ -286,6 +286,16 @@ class OverfitGuard:
         """Whether any check found a collapse."""
         return any(r.collapsed for r in self.records)
 
+    def is_collapse(self, fgsm_accuracy: float, pgd_accuracy: float) -> bool:
+        """The rule: PGD accuracy more than ``drop`` below its best check so far, while FGSM
+        accuracy is at least what it was at that check (FGSM-robust, PGD-broken)."""
+        best = max(self.records, key=lambda r: r.pgd_accuracy, default=None)
+        return (
+            best is not None
+            and pgd_accuracy < best.pgd_accuracy - self.drop
+            and fgsm_accuracy >= best.fgsm_accuracy
+        )
+
     def check(self, model: nn.Module, x: Tensor, y: Tensor, epoch: int) -> GuardRecord:
         """Measure the held-out batch after ``epoch``; record, and flag a collapse."""
         clean = float((predict(model, x).argmax(1) == y).float().mean())
@@ -293,12 +303,7 @@ class OverfitGuard:
         x_p = pgd(model, x, y, eps=self.eps, steps=self.pgd_steps, seed=epoch)
         acc_f = float((predict(model, x_f).argmax(1) == y).float().mean())
         acc_p = float((predict(model, x_p).argmax(1) == y).float().mean())
-        best = max(self.records, key=lambda r: r.pgd_accuracy, default=None)
-        collapsed = (
-            best is not None
-            and acc_p < best.pgd_accuracy - self.drop
-            and acc_f >= best.fgsm_accuracy
-        )
+        collapsed = self.is_collapse(acc_f, acc_p)
         record = GuardRecord(epoch, clean, acc_f, acc_p, collapsed)
         self.records.append(record)
         return record
