@@ -12,7 +12,7 @@
 
 The evaluation subset
     The quick profile evaluates every chapter on the same fixed subset of at most
-    :data:`QUICK_EVAL_SIZE` (1,000) test images: the first 1,000 of a permutation
+    :data:`QUICK_EVAL_SIZE` (500) test images: the first 500 of a permutation
     of the test set drawn with seed 0, in test-set order. Datasets with fewer test
     images (the embedded digits: 360) are evaluated whole. The full profile uses
     every test image.
@@ -35,7 +35,7 @@ __all__ = ["PROFILES", "QUICK_EVAL_SIZE", "BookSettings", "eval_indices", "setti
 PROFILES = ("quick", "full")
 
 #: How many test images the quick profile evaluates (a fixed subset, the same in every chapter).
-QUICK_EVAL_SIZE = 1000
+QUICK_EVAL_SIZE = 500
 
 
 def eval_indices(n_test: int, size: int | None) -> Tensor:
