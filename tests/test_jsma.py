@@ -195,3 +195,32 @@ def test_a_target_equal_to_the_true_class_is_refused(
     assert right.any()
     with pytest.raises(ValueError, match="already classified as their target class"):
         jsma(digits_model, x[right], y[right])
+
+
+def _reader_best_pair(alpha: Tensor, beta: Tensor) -> tuple[int, int] | None:
+    best, pair = None, None
+    for p in range(len(alpha)):
+        for q in range(p + 1, len(alpha)):
+            a, b = float(alpha[p] + alpha[q]), float(beta[p] + beta[q])
+            if a > 0 and b < 0 and (best is None or a * -b > best):
+                best, pair = a * -b, (q, p)
+    return pair
+
+
+def test_best_pair_checker_accepts_a_right_answer_and_names_mistakes() -> None:
+    from advlab.exercises import check_best_pair
+
+    assert check_best_pair(_reader_best_pair, verbose=False).passed
+
+    def top_alpha(alpha: Tensor, beta: Tensor) -> tuple[int, int]:
+        p, q = alpha.topk(2).indices.tolist()
+        return p, q
+
+    report = check_best_pair(top_alpha, verbose=False)
+    assert not report.passed
+    assert "picked the two largest α" in str(report) or "only pairs with" in str(report)
+
+    def never_none(alpha: Tensor, beta: Tensor) -> tuple[int, int]:
+        return _reader_best_pair(alpha, beta) or (0, 1)
+
+    assert "return None" in str(check_best_pair(never_none, verbose=False))

@@ -41,7 +41,7 @@ from torch import Tensor, nn
 from .._utils import frozen_eval
 from ._common import check_count, check_images, prepare_labels
 
-__all__ = ["JSMAResult", "jsma", "saliency_map"]
+__all__ = ["JSMAResult", "best_pairs", "jsma", "saliency_map"]
 
 Jacobian = Literal["probs", "logits"]
 
@@ -107,6 +107,43 @@ def _gradients(
         (total,) = torch.autograd.grad(out.sum(), x)
     alpha = alpha.flatten(1)
     return alpha, total.flatten(1) - alpha, logits.detach()
+
+
+def best_pairs(
+    alpha: Tensor, beta: Tensor, domain: Tensor, *, sign: float = 1.0, candidates: int | None = None
+) -> tuple[Tensor, Tensor]:
+    """JSMA's pair choice, for each row of (M, D) maps ``alpha`` and ``beta``.
+
+    Among pairs ``p < q`` of features in ``domain`` (bool, (M, D)) with
+    ``sign·(α_p + α_q) > 0`` and ``sign·(β_p + β_q) < 0``, the one with the largest
+    ``|α_p + α_q| · |β_p + β_q|``. With ``candidates`` set, only the ``candidates``
+    features with the largest ``sign·(α_p − β_p)`` are paired (exact when it is
+    at least ``D``).
+
+    Returns
+    -------
+    (pairs, found)
+        int64 (M, 2) flat feature indices, and bool (M,): whether a pair qualifies
+        (where it does not, the pair is meaningless).
+    """
+    d = alpha.shape[1]
+    k = d if candidates is None else min(candidates, d)
+    single = (sign * (alpha - beta)).masked_fill(~domain, float("-inf"))
+    top = single.topk(k, dim=1).indices  # (M, k)
+    a = alpha.gather(1, top)
+    b = beta.gather(1, top)
+    ok = domain.gather(1, top)
+    a_pair = a[:, :, None] + a[:, None, :]
+    b_pair = b[:, :, None] + b[:, None, :]
+    upper = torch.ones(k, k, dtype=torch.bool, device=alpha.device).triu_(diagonal=1)
+    valid = (sign * a_pair > 0) & (sign * b_pair < 0) & upper
+    valid &= ok[:, :, None] & ok[:, None, :]
+    score = (-a_pair * b_pair).masked_fill(~valid, float("-inf")).flatten(1)
+    best = score.argmax(dim=1)
+    found = valid.flatten(1).gather(1, best[:, None]).squeeze(1)
+    p = top.gather(1, (best // k)[:, None])
+    q = top.gather(1, (best % k)[:, None])
+    return torch.cat([p, q], dim=1), found
 
 
 def saliency_map(
@@ -234,7 +271,6 @@ def jsma(
         success = torch.zeros(n, dtype=torch.bool, device=x.device)
         active = torch.ones(n, dtype=torch.bool, device=x.device)
         pairs = torch.full((n, max_iters, 2), -1, dtype=torch.long, device=x.device)
-        upper = torch.triu(torch.ones(k, k, dtype=torch.bool, device=x.device), diagonal=1)
         for it in range(max_iters + 1):
             idx = active.nonzero().flatten()
             if len(idx) == 0:
@@ -253,27 +289,11 @@ def jsma(
             if not bool(go.any()):
                 continue
             idx, alpha, beta = idx[go], alpha[go], beta[go]
-            dom = domain[idx]
-            # candidates: the best features by single score, inside the domain
-            single = (sign * (alpha - beta)).masked_fill(~dom, float("-inf"))
-            top = single.topk(k, dim=1).indices  # (M, k)
-            a = alpha.gather(1, top)
-            b = beta.gather(1, top)
-            ok = dom.gather(1, top)
-            a_pair = a[:, :, None] + a[:, None, :]
-            b_pair = b[:, :, None] + b[:, None, :]
-            valid = (sign * a_pair > 0) & (sign * b_pair < 0) & upper
-            valid &= ok[:, :, None] & ok[:, None, :]
-            score = (-a_pair * b_pair).masked_fill(~valid, float("-inf")).flatten(1)
-            best = score.argmax(dim=1)
-            found = valid.flatten(1).gather(1, best[:, None]).squeeze(1)
+            pq, found = best_pairs(alpha, beta, domain[idx], sign=sign, candidates=k)
             active[idx[~found]] = False  # no qualifying pair: the image stops (failure)
-            idx, best, top = idx[found], best[found], top[found]
+            idx, pq = idx[found], pq[found]
             if len(idx) == 0:
                 continue
-            p = top.gather(1, (best // k)[:, None])
-            q = top.gather(1, (best % k)[:, None])
-            pq = torch.cat([p, q], dim=1)  # (M, 2) flat feature indices
             pairs[idx, it] = pq
             rows = idx[:, None].expand(-1, 2)
             flat[rows, pq] = (flat[rows, pq] + theta).clamp(0.0, 1.0)
