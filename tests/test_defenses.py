@@ -222,6 +222,10 @@ def test_guard_rule_flags_pgd_collapse_while_fgsm_holds() -> None:
     assert not guard.is_collapse(0.6, 0.25)  # PGD fell by 0.15 < drop
     with pytest.raises(ValueError, match="drop must be a finite number > 0"):
         OverfitGuard(eps=0.1, drop=0.0)
+    # the optional gap rule: FGSM-robust far beyond PGD-robust, with no drop to see
+    gapped = OverfitGuard(eps=0.1, gap=0.3)
+    assert gapped.is_collapse(0.5, 0.1) and not gapped.is_collapse(0.5, 0.3)
+    assert not guard.is_collapse(0.5, 0.1 + 0.3)
 
 
 def test_guard_records_every_epoch_and_stop_restores_the_best(

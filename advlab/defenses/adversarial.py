@@ -255,6 +255,11 @@ class OverfitGuard:
     drop:
         The collapse threshold: PGD accuracy fell by more than ``drop`` (absolute)
         below its best so far while FGSM accuracy is at least what it was then.
+    gap:
+        Optional second rule: flag when FGSM accuracy exceeds PGD accuracy by more
+        than ``gap`` (absolute). It catches runs that overfit to the single step
+        without ever having been PGD-robust (no drop to see), as single-step
+        training on the 8x8 digits does at large ε. None (default) turns it off.
     stop:
         On collapse, end training and restore the weights of the best PGD epoch
         (Wong et al.'s early stopping); otherwise only warn and record.
@@ -267,6 +272,7 @@ class OverfitGuard:
     eps: float
     pgd_steps: int = 10
     drop: float = 0.2
+    gap: float | None = None
     stop: bool = False
     held_out: int = 128
     records: list[GuardRecord] = field(default_factory=list)
@@ -277,6 +283,8 @@ class OverfitGuard:
         self.eps = check_eps(self.eps)
         check_count(self.pgd_steps, "pgd_steps")
         self.drop = check_real(self.drop, "drop", positive=True)
+        if self.gap is not None:
+            self.gap = check_real(self.gap, "gap", positive=True)
         if not isinstance(self.stop, bool):
             raise ValueError(f"stop must be True or False, got {self.stop!r}")
         check_count(self.held_out, "held_out")
@@ -288,7 +296,10 @@ class OverfitGuard:
 
     def is_collapse(self, fgsm_accuracy: float, pgd_accuracy: float) -> bool:
         """The rule: PGD accuracy more than ``drop`` below its best check so far, while FGSM
-        accuracy is at least what it was at that check (FGSM-robust, PGD-broken)."""
+        accuracy is at least what it was at that check (FGSM-robust, PGD-broken); or, with
+        ``gap`` set, FGSM accuracy more than ``gap`` above PGD accuracy."""
+        if self.gap is not None and fgsm_accuracy - pgd_accuracy > self.gap:
+            return True
         best = max(self.records, key=lambda r: r.pgd_accuracy, default=None)
         return (
             best is not None
@@ -473,7 +484,7 @@ def adversarial_fit(
 
 # --- the zoo recipe ------------------------------------------------------------------------------
 
-_GUARD_KEYS = ("guard_stop", "guard_drop", "guard_held_out")
+_GUARD_KEYS = ("guard_stop", "guard_drop", "guard_gap", "guard_held_out")
 
 
 def adversarial_config(
@@ -481,6 +492,7 @@ def adversarial_config(
     *,
     guard: bool = False,
     guard_drop: float = 0.2,
+    guard_gap: float | None = None,
     guard_held_out: int = 128,
     **settings: Any,
 ) -> TrainConfig:
@@ -489,7 +501,8 @@ def adversarial_config(
     ``settings`` are the fields of :class:`AdversarialTraining` (``method``,
     ``eps``, ...); they are checked and stored in ``config.extra`` with every
     default filled in, so two configs that train the same model share one cache key.
-    ``guard=True`` trains with an :class:`OverfitGuard` that stops on collapse.
+    ``guard=True`` trains with an :class:`OverfitGuard` (``guard_drop``, ``guard_gap``,
+    ``guard_held_out``) that stops on collapse and keeps the best epoch's weights.
 
         >>> cfg = adversarial_config(TrainConfig(epochs=5), method="pgd", eps=0.1)
         >>> advlab.zoo.pretrained(cfg).model
@@ -500,8 +513,13 @@ def adversarial_config(
     s = AdversarialTraining(**settings).resolved()
     extra: dict[str, Any] = dict(asdict(s))
     if guard:
-        OverfitGuard(eps=s.eps, drop=guard_drop, held_out=guard_held_out)  # checks them
-        extra.update(guard_stop=True, guard_drop=float(guard_drop), guard_held_out=guard_held_out)
+        checked = OverfitGuard(eps=s.eps, drop=guard_drop, gap=guard_gap, held_out=guard_held_out)
+        extra.update(
+            guard_stop=True,
+            guard_drop=checked.drop,
+            guard_gap=checked.gap,
+            guard_held_out=guard_held_out,
+        )
     return replace(base, recipe="adversarial", extra=extra)
 
 
@@ -523,6 +541,7 @@ def settings_from_extra(
         guard = OverfitGuard(
             eps=s.eps,
             drop=extra.get("guard_drop", 0.2),
+            gap=extra.get("guard_gap"),
             held_out=extra.get("guard_held_out", 128),
             stop=True,
         )
