@@ -14,7 +14,9 @@
    digits model, on the 360 test images with the next class as the target.
 
 Times are medians of interleaved repeats (after one warm-up), so drifts in
-machine speed hit every row alike.
+machine speed hit every row alike. On the CPU they are CPU times of this
+process (run with ``OMP_NUM_THREADS=1`` on a shared machine), so other programs
+do not inflate them; with CUDA, wall-clock times.
 """
 
 from __future__ import annotations
@@ -33,13 +35,17 @@ from advlab.zoo import TrainConfig
 
 
 def timed(fn: Callable[[], object]) -> float:
+    """Seconds ``fn`` takes: CPU time of this process on the CPU (other programs on a
+    shared machine do not count), wall-clock time with a GPU (after synchronising)."""
     if torch.cuda.is_available():
         torch.cuda.synchronize()
-    start = time.perf_counter()
+        start = time.perf_counter()
+        fn()
+        torch.cuda.synchronize()
+        return time.perf_counter() - start
+    start = time.process_time()
     fn()
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
-    return time.perf_counter() - start
+    return time.process_time() - start
 
 
 def main() -> None:
