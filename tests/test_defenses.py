@@ -165,6 +165,7 @@ def test_settings_resolve_defaults_and_describe() -> None:
         ({"step_size": 0.1}, ValueError, "method='fgsm' steps by exactly eps"),
         ({"method": "fgsm_rs", "steps": 3}, ValueError, "steps applies to method='pgd' only"),
         ({"method": "pgd", "steps": 0}, ValueError, "steps must be an integer >= 1"),
+        ({"method": "pgd", "step_size": 0.2}, ValueError, r"step_size \(0.2\) must not exceed eps"),
         ({"labels": "guessed"}, ValueError, "labels must be 'true' or 'predicted'"),
     ],
 )

@@ -99,7 +99,7 @@ class AdversarialTraining:
         ``α·CE(x) + (1 − α)·CE(x_adv)``, in [0, 1]. Default 0.5 for ``"fgsm"``
         (Goodfellow et al.), 0 (adversarial images only) for ``"pgd"`` and ``"fgsm_rs"``.
     step_size:
-        ``"pgd"``: step of each iteration (default ``2.5 ε / steps``);
+        ``"pgd"``: step of each iteration, at most ε (default ``min(ε, 2.5 ε / steps)``);
         ``"fgsm_rs"``: the single step (default ``1.25 ε``, which may exceed ε);
         ``"fgsm"``: must stay None (the step is ε).
     steps:
@@ -139,9 +139,13 @@ class AdversarialTraining:
                     "method='fgsm' steps by exactly eps; leave step_size=None, or use "
                     "method='fgsm_rs' for a random start and a step of your choice"
                 )
-            object.__setattr__(
-                self, "step_size", check_real(self.step_size, "step_size", positive=True)
-            )
+            step = check_real(self.step_size, "step_size", positive=True)
+            if self.method == "pgd" and step > eps:
+                raise ValueError(
+                    f"step_size ({step}) must not exceed eps ({eps}) for PGD training: the "
+                    "projection cuts a longer step back to the ball; leave it None for 2.5 eps / steps"
+                )
+            object.__setattr__(self, "step_size", step)
         if self.steps is not None:
             if self.method != "pgd":
                 raise ValueError(f"steps applies to method='pgd' only, not {self.method!r}")
@@ -157,7 +161,7 @@ class AdversarialTraining:
         steps = self.steps if self.steps is not None else (7 if self.method == "pgd" else None)
         step = self.step_size
         if step is None and self.method == "pgd":
-            step = 2.5 * self.eps / steps
+            step = min(self.eps, 2.5 * self.eps / steps)
         elif step is None and self.method == "fgsm_rs":
             step = 1.25 * self.eps
         return replace(self, clean_weight=weight, steps=steps, step_size=step)
@@ -227,8 +231,7 @@ def adversarial_perturbation(
         return fgsm(model, x, target, eps=s.eps)
     if s.method == "fgsm_rs":
         return fgsm_rs(model, x, target, eps=s.eps, step_size=s.step_size, generator=generator)
-    step = min(s.step_size, s.eps)  # pgd's own check: a longer step is cut back anyway
-    return pgd(model, x, target, eps=s.eps, alpha=step, steps=s.steps, generator=generator)
+    return pgd(model, x, target, eps=s.eps, alpha=s.step_size, steps=s.steps, generator=generator)
 
 
 @dataclass
