@@ -50,7 +50,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from .._utils import frozen_eval
-from ..attacks._common import check_count, check_eps, check_real
+from ..attacks._common import check_count, check_eps, check_images, check_labels, check_real
 from ..attacks.fgsm import fgsm
 from ..attacks.pgd import _random_start, linf_ascent, pgd
 from ..train import History, fit, predict
@@ -199,10 +199,33 @@ def fgsm_rs(
     (1.25 ε is the paper's default): the projection then lands the step on a
     corner of the ball from almost any start.
 
-    Expects checked arguments (it runs inside training): ``x`` float (N, C, H, W)
-    in [0, 1] on the model's device, ``y`` int64 labels. Returns detached images.
-    The model runs in eval mode with frozen parameters; both are restored.
+    Parameters
+    ----------
+    model:
+        Classifier returning logits; run in eval mode with frozen parameters (both restored).
+    x, y:
+        Images, float (N, C, H, W) in [0, 1] on the model's device, and true labels (N,).
+    eps:
+        L∞ radius in pixel units.
+    step_size:
+        Length of the signed step, > 0 (may exceed ``eps``).
+    generator:
+        Source of the random start (default: PyTorch's global generator).
+
+    Returns
+    -------
+    Tensor
+        Detached images in the ε-ball around ``x`` and in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        For a negative or non-finite ``eps``, a step that is not > 0, or bad images or labels.
     """
+    eps = check_eps(eps)
+    step_size = check_real(step_size, "step_size", positive=True)
+    check_images(model, x)
+    y = check_labels(y, x)
     x = x.detach()
     with frozen_eval(model):
         start = _random_start(x, eps, "inf", generator)
