@@ -135,6 +135,16 @@ def test_candidates_bound_memory_on_32x32_colour_images() -> None:
     assert result.pairs.shape == (2, int(0.01 * 3072) // 2, 2)
 
 
+def test_numpy_scalars_are_numbers(digits: advlab.Dataset, digits_model: nn.Module) -> None:
+    import numpy as np
+
+    x = digits.x_test[:4]
+    target = other_targets(digits_model, x, 10)
+    a = jsma(digits_model, x, target, theta=np.float32(1.0), gamma=np.float64(0.25))
+    b = jsma(digits_model, x, target, theta=1.0, gamma=0.25)
+    assert torch.equal(a.x_adv, b.x_adv)
+
+
 def test_deterministic_and_polite(digits: advlab.Dataset, digits_model: nn.Module) -> None:
     x = digits.x_test[:6]
     target = other_targets(digits_model, x, 10)

@@ -31,6 +31,7 @@ is exact, as in the paper; for larger images it keeps memory at
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 from typing import Literal
 
@@ -229,14 +230,14 @@ def jsma(
             "JSMA is a targeted attack: call it with targeted=True (the default) and the "
             "target classes as y"
         )
-    if isinstance(gamma, bool) or not isinstance(gamma, (int, float)) or not 0 < gamma <= 1:
+    if isinstance(gamma, bool) or not isinstance(gamma, numbers.Real) or not 0 < gamma <= 1:
         raise ValueError(
             f"gamma (the largest fraction of features JSMA may change) must lie in (0, 1], "
             f"got {gamma!r}"
         )
     if (
         isinstance(theta, bool)
-        or not isinstance(theta, (int, float))
+        or not isinstance(theta, numbers.Real)
         or not math.isfinite(theta)
         or theta == 0
         or abs(theta) > 1
@@ -245,7 +246,7 @@ def jsma(
             f"theta (the change per chosen feature, pixel units) must be a non-zero number in "
             f"[-1, 1], positive to brighten and negative to darken; got {theta!r}"
         )
-    theta = float(theta)
+    theta, gamma = float(theta), float(gamma)
     jacobian = _check_jacobian(jacobian)
     candidates = check_count(candidates, "candidates", minimum=2)
     check_images(model, x)
