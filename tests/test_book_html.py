@@ -164,7 +164,7 @@ def test_chapter_figures_and_widgets_render(server: str, browser: object, rel: s
     try:
         figures = page.locator("div.cell_output img")  # type: ignore[attr-defined]
         assert figures.count() >= 3, "the chapter should show its static figures"
-        slider = page.locator(".jupyter-widgets.widget-slider").first  # type: ignore[attr-defined]
+        slider = page.locator(".widget-slider:visible").first  # type: ignore[attr-defined]
         slider.wait_for(state="visible", timeout=15_000)
         widget_img = page.locator(".jupyter-widgets img").first  # type: ignore[attr-defined]
         widget_img.wait_for(state="visible", timeout=15_000)
