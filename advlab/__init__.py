@@ -5,7 +5,7 @@ inside the models, so every epsilon is in pixel units.
 """
 
 from . import attacks, data, de, defenses, exercises, metrics, models, train, zoo
-from .attacks import bim, cw_l2, fgsm, one_pixel, pgd
+from .attacks import bim, cw_l2, fgsm, jsma, one_pixel, pgd
 from .data import DATASETS, Dataset, DataUnavailableError, load_dataset, load_split
 from .device import default_device
 from .models import Normalize, SmallCNN, build_model
@@ -35,6 +35,7 @@ __all__ = [
     "exercises",
     "fgsm",
     "fit",
+    "jsma",
     "load_dataset",
     "load_split",
     "metrics",

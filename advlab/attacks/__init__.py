@@ -3,9 +3,12 @@
 Gradient attacks, in the book's order: :func:`fgsm` (one step), :func:`bim`
 (iterated steps), :func:`pgd` (random start, L∞ or L2, restarts), all three
 with a budget ``eps`` in pixel units, and :func:`cw_l2` (smallest L2
-perturbation; it has no ``eps``); the black-box :func:`one_pixel` (differential
-evolution over k pixels, L0) and its control :func:`random_pixels` return a result object. Each returns the adversarial images as a
-tensor. :data:`ATTACKS` (see :mod:`advlab.attacks.registry`) says, for each
+perturbation; it has no ``eps``). Each returns the adversarial images as a
+tensor. Attacks with an L0 budget return a result object with ``x_adv`` and
+more: :func:`jsma` (the Jacobian saliency map attack, changing at most a
+fraction ``gamma`` of the pixels, :class:`JSMAResult`), the black-box
+:func:`one_pixel` (differential evolution over k pixels) and its control
+:func:`random_pixels` (:class:`OnePixelResult`). :data:`ATTACKS` (see :mod:`advlab.attacks.registry`) says, for each
 attack, its norm, whether it takes ``eps`` and ``steps``, whether it is
 randomised and what it returns. See :mod:`advlab.attacks._common` for the
 contract they all keep.
@@ -14,6 +17,7 @@ contract they all keep.
 from .bim import bim
 from .cw import cw_l2
 from .fgsm import fgsm
+from .jsma import JSMAResult, jsma, saliency_map
 from .one_pixel import OnePixelResult, one_pixel, random_pixels
 from .pgd import pgd
 from .registry import ATTACKS, AttackInfo, attack_info, register
@@ -39,17 +43,21 @@ register(
         title="Random pixels",
     )
 )
+register(AttackInfo("jsma", jsma, "0", False, False, False, returns="result", title="JSMA"))
 
 __all__ = [
     "ATTACKS",
     "AttackInfo",
+    "JSMAResult",
     "OnePixelResult",
     "attack_info",
     "bim",
     "cw_l2",
     "fgsm",
+    "jsma",
     "one_pixel",
     "pgd",
     "random_pixels",
     "register",
+    "saliency_map",
 ]

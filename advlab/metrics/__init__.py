@@ -1,9 +1,9 @@
 """Metrics the chapters report, computed from models, attacks and their results.
 
-Split by topic and re-exported here: robustness (accuracy under attack,
-first success along a budget grid, class-pair success matrices), and, as the
-later parts land, the masking sanity checks and the one-pixel paper's four
-metrics (:mod:`advlab.metrics.one_pixel`).
+Split by topic and re-exported here: :mod:`~advlab.metrics.robustness` (accuracy
+under attack, logit margins, the first budget that fools along a grid, targeted
+success by class pair), :mod:`~advlab.metrics.one_pixel` (the one-pixel paper's
+four metrics), and, as Part III lands, the masking sanity checks.
 """
 
 from .one_pixel import (
@@ -16,6 +16,7 @@ from .one_pixel import (
     success_rate,
     target_class_counts,
 )
+from .robustness import first_success, margin_at, robust_accuracy, success_matrix
 
 __all__: list[str] = [
     "adversarial_class_counts",
@@ -23,7 +24,11 @@ __all__: list[str] = [
     "all_targets",
     "class_pair_counts",
     "class_pair_success",
+    "first_success",
+    "margin_at",
     "one_pixel_summary",
+    "robust_accuracy",
+    "success_matrix",
     "success_rate",
     "target_class_counts",
 ]
