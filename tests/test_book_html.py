@@ -164,9 +164,9 @@ def test_chapter_figures_and_widgets_render(server: str, browser: object, rel: s
     try:
         figures = page.locator("div.cell_output img")  # type: ignore[attr-defined]
         assert figures.count() >= 3, "the chapter should show its static figures"
-        slider = page.locator(".widget-slider:visible").first  # type: ignore[attr-defined]
+        slider = page.locator(".advlab-explorer .widget-slider").first  # type: ignore[attr-defined]
         slider.wait_for(state="visible", timeout=15_000)
-        widget_img = page.locator(".jupyter-widgets img").first  # type: ignore[attr-defined]
+        widget_img = page.locator(".advlab-explorer img").first  # type: ignore[attr-defined]
         widget_img.wait_for(state="visible", timeout=15_000)
         assert page.evaluate("img => img.naturalWidth > 0", widget_img.element_handle())  # type: ignore[attr-defined]
         broken = page.evaluate(BROKEN_IMAGES_JS)  # type: ignore[attr-defined]
@@ -216,8 +216,12 @@ CONTROL_JS = """(c) => {
 }"""
 
 
+# An explorer in a page's embedded widget state (not a mere mention of the class in the text).
+EXPLORER_STATE = re.compile(r'"_dom_classes":\s*\[[^\]]*"advlab-explorer"')
+
+
 def _pages_with_explorers() -> list[str]:
-    return [rel for rel in _pages() if "advlab-explorer" in (HTML / rel).read_text()]
+    return [rel for rel in _pages() if EXPLORER_STATE.search((HTML / rel).read_text())]
 
 
 def _move(page: object, control: object, info: dict) -> Callable[[], None]:
