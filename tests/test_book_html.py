@@ -153,6 +153,8 @@ CHAPTERS_WITH_WIDGETS = [
     "book/02_fgsm_family.html",
     "book/03_adversarial_training.html",
     "book/04_distillation_jsma.html",
+    "book/07_differential_evolution.html",
+    "book/08_one_pixel_attack.html",
 ]
 
 
