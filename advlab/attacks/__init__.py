@@ -1,24 +1,57 @@
-"""Attacks. Every one takes ``(model, x, y=None, *, targeted=False, ...)`` and its own budget.
+"""Attacks. Every one takes ``(model, x, y=None, *, ...)`` and its own budget.
 
 Gradient attacks, in the book's order: :func:`fgsm` (one step), :func:`bim`
 (iterated steps), :func:`pgd` (random start, L∞ or L2, restarts), all three
 with a budget ``eps`` in pixel units, and :func:`cw_l2` (smallest L2
 perturbation; it has no ``eps``). Each returns the adversarial images as a
-tensor. :data:`ATTACKS` (see :mod:`advlab.attacks.registry`) says, for each
-attack, its norm, whether it takes ``eps`` and ``steps``, whether it is
-randomised and what it returns. See :mod:`advlab.attacks._common` for the
-contract they all keep.
+tensor. Without gradients: :func:`spsa` (scores only) and the
+:func:`random_noise` baseline. :data:`ATTACKS` (see
+:mod:`advlab.attacks.registry`) says, for each attack, its norm, whether it
+takes ``eps`` and ``steps``, whether it is randomised and what it returns. See
+:mod:`advlab.attacks._common` for the contract they all keep.
+
+Attacks that see through gradient masking (Part III): :class:`BPDA` /
+:func:`bpda` (differentiate through an approximation of a non-differentiable
+layer), :func:`transfer_attack` (craft on a substitute, evaluate on the
+target) and :func:`train_substitute` (Papernot et al.'s substitute from label
+queries with Jacobian-based augmentation).
 """
 
 from .bim import bim
+from .bpda import BPDA, bpda
 from .cw import cw_l2
 from .fgsm import fgsm
 from .pgd import pgd
 from .registry import ATTACKS, AttackInfo, attack_info, register
+from .spsa import random_noise, spsa
+from .substitute import LabelOracle, SubstituteResult, jacobian_augment, train_substitute
+from .transfer import TransferResult, disjoint_split, transfer_attack
 
 register(AttackInfo("fgsm", fgsm, "inf", True, False, False, title="FGSM"))
 register(AttackInfo("bim", bim, "inf", True, True, False, title="BIM"))
 register(AttackInfo("pgd", pgd, "inf", True, True, True, title="PGD"))
 register(AttackInfo("cw_l2", cw_l2, "2", False, True, False, title="CW-L2"))
+register(AttackInfo("spsa", spsa, "inf", True, True, True, title="SPSA"))
+register(AttackInfo("random_noise", random_noise, "inf", True, False, True, False, title="noise"))
 
-__all__ = ["ATTACKS", "AttackInfo", "attack_info", "bim", "cw_l2", "fgsm", "pgd", "register"]
+__all__ = [
+    "ATTACKS",
+    "BPDA",
+    "AttackInfo",
+    "LabelOracle",
+    "SubstituteResult",
+    "TransferResult",
+    "attack_info",
+    "bim",
+    "bpda",
+    "cw_l2",
+    "disjoint_split",
+    "fgsm",
+    "jacobian_augment",
+    "pgd",
+    "random_noise",
+    "register",
+    "spsa",
+    "train_substitute",
+    "transfer_attack",
+]

@@ -2,4 +2,22 @@
 gradient-masking defenses of Part III (label-only outputs, non-differentiable
 preprocessing), with their training recipes registered in :mod:`advlab.zoo`."""
 
-__all__: list[str] = []
+from .masking import (
+    InputTransform,
+    LabelOnly,
+    ScaledLogits,
+    quantize,
+    quantized,
+    threshold,
+    thresholded,
+)
+
+__all__ = [
+    "InputTransform",
+    "LabelOnly",
+    "ScaledLogits",
+    "quantize",
+    "quantized",
+    "threshold",
+    "thresholded",
+]

@@ -1,9 +1,11 @@
 """Metrics the chapters report, computed from models, attacks and their results.
 
 Split by topic and re-exported here: robustness (accuracy under attack,
-first success along a budget grid, class-pair success matrices), and, as the
-later parts land, the masking sanity checks and the one-pixel paper's four
-metrics.
+first success along a budget grid, class-pair success matrices), the
+gradient-masking sanity checks (:func:`masking_report`), and, as the later
+parts land, the one-pixel paper's four metrics.
 """
 
-__all__: list[str] = []
+from .masking import MaskingCheck, MaskingReport, masking_report
+
+__all__ = ["MaskingCheck", "MaskingReport", "masking_report"]
