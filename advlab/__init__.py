@@ -4,8 +4,8 @@ Images are float tensors in [0, 1], shape (N, C, H, W); normalisation lives
 inside the models, so every epsilon is in pixel units.
 """
 
-from . import attacks, data, models, train, zoo
-from .attacks import bim, cw_l2, fgsm, pgd
+from . import attacks, data, defenses, models, train, zoo
+from .attacks import bim, cw_l2, fgsm, jsma, pgd
 from .data import DATASETS, Dataset, DataUnavailableError, load_dataset, load_split
 from .device import default_device
 from .models import Normalize, SmallCNN, build_model
@@ -29,9 +29,11 @@ __all__ = [
     "cw_l2",
     "data",
     "default_device",
+    "defenses",
     "evaluate",
     "fgsm",
     "fit",
+    "jsma",
     "load_dataset",
     "load_split",
     "models",

@@ -4,11 +4,13 @@ Gradient attacks, in the book's order: :func:`fgsm` (one step), :func:`bim`
 (iterated steps), :func:`pgd` (random start, L∞ or L2, restarts), all three
 with a budget ``eps`` in pixel units, and :func:`cw_l2` (smallest L2
 perturbation; it has no ``eps``). Each returns the adversarial images as a
-tensor. Without gradients: :func:`spsa` (scores only) and the
-:func:`random_noise` baseline. :data:`ATTACKS` (see
-:mod:`advlab.attacks.registry`) says, for each attack, its norm, whether it
-takes ``eps`` and ``steps``, whether it is randomised and what it returns. See
-:mod:`advlab.attacks._common` for the contract they all keep.
+tensor. :func:`jsma` (the Jacobian saliency map attack, an L0 attack that
+changes at most a fraction ``gamma`` of the pixels) returns a :class:`JSMAResult`.
+Without gradients: :func:`spsa` (scores only) and the :func:`random_noise`
+baseline. :data:`ATTACKS` (see :mod:`advlab.attacks.registry`) says, for each
+attack, its norm, whether it takes ``eps`` and ``steps``, whether it is
+randomised and what it returns. See :mod:`advlab.attacks._common` for the
+contract they all keep.
 
 Attacks that see through gradient masking (Part III): :class:`BPDA` /
 :func:`bpda` (differentiate through an approximation of a non-differentiable
@@ -21,6 +23,7 @@ from .bim import bim
 from .bpda import BPDA, bpda
 from .cw import cw_l2
 from .fgsm import fgsm
+from .jsma import JSMAResult, jsma, saliency_map
 from .pgd import pgd
 from .registry import ATTACKS, AttackInfo, attack_info, register
 from .spsa import random_noise, spsa
@@ -31,6 +34,7 @@ register(AttackInfo("fgsm", fgsm, "inf", True, False, False, title="FGSM"))
 register(AttackInfo("bim", bim, "inf", True, True, False, title="BIM"))
 register(AttackInfo("pgd", pgd, "inf", True, True, True, title="PGD"))
 register(AttackInfo("cw_l2", cw_l2, "2", False, True, False, title="CW-L2"))
+register(AttackInfo("jsma", jsma, "0", False, False, False, returns="result", title="JSMA"))
 register(AttackInfo("spsa", spsa, "inf", True, True, True, title="SPSA"))
 register(AttackInfo("random_noise", random_noise, "inf", True, False, True, False, title="noise"))
 
@@ -38,6 +42,7 @@ __all__ = [
     "ATTACKS",
     "BPDA",
     "AttackInfo",
+    "JSMAResult",
     "LabelOracle",
     "SubstituteResult",
     "TransferResult",
@@ -48,9 +53,11 @@ __all__ = [
     "disjoint_split",
     "fgsm",
     "jacobian_augment",
+    "jsma",
     "pgd",
     "random_noise",
     "register",
+    "saliency_map",
     "spsa",
     "train_substitute",
     "transfer_attack",
