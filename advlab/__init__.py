@@ -4,7 +4,7 @@ Images are float tensors in [0, 1], shape (N, C, H, W); normalisation lives
 inside the models, so every epsilon is in pixel units.
 """
 
-from . import attacks, data, defenses, models, train, zoo
+from . import attacks, data, defenses, exercises, metrics, models, train, zoo
 from .attacks import bim, cw_l2, fgsm, jsma, pgd
 from .data import DATASETS, Dataset, DataUnavailableError, load_dataset, load_split
 from .device import default_device
@@ -31,11 +31,13 @@ __all__ = [
     "default_device",
     "defenses",
     "evaluate",
+    "exercises",
     "fgsm",
     "fit",
     "jsma",
     "load_dataset",
     "load_split",
+    "metrics",
     "models",
     "pgd",
     "predict",
