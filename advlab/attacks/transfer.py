@@ -11,14 +11,14 @@ protected.
 The attacker's data must not be the defender's: :func:`disjoint_split` cuts a
 training set into stratified, disjoint parts, and the zoo recipe ``"split"``
 (``TrainConfig(recipe="split", extra={"part": 1, "parts": 2})``) trains a
-model on one part only, so the book trains the target on part 0 and the
-attacker's substitute on part 1.
+model on one part only, with any other recipe inside, so the book trains its
+defended models on part 0 and the attacker's substitute on part 1.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -26,7 +26,6 @@ from torch import Tensor, nn
 
 from .._utils import frozen_eval
 from ..data import Dataset
-from ..train import fit
 from ..zoo import TrainConfig, register_recipe
 from ._common import check_count, check_images, check_labels
 from .registry import attack_info
@@ -78,24 +77,31 @@ def disjoint_split(y: Tensor, parts: int = 2, *, seed: int = 0) -> list[Tensor]:
 def _split_recipe(
     model: nn.Module, data: Dataset, cfg: TrainConfig, device: torch.device, progress: bool
 ) -> None:
-    """Standard training on one part of the training set (``extra``: part, parts, split_seed)."""
+    """Any recipe, on one part of the training set.
+
+    ``extra``: ``part`` (default 0), ``parts`` (default 2), ``split_seed``
+    (default 0), and optionally ``recipe`` (default ``"standard"``) with its own
+    ``recipe_extra``: e.g. ``{"part": 0, "recipe": "distillation",
+    "recipe_extra": {"temperature": 100}}`` distils on the defender's half.
+    """
+    from ..zoo import RECIPES
+
+    known = {"part", "parts", "split_seed", "recipe", "recipe_extra"}
+    if set(cfg.extra) - known:
+        raise ValueError(
+            f"the 'split' recipe takes extra keys {sorted(known)}, got {sorted(cfg.extra)}"
+        )
     parts = int(cfg.extra.get("parts", 2))
     part = int(cfg.extra.get("part", 0))
     if not 0 <= part < parts:
         raise ValueError(f"split recipe: part must be in 0..{parts - 1}, got {part}")
+    inner = str(cfg.extra.get("recipe", "standard"))
+    if inner == "split" or inner not in RECIPES:
+        raise ValueError(f"split recipe: unknown inner recipe {inner!r}; known: {list(RECIPES)}")
     idx = disjoint_split(data.y_train, parts, seed=int(cfg.extra.get("split_seed", 0)))[part]
-    fit(
-        model,
-        data.x_train[idx],
-        data.y_train[idx],
-        epochs=cfg.epochs,
-        batch_size=cfg.batch_size,
-        lr=cfg.lr,
-        weight_decay=cfg.weight_decay,
-        seed=cfg.seed,
-        device=device,
-        progress=progress,
-    )
+    half = replace(data, x_train=data.x_train[idx], y_train=data.y_train[idx])
+    inner_cfg = replace(cfg, recipe=inner, extra=dict(cfg.extra.get("recipe_extra", {})))
+    RECIPES[inner](model, half, inner_cfg, device, progress)
 
 
 register_recipe("split", _split_recipe)

@@ -18,6 +18,14 @@ from .adversarial import (
     adversarial_perturbation,
     fgsm_rs,
 )
+from .catalog import (
+    DEFENSES,
+    DefenseSpec,
+    attacker_config,
+    build_defenses,
+    defender_config,
+    register_defense,
+)
 from .distillation import TemperatureScaled, distill, distillation_config, logits_at, soft_labels
 from .masking import (
     InputTransform,
@@ -30,10 +38,12 @@ from .masking import (
 )
 
 __all__ = [
+    "DEFENSES",
     "METHODS",
     "AdversarialHistory",
     "AdversarialTraining",
     "CatastrophicOverfittingWarning",
+    "DefenseSpec",
     "GuardRecord",
     "InputTransform",
     "LabelOnly",
@@ -43,12 +53,16 @@ __all__ = [
     "adversarial_config",
     "adversarial_fit",
     "adversarial_perturbation",
+    "attacker_config",
+    "build_defenses",
+    "defender_config",
     "distill",
     "distillation_config",
     "fgsm_rs",
     "logits_at",
     "quantize",
     "quantized",
+    "register_defense",
     "soft_labels",
     "threshold",
     "thresholded",
