@@ -417,3 +417,90 @@ def test_bad_arguments_get_clear_errors(digits, split_models) -> None:
         spsa(target, seed, eps=0.1, samples=0)
     with pytest.raises(ValueError, match="delta must be a finite number > 0"):
         spsa(target, seed, eps=0.1, delta=0)
+
+
+# --- the chapter's exercise checker, the defense catalogue and the attack table ------------------
+
+
+def _logit_grad(model: nn.Module, x: Tensor, labels: Tensor) -> Tensor:
+    xg = x.clone().requires_grad_(True)
+    (g,) = torch.autograd.grad(model(xg).gather(1, labels[:, None]).sum(), xg)
+    return g
+
+
+def good_augment(model, x, labels, lam):
+    return (x + lam * _logit_grad(model, x, labels).sign()).clamp(0, 1).detach()
+
+
+def own_prediction_augment(model, x, labels, lam):
+    return good_augment(model, x, model(x).argmax(1), lam)
+
+
+def loss_augment(model, x, labels, lam):
+    xg = x.clone().requires_grad_(True)
+    (g,) = torch.autograd.grad(torch.nn.functional.cross_entropy(model(xg), labels), xg)
+    return (x + lam * g.sign()).clamp(0, 1).detach()
+
+
+def unsigned_lam_augment(model, x, labels, lam):
+    return good_augment(model, x, labels, abs(lam))
+
+
+def unclipped_augment(model, x, labels, lam):
+    return (x + lam * _logit_grad(model, x, labels).sign()).detach()
+
+
+@pytest.mark.parametrize(
+    ("fn", "passed", "match"),
+    [
+        (good_augment, True, "exact match"),
+        (own_prediction_augment, False, "substitute's own prediction"),
+        (loss_augment, False, "gradient of the cross-entropy loss"),
+        (unsigned_lam_augment, False, "dropped the sign of λ"),
+        (unclipped_augment, False, r"clip the images"),
+    ],
+)
+def test_check_jacobian_augmentation_names_the_mistake(fn, passed: bool, match: str) -> None:
+    from advlab.exercises import check_jacobian_augmentation
+
+    report = check_jacobian_augmentation(fn, verbose=False)
+    assert report.passed is passed
+    assert match in str(report) or __import__("re").search(match, str(report)), str(report)
+
+
+def test_defense_catalogue_builds_each_kind(digits, tmp_path, monkeypatch) -> None:
+    from advlab.defenses import DEFENSES, build_defenses
+
+    monkeypatch.setenv("ADVLAB_CACHE", str(tmp_path))
+    assert {"none", "adv_pgd", "distillation", "label_only", "quantized"} <= set(DEFENSES)
+    models = build_defenses(digits, epochs=1, names=["none", "label_only", "quantized"])
+    base = models["none"]
+    assert models["label-only output"].model is base
+    assert models["2-bit input quantisation"].model is base  # one trained model, wrapped twice
+    with pytest.raises(ValueError, match="unknown defense 'nope'"):
+        build_defenses(digits, epochs=1, names=["nope"])
+
+
+def test_attack_table_worst_case_and_budget(digits, digits_model) -> None:
+    from advlab.metrics import attack_table
+
+    x, y = digits.x_test[:40], digits.y_test[:40]
+    models = {"plain": digits_model, "label-only": LabelOnly(digits_model)}
+    table = attack_table(
+        models,
+        x,
+        y,
+        eps=0.1,
+        attacks=["fgsm", "pgd", "random_noise", "cw_l2"],
+        steps=5,
+        extra={"big noise": lambda m, xx, yy: (xx + 0.5).clamp(0, 1)},
+    )
+    assert not table.errors
+    assert table.attacks == ["FGSM", "PGD", "noise", "CW-L2", "big noise"]
+    for m in models:
+        row = table.accuracy[m]
+        assert table.worst[m] <= min(row.values()) + 1e-9
+        assert row["big noise"] == table.clean[m]  # out of the L∞ budget: the clean answer stands
+    assert table.accuracy["plain"]["PGD"] < table.accuracy["label-only"]["PGD"] - 0.2
+    assert table.best_attack("plain") in ("PGD", "CW-L2")
+    assert "worst L∞" in str(table) and len(table.rows()) == 2

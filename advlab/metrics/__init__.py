@@ -7,5 +7,6 @@ parts land, the one-pixel paper's four metrics.
 """
 
 from .masking import MaskingCheck, MaskingReport, masking_report
+from .table import AttackTable, attack_table
 
-__all__ = ["MaskingCheck", "MaskingReport", "masking_report"]
+__all__ = ["AttackTable", "MaskingCheck", "MaskingReport", "attack_table", "masking_report"]

@@ -8,7 +8,10 @@ Split by topic; every figure is re-exported here, so ``advlab.viz.gallery`` and
 :mod:`advlab.viz.curves`
     line plots: training curves, quantities against ε or a dimension;
 :mod:`advlab.viz.matrices`
-    heat-maps (class pairs).
+    heat-maps (class pairs);
+:mod:`advlab.viz.masking`
+    Part III: output modes and their gradients, substitutes against queries,
+    defenses × attacks.
 """
 
 from .curves import (
@@ -25,18 +28,22 @@ from .images import (
     probability_bars,
     show_image,
 )
+from .masking import accuracy_matrix_figure, gradient_modes_figure, substitute_growth_figure
 from .matrices import targeted_success_figure
 
 __all__ = [
     "accuracy_confidence_figure",
+    "accuracy_matrix_figure",
     "adversarial_figure",
     "attack_comparison_figure",
     "gallery",
+    "gradient_modes_figure",
     "image_to_numpy",
     "linearity_figure",
     "norm_comparison_figure",
     "plot_curves",
     "probability_bars",
     "show_image",
+    "substitute_growth_figure",
     "targeted_success_figure",
 ]

@@ -1,0 +1,109 @@
+"""Figures of Part III: hidden gradients, substitutes grown from queries, defenses × attacks."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+from torch import Tensor
+
+from .images import show_image
+
+__all__ = ["accuracy_matrix_figure", "gradient_modes_figure", "substitute_growth_figure"]
+
+
+def _np(t: Tensor) -> np.ndarray:
+    return t.detach().cpu().float().numpy()
+
+
+def gradient_modes_figure(
+    image: Tensor,
+    outputs: Mapping[str, Tensor],
+    gradients: Mapping[str, Tensor],
+    classes: Sequence[str],
+    *,
+    title: str | None = None,
+) -> Figure:
+    """One image; for each output mode, what the model answers (bars) and its input gradient.
+
+    ``outputs[mode]`` is the model's answer (K,) (probabilities, or a one-hot),
+    ``gradients[mode]`` the loss gradient with respect to the image (C, H, W);
+    an all-zero gradient is drawn as a blank panel with its norm in the title.
+    """
+    modes = list(outputs)
+    if set(modes) != set(gradients):
+        raise ValueError("outputs and gradients must have the same modes")
+    fig, axes = plt.subplots(
+        len(modes), 3, figsize=(8.4, 2.4 * len(modes)), layout="constrained", squeeze=False
+    )
+    for row, mode in enumerate(modes):
+        show_image(axes[row, 0], image, "input" if row == 0 else None)
+        ax = axes[row, 1]
+        values = _np(outputs[mode])
+        ax.bar(range(len(values)), values, color="tab:blue")
+        ax.set_ylim(0, 1.05)
+        ax.set_xticks(range(len(values)), [str(c) for c in classes], fontsize=7)
+        ax.set_title(f"{mode}: what the model answers", fontsize=9)
+        g = _np(gradients[mode]).sum(axis=0)
+        lim = float(np.abs(g).max()) or 1.0
+        ax = axes[row, 2]
+        ax.imshow(g, cmap="coolwarm", vmin=-lim, vmax=lim)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(f"input gradient, ‖g‖₂ = {float(np.linalg.norm(g)):.3g}", fontsize=9)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def substitute_growth_figure(
+    queries: Sequence[int],
+    curves: Mapping[str, Sequence[float]],
+    *,
+    title: str | None = None,
+) -> Figure:
+    """Quantities (substitute accuracy, transfer success, ...) against label queries, log-scaled."""
+    fig, ax = plt.subplots(figsize=(6, 3.6), layout="constrained")
+    for name, ys in curves.items():
+        ax.plot(queries, ys, marker="o", ms=4, label=name)
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(list(queries), [str(q) for q in queries])
+    ax.set_xlabel("label queries to the target")
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=9)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return fig
+
+
+def accuracy_matrix_figure(
+    rows: Sequence[str],
+    cols: Sequence[str],
+    values: np.ndarray | Sequence[Sequence[float]],
+    *,
+    title: str | None = None,
+    xlabel: str = "attack",
+    ylabel: str = "defense",
+) -> Figure:
+    """A heat-map of accuracies (rows × columns) with each number written in its cell."""
+    m = np.asarray(values, dtype=float)
+    if m.shape != (len(rows), len(cols)):
+        raise ValueError(f"values must have shape ({len(rows)}, {len(cols)}), got {m.shape}")
+    fig, ax = plt.subplots(
+        figsize=(1.0 + 0.95 * len(cols), 0.8 + 0.45 * len(rows)), layout="constrained"
+    )
+    ax.imshow(m, vmin=0, vmax=1, cmap="RdYlGn", aspect="auto")
+    for i in range(len(rows)):
+        for j in range(len(cols)):
+            text = "–" if np.isnan(m[i, j]) else f"{m[i, j]:.2f}"
+            ax.text(j, i, text, ha="center", va="center", fontsize=8)
+    ax.set_xticks(range(len(cols)), list(cols), fontsize=8, rotation=30, ha="right")
+    ax.set_yticks(range(len(rows)), list(rows), fontsize=8)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return fig
