@@ -58,6 +58,9 @@ class AttackTable:
         attack (the registered L∞ attacks and every extra one).
     errors:
         ``errors[(model, attack)]``: why a cell is NaN.
+    examples:
+        ``examples[(model, attack)]``: the adversarial versions of the first
+        ``keep`` images (see :func:`attack_table`), for figures.
     eps, l2_eps, n:
         The budgets and the number of images.
     """
@@ -71,6 +74,7 @@ class AttackTable:
     l2_eps: float
     n: int
     errors: dict[tuple[str, str], str] = field(default_factory=dict)
+    examples: dict[tuple[str, str], Tensor] = field(default_factory=dict)
 
     def best_attack(self, model: str) -> str:
         """The attack that leaves ``model`` the lowest accuracy."""
@@ -162,6 +166,7 @@ def attack_table(
     options: Mapping[str, Mapping[str, Any]] | None = None,
     steps: int = 20,
     seed: int = 0,
+    keep: int = 0,
     progress: bool = False,
 ) -> AttackTable:
     """Accuracy of every model under every attack at one budget, and the L∞ worst case per model.
@@ -189,6 +194,9 @@ def attack_table(
         Iterations for every iterative attack.
     seed:
         Seed of every randomised attack.
+    keep:
+        Keep the adversarial versions of the first ``keep`` images in
+        :attr:`AttackTable.examples` (0: none).
     progress:
         Show a progress bar over the cells.
 
@@ -214,6 +222,7 @@ def attack_table(
     d = math.prod(x.shape[1:]) if isinstance(x, Tensor) else 1
     l2_eps = eps * math.sqrt(d) / 2 if l2_eps is None else check_eps(l2_eps, "l2_eps")
     steps = check_count(steps, "steps")
+    keep = check_count(keep, "keep", minimum=0)
     names = [n for n in ATTACKS] if attacks is None else list(attacks)
     for n in names:
         if n not in ATTACKS:
@@ -236,6 +245,7 @@ def attack_table(
     acc: dict[str, dict[str, float]] = {}
     worst: dict[str, float] = {}
     errors: dict[tuple[str, str], str] = {}
+    examples: dict[tuple[str, str], Tensor] = {}
     cells = [(m, a) for m in models for a in range(len(titles))]
     bar = tqdm(total=len(cells), desc="attack table", disable=not progress, leave=False)
     for mname, model in models.items():
@@ -262,6 +272,9 @@ def attack_table(
                     ok = (x_adv - x).flatten(1).abs().amax(dim=1) <= eps + 1e-6
                 with torch.no_grad(), frozen_eval(model):
                     right = model(x_adv).argmax(dim=1) == y
+                if keep:
+                    kept = torch.where(ok[:keep, None, None, None], x_adv[:keep], x[:keep])
+                    examples[(mname, title)] = kept.detach()
                 right = torch.where(ok, right, correct)  # out of budget: the clean answer stands
                 acc[mname][title] = float(right.float().mean())
                 if k >= len(infos) or infos[k].norm == "inf":
@@ -272,4 +285,6 @@ def attack_table(
             bar.update()
         worst[mname] = float(still.float().mean())
     bar.close()
-    return AttackTable(list(models), titles, clean, acc, worst, eps, l2_eps, len(x), errors)
+    return AttackTable(
+        list(models), titles, clean, acc, worst, eps, l2_eps, len(x), errors, examples
+    )
