@@ -28,7 +28,12 @@ from .images import (
     probability_bars,
     show_image,
 )
-from .masking import accuracy_matrix_figure, gradient_modes_figure, substitute_growth_figure
+from .masking import (
+    accuracy_matrix_figure,
+    gradient_modes_figure,
+    prediction_strip_figure,
+    substitute_growth_figure,
+)
 from .matrices import targeted_success_figure
 
 __all__ = [
@@ -42,6 +47,7 @@ __all__ = [
     "linearity_figure",
     "norm_comparison_figure",
     "plot_curves",
+    "prediction_strip_figure",
     "probability_bars",
     "show_image",
     "substitute_growth_figure",

@@ -11,7 +11,12 @@ from torch import Tensor
 
 from .images import show_image
 
-__all__ = ["accuracy_matrix_figure", "gradient_modes_figure", "substitute_growth_figure"]
+__all__ = [
+    "accuracy_matrix_figure",
+    "gradient_modes_figure",
+    "prediction_strip_figure",
+    "substitute_growth_figure",
+]
 
 
 def _np(t: Tensor) -> np.ndarray:
@@ -106,4 +111,50 @@ def accuracy_matrix_figure(
     ax.set_ylabel(ylabel)
     if title:
         ax.set_title(title, fontsize=10)
+    return fig
+
+
+def prediction_strip_figure(
+    images: Tensor,
+    predicted: Sequence[int],
+    true: Sequence[int],
+    classes: Sequence[str],
+    *,
+    title: str | None = None,
+) -> Figure:
+    """A row of images in one axes (cheap to draw), each labelled with its predicted class.
+
+    Labels are green where the prediction equals the true class and red where
+    not. Meant for explorers that precompute many views.
+    """
+    n = len(images)
+    if not (len(predicted) == len(true) == n):
+        raise ValueError("images, predicted and true must have the same length")
+    arrs = [_np(img).transpose(1, 2, 0) for img in images]
+    h, w, c = arrs[0].shape
+    gap = np.ones((h, max(1, w // 4), c))
+    strip = np.concatenate([a for arr in arrs for a in (arr, gap)][:-1], axis=1)
+    fig, ax = plt.subplots(figsize=(1.0 * n + 0.2, 1.6), layout="constrained")
+    ax.imshow(
+        strip[..., 0] if c == 1 else strip,
+        cmap="gray" if c == 1 else None,
+        vmin=0,
+        vmax=1,
+        interpolation="nearest",
+    )
+    step = w + gap.shape[1]
+    for j in range(n):
+        ok = int(predicted[j]) == int(true[j])
+        ax.text(
+            j * step + w / 2,
+            -0.8,
+            f"“{classes[int(predicted[j])]}”",
+            ha="center",
+            va="bottom",
+            fontsize=9,
+            color="tab:green" if ok else "tab:red",
+        )
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title, fontsize=9, pad=14)
     return fig
