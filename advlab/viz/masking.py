@@ -23,6 +23,31 @@ def _np(t: Tensor) -> np.ndarray:
     return t.detach().cpu().float().numpy()
 
 
+def _check_tensor(value: object, name: str, ndim: int) -> Tensor:
+    if not isinstance(value, Tensor) or value.ndim != ndim or not value.is_floating_point():
+        raise TypeError(f"{name} must be a float tensor with {ndim} dimensions")
+    return value
+
+
+def _check_names(value: object, name: str) -> list[str]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise TypeError(f"{name} must be a list of names")
+    return [str(v) for v in value]
+
+
+def _check_numbers(value: object, name: str) -> list[float]:
+    if isinstance(value, Tensor):
+        value = value.tolist()
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise TypeError(f"{name} must be a list of numbers")
+    out = []
+    for v in value:
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise TypeError(f"{name} must hold numbers, got {type(v).__name__}")
+        out.append(float(v))
+    return out
+
+
 def gradient_modes_figure(
     image: Tensor,
     outputs: Mapping[str, Tensor],
@@ -37,9 +62,16 @@ def gradient_modes_figure(
     ``gradients[mode]`` the loss gradient with respect to the image (C, H, W);
     an all-zero gradient is drawn as a blank panel with its norm in the title.
     """
+    _check_tensor(image, "image", 3)
+    if not isinstance(outputs, Mapping) or not isinstance(gradients, Mapping) or not outputs:
+        raise TypeError("outputs and gradients must map each mode's name to a tensor")
+    classes = _check_names(classes, "classes")
     modes = list(outputs)
     if set(modes) != set(gradients):
         raise ValueError("outputs and gradients must have the same modes")
+    for mode in modes:
+        _check_tensor(outputs[mode], f"outputs[{mode!r}]", 1)
+        _check_tensor(gradients[mode], f"gradients[{mode!r}]", 3)
     fig, axes = plt.subplots(
         len(modes), 3, figsize=(8.4, 2.4 * len(modes)), layout="constrained", squeeze=False
     )
@@ -70,6 +102,15 @@ def substitute_growth_figure(
     title: str | None = None,
 ) -> Figure:
     """Quantities (substitute accuracy, transfer success, ...) against label queries, log-scaled."""
+    xs = _check_numbers(queries, "queries")
+    if not xs or min(xs) <= 0:
+        raise ValueError("queries must be a non-empty list of positive counts")
+    if not isinstance(curves, Mapping):
+        raise TypeError("curves must map each curve's name to its values")
+    curves = {k: _check_numbers(v, f"curves[{k!r}]") for k, v in curves.items()}
+    for k, v in curves.items():
+        if len(v) != len(xs):
+            raise ValueError(f"curves[{k!r}] has {len(v)} values for {len(xs)} query counts")
     fig, ax = plt.subplots(figsize=(6, 3.6), layout="constrained")
     for name, ys in curves.items():
         ax.plot(queries, ys, marker="o", ms=4, label=name)
@@ -94,7 +135,11 @@ def accuracy_matrix_figure(
     ylabel: str = "defense",
 ) -> Figure:
     """A heat-map of accuracies (rows × columns) with each number written in its cell."""
-    m = np.asarray(values, dtype=float)
+    rows, cols = _check_names(rows, "rows"), _check_names(cols, "cols")
+    try:
+        m = np.asarray(values, dtype=float)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"values must be a (rows × cols) table of numbers ({err})") from None
     if m.shape != (len(rows), len(cols)):
         raise ValueError(f"values must have shape ({len(rows)}, {len(cols)}), got {m.shape}")
     fig, ax = plt.subplots(
@@ -127,9 +172,15 @@ def prediction_strip_figure(
     Labels are green where the prediction equals the true class and red where
     not. Meant for explorers that precompute many views.
     """
+    _check_tensor(images, "images", 4)
+    predicted = [int(v) for v in _check_numbers(predicted, "predicted")]
+    true = [int(v) for v in _check_numbers(true, "true")]
+    classes = _check_names(classes, "classes")
     n = len(images)
-    if not (len(predicted) == len(true) == n):
-        raise ValueError("images, predicted and true must have the same length")
+    if not (len(predicted) == len(true) == n) or n == 0:
+        raise ValueError("images, predicted and true must have the same, non-zero length")
+    if any(not 0 <= k < len(classes) for k in predicted):
+        raise ValueError(f"predicted must hold class indices in [0, {len(classes) - 1}]")
     arrs = [_np(img).transpose(1, 2, 0) for img in images]
     h, w, c = arrs[0].shape
     gap = np.ones((h, max(1, w // 4), c))
