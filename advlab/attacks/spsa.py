@@ -26,8 +26,10 @@ from ._common import (
     Loss,
     check_count,
     check_eps,
+    check_flag,
     check_images,
     check_labels,
+    check_logits,
     check_loss,
     check_real,
     make_generator,
@@ -112,16 +114,18 @@ def spsa(
     ------
     ValueError
         For a bad ``eps``, ``delta``, ``lr``, ``steps`` or ``samples``, an
-        unknown ``loss``, bad images or labels, or both ``generator`` and ``seed``.
+        unknown ``loss``, flags that are not booleans, bad images or labels, a
+        model whose output is not (N, K) float scores, or both ``generator``
+        and ``seed``. Non-finite scores never make a NaN image: their estimates count as 0.
     """
-    eps = check_eps(eps)
+    eps = min(check_eps(eps), 1.0)  # a radius of 1 already reaches every image in [0, 1]
     steps = check_count(steps, "steps")
     samples = check_count(samples, "samples")
     delta = check_real(delta, "delta", positive=True)
     lr = 2.5 * eps / steps if lr is None else check_real(lr, "lr", positive=True)
     check_loss(loss)
-    if not isinstance(early_stop, bool):
-        raise ValueError(f"early_stop must be True or False, got {type(early_stop).__name__}")
+    targeted = check_flag(targeted, "targeted")
+    early_stop = check_flag(early_stop, "early_stop")
     gen = make_generator(generator, seed)
     check_images(model, x)
     x = x.detach()
@@ -149,18 +153,21 @@ def spsa(
                 )
                 k = len(xa)
                 both = torch.cat([xa[:, None] + delta * pr, xa[:, None] - delta * pr], dim=1)
-                scores = model(both.reshape(k * 2 * samples, *shape))
+                scores = check_logits(model(both.reshape(k * 2 * samples, *shape)), k * 2 * samples)
                 f = objective(
                     scores, ya.repeat_interleave(2 * samples), loss=loss, targeted=targeted
                 )
                 f = f.reshape(k, 2, samples)
                 diff = (f[:, 0] - f[:, 1]) / (2 * delta)  # (k, samples)
                 grad[s : s + k] = (diff.reshape(k, samples, *([1] * len(shape))) * pr).mean(dim=1)
+            grad.nan_to_num_(nan=0.0, posinf=0.0, neginf=0.0)  # non-finite scores move nothing
             m.mul_(beta1).add_(grad, alpha=1 - beta1)
             v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
             m_hat = m / (1 - beta1**step)
             v_hat = v / (1 - beta2**step)
-            update = lr * m_hat / (v_hat.sqrt() + 1e-12)
+            update = (lr * m_hat / (v_hat.sqrt() + 1e-12)).nan_to_num_(
+                nan=0.0, posinf=lr, neginf=-lr
+            )
             moved = torch.minimum(torch.maximum(x_adv + update, lo), hi)
             keep = active[:, None, None, None]
             x_adv = torch.where(keep, moved, x_adv)
@@ -207,7 +214,7 @@ def random_noise(
     ValueError
         For a bad ``eps``, bad images or labels, or both ``generator`` and ``seed``.
     """
-    eps = check_eps(eps)
+    eps = min(check_eps(eps), 1.0)
     gen = make_generator(generator, seed)
     check_images(model, x)
     if y is not None:

@@ -20,16 +20,27 @@ Only new points are ever submitted, so the number of label queries is exact:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
 from .._utils import frozen_eval, model_device
 from ..models import build_model
 from ..train import evaluate, fit
-from ._common import check_count, check_images, check_labels, check_real
+from ._common import (
+    check_count,
+    check_grad_mode,
+    check_images,
+    check_label_range,
+    check_labels,
+    check_logits,
+    check_real,
+    check_seed,
+)
 
 __all__ = ["LabelOracle", "SubstituteResult", "jacobian_augment", "train_substitute"]
 
@@ -65,7 +76,11 @@ class LabelOracle:
         dev = model_device(self.model) or x.device
         with frozen_eval(self.model):
             out = [
-                self.model(x[i : i + self.batch_size].to(dev)).argmax(dim=1).to(x.device)
+                check_logits(
+                    self.model(x[i : i + self.batch_size].to(dev)), len(x[i : i + self.batch_size])
+                )
+                .argmax(dim=1)
+                .to(x.device)
                 for i in range(0, len(x), self.batch_size)
             ]
         self.queries += len(x)
@@ -83,13 +98,40 @@ def jacobian_augment(substitute: nn.Module, x: Tensor, labels: Tensor, lam: floa
     Returns
     -------
     Tensor
-        Detached new images, same shape as ``x``.
+        Detached new images, same shape as ``x``. A NaN gradient entry moves nothing.
+
+    Raises
+    ------
+    TypeError
+        If ``substitute`` is not an ``nn.Module``.
+    ValueError
+        For bad images or labels, or a ``lam`` that is not a finite number.
     """
+    if not isinstance(substitute, nn.Module):
+        raise TypeError(f"substitute must be a torch.nn.Module, got {type(substitute).__name__}")
+    lam = _check_step(lam)
+    check_images(substitute, x)
+    check_grad_mode(x)
+    labels = check_labels(labels, x, "labels")
     with frozen_eval(substitute), torch.enable_grad():
         xg = x.detach().clone().requires_grad_(True)
-        score = substitute(xg).gather(1, labels[:, None]).sum()
-        (grad,) = torch.autograd.grad(score, xg)
-    return (x + lam * grad.sign()).clamp_(0.0, 1.0).detach()
+        logits = check_logits(substitute(xg), len(x))
+        check_label_range(labels, logits.shape[1], "labels")
+        (grad,) = torch.autograd.grad(logits.gather(1, labels[:, None]).sum(), xg)
+    grad = grad.nan_to_num(nan=0.0)
+    return (x.detach() + lam * grad.sign()).clamp_(0.0, 1.0)
+
+
+def _check_step(lam: object) -> float:
+    """λ of one augmentation: a finite number, either sign (the periodic schedule flips it)."""
+    if isinstance(lam, Tensor) and lam.numel() == 1:
+        lam = lam.item()
+    if isinstance(lam, bool) or not isinstance(lam, (int, float, np.floating, np.integer)):
+        raise ValueError(f"lam must be a number (pixel units), got {type(lam).__name__}")
+    lam = float(lam)
+    if not math.isfinite(lam):
+        raise ValueError(f"lam must be a finite number (pixel units), got {lam}")
+    return lam
 
 
 @dataclass
@@ -199,9 +241,15 @@ def train_substitute(
     epochs = check_count(epochs, "epochs")
     batch_size = check_count(batch_size, "batch_size")
     lr = check_real(lr, "lr", positive=True)
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise ValueError(f"seed must be an int, got {type(seed).__name__}")
+    seed = check_seed(seed, "seed")
+    if not isinstance(progress, (bool, np.bool_)):
+        raise ValueError(f"progress must be True or False, got {progress!r}")
+    if make_model is not None and not callable(make_model):
+        raise TypeError("make_model must be a function make_model(image_shape, num_classes)")
+    if on_round is not None and not callable(on_round):
+        raise TypeError("on_round must be a function on_round(round, substitute, queries)")
     check_images(target, x_seed)
+    check_grad_mode(x_seed)
     if (x_eval is None) != (y_eval is None):
         raise ValueError("pass x_eval and y_eval together (held-out images and their true labels)")
     if x_eval is not None:
@@ -211,8 +259,10 @@ def train_substitute(
     x_set = x_seed.detach().clone()
     y_set = oracle(x_set)
     with torch.no_grad(), frozen_eval(target):  # the output width: known, not a label query
-        num_classes = int(target(x_seed[:1]).shape[1])
-    torch.manual_seed(seed)
+        num_classes = int(check_logits(target(x_seed[:1]), 1).shape[1])
+    if num_classes < 2:
+        raise ValueError(f"the target must score at least 2 classes, it returns {num_classes}")
+    torch.manual_seed(seed % 2**63)
     if make_model is None:
         mean = x_seed.mean(dim=(0, 2, 3)).tolist()
         std = x_seed.std(dim=(0, 2, 3)).clamp_min(1e-3).tolist()
@@ -240,7 +290,7 @@ def train_substitute(
             epochs=epochs,
             batch_size=batch_size,
             lr=lr,
-            seed=seed + r,
+            seed=(seed + r) % 2**64,
             device=dev,
             progress=progress,
         )

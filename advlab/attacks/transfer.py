@@ -27,7 +27,14 @@ from torch import Tensor, nn
 from .._utils import frozen_eval
 from ..data import Dataset
 from ..zoo import TrainConfig, register_recipe
-from ._common import check_count, check_images, check_labels
+from ._common import (
+    check_count,
+    check_flag,
+    check_images,
+    check_labels,
+    check_logits,
+    check_seed,
+)
 from .registry import attack_info
 
 __all__ = ["TransferResult", "disjoint_split", "transfer_attack"]
@@ -61,9 +68,7 @@ def disjoint_split(y: Tensor, parts: int = 2, *, seed: int = 0) -> list[Tensor]:
     if not isinstance(y, Tensor) or y.ndim != 1 or y.is_floating_point() or y.dtype == torch.bool:
         raise ValueError("y must be a 1-D tensor of integer class labels")
     parts = check_count(parts, "parts", minimum=2)
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise ValueError(f"seed must be an int, got {type(seed).__name__}")
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator().manual_seed(check_seed(seed))
     y = y.cpu()
     chosen: list[list[Tensor]] = [[] for _ in range(parts)]
     for label in torch.unique(y).tolist():
@@ -204,11 +209,14 @@ def transfer_attack(
         attack_kwargs["targeted"] = targeted
     out = info.fn(substitute, x, y, **attack_kwargs)
     x_adv = out if isinstance(out, Tensor) else out.x_adv
+    targeted = check_flag(targeted, "targeted")
+    if not isinstance(x_adv, Tensor) or x_adv.shape != x.shape:
+        raise ValueError(f"attack {info.name!r} did not return images of x's shape")
     with torch.no_grad(), frozen_eval(substitute):
-        sub_pred = substitute(x_adv).argmax(dim=1)
+        sub_pred = check_logits(substitute(x_adv), len(x)).argmax(dim=1)
     with torch.no_grad(), frozen_eval(target):
-        clean_pred = target(x).argmax(dim=1)
-        adv_pred = target(x_adv).argmax(dim=1)
+        clean_pred = check_logits(target(x), len(x)).argmax(dim=1)
+        adv_pred = check_logits(target(x_adv), len(x)).argmax(dim=1)
     if targeted:
         success, sub_success = adv_pred == y, sub_pred == y
         clean_correct = torch.ones_like(success)

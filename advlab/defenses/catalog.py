@@ -80,7 +80,21 @@ def register_defense(spec: DefenseSpec) -> DefenseSpec:
 def defender_config(
     dataset: str, epochs: int, recipe: str = "standard", extra: dict[str, Any] | None = None
 ) -> TrainConfig:
-    """The zoo config of ``recipe`` trained on the defender's half (part 0 of 2) of ``dataset``."""
+    """The zoo config of ``recipe`` trained on the defender's half (part 0 of 2) of ``dataset``.
+
+    Raises
+    ------
+    TypeError
+        If ``recipe`` is not a string or ``extra`` not a dict.
+    ValueError
+        For what :class:`~advlab.zoo.TrainConfig` refuses (dataset, epochs).
+    """
+    if not isinstance(recipe, str) or not recipe:
+        raise TypeError(f"recipe must be a recipe name, got {recipe!r}")
+    if extra is not None and not isinstance(extra, dict):
+        raise TypeError(
+            f"extra must be a dict of the recipe's settings, got {type(extra).__name__}"
+        )
     inner = {"recipe": recipe, "recipe_extra": dict(extra or {})} if recipe != "standard" else {}
     return TrainConfig(
         dataset=dataset, epochs=epochs, recipe="split", extra={"part": 0, "parts": 2, **inner}
@@ -149,8 +163,14 @@ def build_defenses(
     ValueError
         For an unknown name or ``epochs < 1``.
     """
+    if not isinstance(data, Dataset):
+        raise TypeError(
+            f"data must be an advlab Dataset (load_dataset(...)), got {type(data).__name__}"
+        )
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
+    if names is not None and (isinstance(names, str) or not isinstance(names, Sequence)):
+        raise TypeError("names must be a list of registered defense names")
     chosen = list(_DEFENSES) if names is None else list(names)
     for n in chosen:
         if n not in _DEFENSES:

@@ -35,7 +35,6 @@ __all__ = [
     "InputTransform",
     "LabelOnly",
     "ScaledLogits",
-    "check_module",
     "quantize",
     "quantized",
     "threshold",
@@ -115,6 +114,21 @@ class ScaledLogits(nn.Module):
         return f"factor={self.factor:g}"
 
 
+def _check_float_tensor(x: object) -> None:
+    if not isinstance(x, Tensor) or not x.is_floating_point():
+        raise TypeError(
+            f"x must be a floating-point tensor of images in [0, 1], got {type(x).__name__}"
+            + (f" of dtype {x.dtype}" if isinstance(x, Tensor) else "")
+        )
+
+
+def _check_level(level: object) -> float:
+    level = check_real(level, "level", positive=True)
+    if level >= 1:
+        raise ValueError(f"level must lie strictly between 0 and 1 (pixel units), got {level}")
+    return level
+
+
 def _check_bits(bits: object) -> int:
     bits = check_count(bits, "bits")
     if bits > 8:
@@ -133,12 +147,23 @@ def quantize(x: Tensor, bits: int) -> Tensor:
         If ``bits`` is not an integer in 1..8.
     """
     bits = _check_bits(bits)
+    _check_float_tensor(x)
     levels = 2**bits - 1
     return torch.round(x * levels) / levels
 
 
 def threshold(x: Tensor, level: float = 0.5) -> Tensor:
-    """1 where a pixel exceeds ``level``, else 0; attached to the graph with a zero gradient."""
+    """1 where a pixel exceeds ``level``, else 0; attached to the graph with a zero gradient.
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is not a floating-point tensor.
+    ValueError
+        If ``level`` is not a finite number.
+    """
+    _check_float_tensor(x)
+    level = _check_level(level)
     return (x > level).to(x.dtype) + 0.0 * x
 
 
@@ -211,7 +236,5 @@ def thresholded(model: nn.Module, level: float = 0.5) -> InputTransform:
         If ``level`` is not a number strictly between 0 and 1.
     """
     check_module(model)
-    level = check_real(level, "level", positive=True)
-    if level >= 1:
-        raise ValueError(f"level must lie strictly between 0 and 1 (pixel units), got {level}")
+    level = _check_level(level)
     return InputTransform(model, partial(threshold, level=level), f"threshold({level:g})")

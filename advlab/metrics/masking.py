@@ -40,8 +40,10 @@ from ..attacks._common import (
     check_eps,
     check_images,
     check_labels,
+    check_logits,
     check_loss,
     check_real,
+    check_seed,
 )
 from ..attacks.fgsm import fgsm
 from ..attacks.pgd import pgd
@@ -135,7 +137,7 @@ class MaskingReport:
 @torch.no_grad()
 def _accuracy(model: nn.Module, x: Tensor, y: Tensor) -> float:
     with frozen_eval(model):
-        return float((model(x).argmax(dim=1) == y).float().mean())
+        return float((check_logits(model(x), len(x)).argmax(dim=1) == y).float().mean())
 
 
 def masking_report(
@@ -220,8 +222,11 @@ def masking_report(
     grid = [e for e in grid if e < 1.0] + [1.0]
     unbounded_accuracy = check_real(unbounded_accuracy, "unbounded_accuracy")
     tolerance = check_real(tolerance, "tolerance")
+    seed = check_seed(seed)
     check_images(model, x)
     y = check_labels(y, x)
+    if substitute is not None:
+        check_images(substitute, x)
 
     def pgd_acc(e: float) -> float:
         if e == 0:

@@ -32,7 +32,14 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from .._utils import frozen_eval
-from ..attacks._common import check_count, check_eps, check_images, check_labels
+from ..attacks._common import (
+    check_count,
+    check_eps,
+    check_images,
+    check_labels,
+    check_logits,
+    check_seed,
+)
 from ..attacks.registry import ATTACKS, AttackInfo
 
 __all__ = ["AttackTable", "attack_table"]
@@ -219,16 +226,27 @@ def attack_table(
     eps = check_eps(eps)
     if eps == 0:
         raise ValueError("eps must be > 0")
-    d = math.prod(x.shape[1:]) if isinstance(x, Tensor) else 1
+    first = next(iter(models.values()))
+    check_images(first, x)
+    d = math.prod(x.shape[1:])
     l2_eps = eps * math.sqrt(d) / 2 if l2_eps is None else check_eps(l2_eps, "l2_eps")
     steps = check_count(steps, "steps")
     keep = check_count(keep, "keep", minimum=0)
+    seed = check_seed(seed)
+    if not isinstance(progress, bool):
+        raise ValueError(f"progress must be True or False, got {progress!r}")
+    if attacks is not None and (isinstance(attacks, str) or not isinstance(attacks, Sequence)):
+        raise TypeError("attacks must be a list of registered attack names")
+    if extra is not None and not isinstance(extra, Mapping):
+        raise TypeError("extra must map display names to functions fn(model, x, y) -> x_adv")
+    if options is not None and not isinstance(options, Mapping):
+        raise TypeError("options must map attack names to keyword-argument dicts")
     names = [n for n in ATTACKS] if attacks is None else list(attacks)
     for n in names:
         if n not in ATTACKS:
             raise ValueError(f"unknown attack {n!r}; registered: {', '.join(ATTACKS)}")
     infos = [ATTACKS[n] for n in names]
-    options = {k: dict(v) for k, v in (options or {}).items()}
+    options = {k: dict(v) for k, v in (options or {}).items() if isinstance(v, Mapping)}
     for n in options:
         if n not in names:
             raise ValueError(f"options names {n!r}, which is not among the attacks run: {names}")
@@ -236,8 +254,6 @@ def attack_table(
     for n, fn in extra.items():
         if not callable(fn):
             raise TypeError(f"extra[{n!r}] must be a function fn(model, x, y) -> x_adv")
-    first = next(iter(models.values()))
-    check_images(first, x)
     y = check_labels(y, x)
     titles = [i.label for i in infos] + list(extra)
 
@@ -249,8 +265,9 @@ def attack_table(
     cells = [(m, a) for m in models for a in range(len(titles))]
     bar = tqdm(total=len(cells), desc="attack table", disable=not progress, leave=False)
     for mname, model in models.items():
+        check_images(model, x)
         with torch.no_grad(), frozen_eval(model):
-            correct = model(x).argmax(dim=1) == y
+            correct = check_logits(model(x), len(x)).argmax(dim=1) == y
         clean[mname] = float(correct.float().mean())
         still = correct.clone()
         acc[mname] = {}
