@@ -121,6 +121,8 @@ def spsa(
     eps = min(check_eps(eps), 1.0)  # a radius of 1 already reaches every image in [0, 1]
     steps = check_count(steps, "steps")
     samples = check_count(samples, "samples")
+    if samples > 4096:
+        raise ValueError(f"samples must be at most 4096 pairs of queries per step, got {samples}")
     delta = check_real(delta, "delta", positive=True)
     lr = 2.5 * eps / steps if lr is None else check_real(lr, "lr", positive=True)
     check_loss(loss)

@@ -63,11 +63,13 @@ def disjoint_split(y: Tensor, parts: int = 2, *, seed: int = 0) -> list[Tensor]:
     Raises
     ------
     ValueError
-        If ``y`` is not a 1-D integer tensor or ``parts < 2``.
+        If ``y`` is not a 1-D integer tensor, ``parts < 2`` or ``parts > len(y)``.
     """
     if not isinstance(y, Tensor) or y.ndim != 1 or y.is_floating_point() or y.dtype == torch.bool:
         raise ValueError("y must be a 1-D tensor of integer class labels")
     parts = check_count(parts, "parts", minimum=2)
+    if parts > max(len(y), 2):
+        raise ValueError(f"parts must be at most the number of labels ({len(y)}), got {parts}")
     gen = torch.Generator().manual_seed(check_seed(seed))
     y = y.cpu()
     chosen: list[list[Tensor]] = [[] for _ in range(parts)]
