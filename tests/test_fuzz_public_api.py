@@ -559,6 +559,165 @@ for _checker in (advlab.exercises.check_fgsm, advlab.exercises.check_pgd):
         budget=10,
     )
 CASES[advlab.exercises.CheckReport] = Case(_positional(JUNK, JUNK), budget=3)  # a plain record
+# Part III (part3 branch): masking defenses, BPDA, transfer, substitute, SPSA, checks, table.
+import advlab.attacks.bpda  # noqa: E402
+import advlab.attacks.spsa  # noqa: E402
+import advlab.attacks.substitute  # noqa: E402
+import advlab.attacks.transfer  # noqa: E402
+import advlab.defenses.catalog  # noqa: E402
+import advlab.defenses.masking  # noqa: E402
+import advlab.exercises  # noqa: E402
+import advlab.metrics.masking  # noqa: E402
+import advlab.metrics.table  # noqa: E402
+
+_A, _D, _M = advlab.attacks, advlab.defenses, advlab.metrics
+
+
+def _drop_targeted(call: tuple[tuple, dict]) -> tuple[tuple, dict]:
+    args, kwargs = call
+    return args, {k: v for k, v in kwargs.items() if k != "targeted"}
+
+
+MODEL_OR_JUNK = st.one_of(MODELS.map(make_model), JUNK)
+SPSA_EXTRA = {
+    "loss": st.sampled_from(["ce", "margin"]),
+    "steps": st.integers(1, 2),
+    "samples": st.integers(1, 3),
+    "delta": st.sampled_from([1e-3, 0.01, 1.0]),
+    "lr": st.sampled_from([None, 0.01, 1e30]),
+    "early_stop": st.booleans(),
+    "seed": st.integers(0, 2**64 - 1),
+}
+
+
+def check_wrapped(result: Any, args: tuple, kwargs: dict) -> None:
+    assert isinstance(result, nn.Module)
+
+
+def check_image_map(result: Any, args: tuple, kwargs: dict) -> None:
+    assert isinstance(result, Tensor) and result.shape == args[0].shape
+    assert float(result.min()) >= 0 and float(result.max()) <= 1
+
+
+def _sub_args():
+    @st.composite
+    def draw_args(draw: st.DrawFn) -> tuple[tuple, dict]:
+        target = make_model(draw(VALID_MODELS)) if draw(st.integers(0, 4)) else draw(JUNK)
+        x = draw(tensors())
+        kw = {
+            "rounds": draw(maybe(st.integers(1, 2))),
+            "lam": draw(maybe(st.sampled_from([0.1, -0.1, 0.0, 1e300]))),
+            "epochs": 1,
+            "seed": draw(maybe(st.integers(0, 2**64 - 1))),
+        }
+        return (target, x), kw
+
+    return draw_args
+
+
+CASES.update(
+    {
+        _A.spsa: Case(
+            _attack_args(True, SPSA_EXTRA, {"steps": 2, "samples": 2}), check_attack, budget=60
+        ),
+        _A.random_noise: Case(
+            lambda: _attack_args(True, {"seed": st.integers(0, 2**64 - 1)})().map(_drop_targeted),
+            check_attack,
+            budget=40,
+        ),
+        _A.BPDA: Case(_positional(JUNK, JUNK), check_wrapped, budget=10),
+        _A.bpda: Case(_positional(MODEL_OR_JUNK, JUNK), check_wrapped, budget=10),
+        _A.LabelOracle: Case(
+            _positional(MODEL_OR_JUNK, batch_size=maybe(st.integers(1, 4))), budget=10
+        ),
+        _A.SubstituteResult: Case(_positional(*[JUNK] * 4), budget=3),  # a plain record
+        _A.TransferResult: Case(_positional(*[JUNK] * 5), budget=3),  # a plain record
+        _A.jacobian_augment: Case(
+            lambda: _model_and_data(True)().map(lambda c: ((*c[0], 0.1), c[1])),
+            lambda r, a, k: (
+                isinstance(r, Tensor) and bool(torch.isfinite(r).all()) and r.shape == a[1].shape
+            ),
+            budget=40,
+        ),
+        _A.train_substitute: Case(
+            _sub_args(), lambda r, a, k: isinstance(r, _A.SubstituteResult), budget=15
+        ),
+        _A.disjoint_split: Case(
+            _positional(
+                maybe(st.sampled_from([torch.arange(12) % 3, torch.zeros(5).long()])),
+                maybe(st.integers(2, 4)),
+                seed=maybe(st.integers(0, 2**64 - 1)),
+            ),
+            lambda r, a, k: isinstance(r, list) and sum(len(p) for p in r) == len(a[0]),
+        ),
+        _A.transfer_attack: Case(
+            lambda: _model_and_data(True)().map(
+                lambda c: ((c[0][0], tiny_linear(), *c[0][1:]), {"eps": 0.1, "steps": 1, **c[1]})
+            ),
+            lambda r, a, k: isinstance(r, _A.TransferResult) and torch.isfinite(r.x_adv).all(),
+            budget=30,
+        ),
+        _D.LabelOnly: Case(_positional(MODEL_OR_JUNK), check_wrapped, budget=10),
+        _D.ScaledLogits: Case(_positional(MODEL_OR_JUNK, maybe(FLOATS)), check_wrapped),
+        _D.InputTransform: Case(
+            _positional(MODEL_OR_JUNK, maybe(st.sampled_from([_D.quantize, _D.threshold]))),
+            check_wrapped,
+            budget=10,
+        ),
+        _D.quantize: Case(
+            _positional(tensors(valid=True), maybe(st.integers(-1, 10))), check_image_map
+        ),
+        _D.threshold: Case(_positional(tensors(valid=True), maybe(FLOATS)), check_image_map),
+        _D.quantized: Case(_positional(MODEL_OR_JUNK, maybe(st.integers(-1, 10))), check_wrapped),
+        _D.thresholded: Case(_positional(MODEL_OR_JUNK, maybe(FLOATS)), check_wrapped),
+        _D.DefenseSpec: Case(_positional(*[JUNK] * 3), budget=3),  # a plain record
+        _D.register_defense: Case(_positional(JUNK), budget=10),  # junk only: never registers
+        _D.defender_config: Case(
+            _positional(DATASET_NAMES, SMALL_COUNT, maybe(st.just("standard")), maybe(st.none())),
+            lambda r, a, k: isinstance(r, advlab.TrainConfig),
+        ),
+        _D.attacker_config: Case(
+            _positional(DATASET_NAMES, SMALL_COUNT),
+            lambda r, a, k: isinstance(r, advlab.TrainConfig),
+        ),
+        _D.build_defenses: Case(
+            _positional(
+                st.one_of(st.just(TINY), JUNK),
+                epochs=SMALL_COUNT,
+                names=maybe(st.sampled_from([["none", "label_only"], ["quantized"], ["nope"]])),
+                device=st.just("cpu"),
+            ),
+            lambda r, a, k: (
+                isinstance(r, dict) and all(isinstance(m, nn.Module) for m in r.values())
+            ),
+            budget=6,
+        ),
+        _M.MaskingCheck: Case(_positional(*[JUNK] * 3), budget=3),  # a plain record
+        _M.MaskingReport: Case(_positional(*[JUNK] * 5), budget=3),  # a plain record
+        _M.masking_report: Case(
+            lambda: _model_and_data(True)().map(
+                lambda c: (
+                    c[0],
+                    {"eps": 0.1, "steps": 1, "spsa_steps": 1, "spsa_samples": 1, **c[1]},
+                )
+            ),
+            lambda r, a, k: isinstance(r, _M.MaskingReport) and len(r.checks) == 5,
+            budget=20,
+        ),
+        _M.AttackTable: Case(_positional(*[JUNK] * 8), budget=3),  # a plain record
+        _M.attack_table: Case(
+            lambda: _model_and_data(True)().map(
+                lambda c: (
+                    ({"m": c[0][0]}, *c[0][1:]),
+                    {"eps": 0.1, "steps": 1, "attacks": ["fgsm", "random_noise"], **c[1]},
+                )
+            ),
+            lambda r, a, k: isinstance(r, _M.AttackTable),
+            budget=20,
+        ),
+        advlab.exercises.check_jacobian_augmentation: Case(_positional(JUNK), budget=5),
+    }
+)
 
 # Figures and widgets (platform branch): arguments of the wrong type must give ValueError/TypeError.
 for _name in advlab.viz.__all__:

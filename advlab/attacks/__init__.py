@@ -1,4 +1,4 @@
-"""Attacks. Every one takes ``(model, x, y=None, *, targeted=False, ...)`` and its own budget.
+"""Attacks. Every one takes ``(model, x, y=None, *, ...)`` and its own budget.
 
 Gradient attacks, in the book's order: :func:`fgsm` (one step), :func:`bim`
 (iterated steps), :func:`pgd` (random start, L∞ or L2, restarts), all three
@@ -8,19 +8,31 @@ tensor. Attacks with an L0 budget return a result object with ``x_adv`` and
 more: :func:`jsma` (the Jacobian saliency map attack, changing at most a
 fraction ``gamma`` of the pixels, :class:`JSMAResult`), the black-box
 :func:`one_pixel` (differential evolution over k pixels) and its control
-:func:`random_pixels` (:class:`OnePixelResult`). :data:`ATTACKS` (see :mod:`advlab.attacks.registry`) says, for each
+:func:`random_pixels` (:class:`OnePixelResult`). Without gradients: :func:`spsa`
+(scores only) and the :func:`random_noise` baseline. :data:`ATTACKS` (see
+:mod:`advlab.attacks.registry`) says, for each
 attack, its norm, whether it takes ``eps`` and ``steps``, whether it is
 randomised and what it returns. See :mod:`advlab.attacks._common` for the
 contract they all keep.
+
+Attacks that see through gradient masking (Part III): :class:`BPDA` /
+:func:`bpda` (differentiate through an approximation of a non-differentiable
+layer), :func:`transfer_attack` (craft on a substitute, evaluate on the
+target) and :func:`train_substitute` (Papernot et al.'s substitute from label
+queries with Jacobian-based augmentation).
 """
 
 from .bim import bim
+from .bpda import BPDA, bpda
 from .cw import cw_l2
 from .fgsm import fgsm
 from .jsma import JSMAResult, jsma, saliency_map
 from .one_pixel import OnePixelResult, one_pixel, random_pixels
 from .pgd import pgd
 from .registry import ATTACKS, AttackInfo, attack_info, register
+from .spsa import random_noise, spsa
+from .substitute import LabelOracle, SubstituteResult, jacobian_augment, train_substitute
+from .transfer import TransferResult, disjoint_split, transfer_attack
 
 register(AttackInfo("fgsm", fgsm, "inf", True, False, False, title="FGSM"))
 register(AttackInfo("bim", bim, "inf", True, True, False, title="BIM"))
@@ -44,20 +56,33 @@ register(
     )
 )
 register(AttackInfo("jsma", jsma, "0", False, False, False, returns="result", title="JSMA"))
+register(AttackInfo("spsa", spsa, "inf", True, True, True, title="SPSA"))
+register(AttackInfo("random_noise", random_noise, "inf", True, False, True, False, title="noise"))
 
 __all__ = [
     "ATTACKS",
+    "BPDA",
     "AttackInfo",
     "JSMAResult",
+    "LabelOracle",
     "OnePixelResult",
+    "SubstituteResult",
+    "TransferResult",
     "attack_info",
     "bim",
+    "bpda",
     "cw_l2",
+    "disjoint_split",
     "fgsm",
+    "jacobian_augment",
     "jsma",
     "one_pixel",
     "pgd",
+    "random_noise",
     "random_pixels",
     "register",
     "saliency_map",
+    "spsa",
+    "train_substitute",
+    "transfer_attack",
 ]

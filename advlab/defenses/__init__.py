@@ -18,22 +18,52 @@ from .adversarial import (
     adversarial_perturbation,
     fgsm_rs,
 )
+from .catalog import (
+    DEFENSES,
+    DefenseSpec,
+    attacker_config,
+    build_defenses,
+    defender_config,
+    register_defense,
+)
 from .distillation import TemperatureScaled, distill, distillation_config, logits_at, soft_labels
+from .masking import (
+    InputTransform,
+    LabelOnly,
+    ScaledLogits,
+    quantize,
+    quantized,
+    threshold,
+    thresholded,
+)
 
 __all__ = [
+    "DEFENSES",
     "METHODS",
     "AdversarialHistory",
     "AdversarialTraining",
     "CatastrophicOverfittingWarning",
+    "DefenseSpec",
     "GuardRecord",
+    "InputTransform",
+    "LabelOnly",
     "OverfitGuard",
+    "ScaledLogits",
     "TemperatureScaled",
     "adversarial_config",
     "adversarial_fit",
     "adversarial_perturbation",
+    "attacker_config",
+    "build_defenses",
+    "defender_config",
     "distill",
     "distillation_config",
     "fgsm_rs",
     "logits_at",
+    "quantize",
+    "quantized",
+    "register_defense",
     "soft_labels",
+    "threshold",
+    "thresholded",
 ]

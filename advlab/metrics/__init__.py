@@ -2,10 +2,13 @@
 
 Split by topic and re-exported here: :mod:`~advlab.metrics.robustness` (accuracy
 under attack, logit margins, the first budget that fools along a grid, targeted
-success by class pair), :mod:`~advlab.metrics.one_pixel` (the one-pixel paper's
-four metrics), and, as Part III lands, the masking sanity checks.
+success by class pair), :mod:`~advlab.metrics.masking` (the gradient-masking
+sanity checks, :func:`masking_report`), :mod:`~advlab.metrics.table` (every
+model against every attack) and :mod:`~advlab.metrics.one_pixel` (the one-pixel
+paper's four metrics).
 """
 
+from .masking import MaskingCheck, MaskingReport, masking_report
 from .one_pixel import (
     adversarial_class_counts,
     adversarial_probability_label,
@@ -17,15 +20,21 @@ from .one_pixel import (
     target_class_counts,
 )
 from .robustness import first_success, margin_at, robust_accuracy, success_matrix
+from .table import AttackTable, attack_table
 
 __all__: list[str] = [
+    "AttackTable",
+    "MaskingCheck",
+    "MaskingReport",
     "adversarial_class_counts",
     "adversarial_probability_label",
     "all_targets",
+    "attack_table",
     "class_pair_counts",
     "class_pair_success",
     "first_success",
     "margin_at",
+    "masking_report",
     "one_pixel_summary",
     "robust_accuracy",
     "success_matrix",

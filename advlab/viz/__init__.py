@@ -12,6 +12,9 @@ Split by topic; every figure is re-exported here, so ``advlab.viz.gallery`` and
 :mod:`advlab.viz.one_pixel`
     differential evolution's population on a contour plot, one-pixel results,
     the paper's class-pair heat-maps and success distributions.
+:mod:`advlab.viz.masking`
+    Part III: output modes and their gradients, substitutes against queries,
+    defenses × attacks.
 """
 
 from .curves import (
@@ -28,6 +31,12 @@ from .images import (
     probability_bars,
     show_image,
 )
+from .masking import (
+    accuracy_matrix_figure,
+    gradient_modes_figure,
+    prediction_strip_figure,
+    substitute_growth_figure,
+)
 from .matrices import targeted_success_figure
 from .one_pixel import (
     adversarial_class_figure,
@@ -40,6 +49,7 @@ from .one_pixel import (
 
 __all__ = [
     "accuracy_confidence_figure",
+    "accuracy_matrix_figure",
     "adversarial_class_figure",
     "adversarial_figure",
     "attack_comparison_figure",
@@ -47,13 +57,16 @@ __all__ = [
     "class_pair_heatmap",
     "de_population_figure",
     "gallery",
+    "gradient_modes_figure",
     "image_to_numpy",
     "linearity_figure",
     "norm_comparison_figure",
     "one_pixel_figure",
     "plot_curves",
+    "prediction_strip_figure",
     "probability_bars",
     "show_image",
+    "substitute_growth_figure",
     "target_class_count_figure",
     "targeted_success_figure",
 ]

@@ -1,0 +1,240 @@
+"""Gradient-masking "defenses": models that hide their gradient without becoming robust.
+
+Part III of the book studies these as failures, so they are built to be honest
+about what they do:
+
+:class:`LabelOnly`
+    The model answers with a one-hot vector of its most likely class and
+    nothing else (Papernot et al.'s *label mode*). Its predictions are the
+    wrapped model's predictions; its input gradient is exactly zero, so every
+    gradient attack is blind, yet every point the model misclassifies is still
+    misclassified.
+:class:`InputTransform`
+    A non-differentiable transformation in front of a model:
+    :func:`quantize` (bit-depth reduction, Xu et al.'s feature squeezing) or
+    :func:`threshold` (binarisation). Their derivative is zero almost
+    everywhere, so the gradient that reaches the input is zero too.
+
+Both keep the wrapped model's output shape, so any advlab attack runs against
+them unchanged (and fails, which is the point); :mod:`advlab.attacks.bpda`
+and :mod:`advlab.attacks.transfer` are the attacks that see through them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..attacks._common import check_count, check_real
+
+__all__ = [
+    "InputTransform",
+    "LabelOnly",
+    "ScaledLogits",
+    "quantize",
+    "quantized",
+    "threshold",
+    "thresholded",
+]
+
+
+def check_module(model: object, what: str = "model") -> nn.Module:
+    """``model`` itself if it is a torch ``nn.Module``; a TypeError that says what to pass otherwise."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(
+            f"{what} must be a torch.nn.Module that maps images to logits, got "
+            f"{type(model).__name__}; wrap a plain function in a Module "
+            "(a subclass with forward) first"
+        )
+    return model
+
+
+class LabelOnly(nn.Module):
+    """Answer with a one-hot vector of the wrapped model's predicted class.
+
+    Threat model of the "defense": an API that reveals only the label. The
+    output has the wrapped model's shape ``(N, K)``: 1.0 at the arg-max, 0
+    elsewhere, so ``LabelOnly(m)(x).argmax(1)`` equals ``m(x).argmax(1)``.
+    The output stays attached to the autograd graph with a gradient that is
+    exactly zero, so gradient attacks run (no "does not require grad" error)
+    and see nothing.
+
+    Parameters
+    ----------
+    model:
+        A classifier returning logits.
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not an ``nn.Module``.
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = check_module(model)
+
+    def forward(self, x: Tensor) -> Tensor:
+        logits = self.model(x)
+        onehot = F.one_hot(logits.argmax(dim=1), logits.shape[1]).to(logits.dtype)
+        # attached to the graph (so autograd runs) with an exactly zero derivative
+        return onehot + 0.0 * logits
+
+
+class ScaledLogits(nn.Module):
+    """Multiply the wrapped model's logits by ``factor`` (same predictions, saturated softmax).
+
+    A large factor reproduces what defensive distillation does at test time: a
+    network trained at temperature T learns logits about T times larger than
+    usual, and deployed at T = 1 its softmax saturates to exactly 0 and 1 in
+    floating point, so the cross-entropy gradient vanishes while the order of
+    the logits, hence every prediction, is unchanged.
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not an ``nn.Module``.
+    ValueError
+        If ``factor`` is not a finite number > 0.
+    """
+
+    def __init__(self, model: nn.Module, factor: float) -> None:
+        super().__init__()
+        self.model = check_module(model)
+        self.factor = check_real(factor, "factor", positive=True)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.model(x) * self.factor
+
+    def extra_repr(self) -> str:
+        return f"factor={self.factor:g}"
+
+
+def _check_float_tensor(x: object) -> None:
+    if not isinstance(x, Tensor) or not x.is_floating_point():
+        raise TypeError(
+            f"x must be a floating-point tensor of images in [0, 1], got {type(x).__name__}"
+            + (f" of dtype {x.dtype}" if isinstance(x, Tensor) else "")
+        )
+
+
+def _check_level(level: object) -> float:
+    level = check_real(level, "level", positive=True)
+    if level >= 1:
+        raise ValueError(f"level must lie strictly between 0 and 1 (pixel units), got {level}")
+    return level
+
+
+def _check_bits(bits: object) -> int:
+    bits = check_count(bits, "bits")
+    if bits > 8:
+        raise ValueError(f"bits must be an integer in 1..8 (8 bits is 256 levels), got {bits}")
+    return bits
+
+
+def quantize(x: Tensor, bits: int) -> Tensor:
+    """Round each pixel of ``x`` (in [0, 1]) to the nearest of ``2**bits`` evenly spaced levels.
+
+    Its derivative is zero almost everywhere (``torch.round``'s gradient is 0).
+
+    Raises
+    ------
+    ValueError
+        If ``bits`` is not an integer in 1..8.
+    """
+    bits = _check_bits(bits)
+    _check_float_tensor(x)
+    levels = 2**bits - 1
+    return torch.round(x * levels) / levels
+
+
+def threshold(x: Tensor, level: float = 0.5) -> Tensor:
+    """1 where a pixel exceeds ``level``, else 0; attached to the graph with a zero gradient.
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is not a floating-point tensor.
+    ValueError
+        If ``level`` is not a finite number.
+    """
+    _check_float_tensor(x)
+    level = _check_level(level)
+    return (x > level).to(x.dtype) + 0.0 * x
+
+
+class InputTransform(nn.Module):
+    """``model(transform(x))``: a preprocessing step in front of a classifier.
+
+    With a non-differentiable ``transform`` (:func:`quantize`,
+    :func:`threshold`) the gradient reaching ``x`` is zero almost everywhere:
+    gradient attacks stall although the decision regions barely moved. Use
+    :func:`quantized` or :func:`thresholded` to build the common ones, and
+    :class:`advlab.attacks.bpda.BPDA` to attack them.
+
+    Parameters
+    ----------
+    model:
+        A classifier returning logits.
+    transform:
+        A function from images in [0, 1] to images in [0, 1] of the same shape.
+    name:
+        How it prints, e.g. ``"quantize(bits=2)"``.
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not an ``nn.Module`` or ``transform`` is not callable.
+    """
+
+    def __init__(
+        self, model: nn.Module, transform: Callable[[Tensor], Tensor], name: str = ""
+    ) -> None:
+        super().__init__()
+        self.model = check_module(model)
+        if not callable(transform):
+            raise TypeError(
+                f"transform must be callable (images -> images), got {type(transform).__name__}"
+            )
+        self.transform = transform
+        self.name = name or getattr(transform, "__name__", "transform")
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.model(self.transform(x))
+
+    def extra_repr(self) -> str:
+        return f"transform={self.name}"
+
+
+def quantized(model: nn.Module, bits: int = 2) -> InputTransform:
+    """``model`` behind bit-depth reduction to ``bits`` bits per pixel (1 to 8).
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not an ``nn.Module``.
+    ValueError
+        If ``bits`` is not an integer in 1..8.
+    """
+    check_module(model)
+    bits = _check_bits(bits)
+    return InputTransform(model, partial(quantize, bits=bits), f"quantize(bits={bits})")
+
+
+def thresholded(model: nn.Module, level: float = 0.5) -> InputTransform:
+    """``model`` behind binarisation of each pixel at ``level`` (strictly inside (0, 1)).
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not an ``nn.Module``.
+    ValueError
+        If ``level`` is not a number strictly between 0 and 1.
+    """
+    check_module(model)
+    level = _check_level(level)
+    return InputTransform(model, partial(threshold, level=level), f"threshold({level:g})")
