@@ -238,7 +238,7 @@ def apply_pixels(x: Tensor, positions: Tensor, values: Tensor) -> Tensor:
 def _apply(x: Tensor, positions: Tensor, values: Tensor) -> Tensor:
     """:func:`apply_pixels` without the argument checks (the attack's inner loop)."""
     b, c, h, w = x.shape
-    out = x.clone().view(b, c, h * w)
+    out = x.clone(memory_format=torch.contiguous_format).view(b, c, h * w)
     flat = positions[..., 0] * w + positions[..., 1]  # (B, k)
     vals = values.to(x.dtype)
     for j in range(flat.shape[1]):  # over pixel slots (k <= a handful), never over images
