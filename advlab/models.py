@@ -257,6 +257,10 @@ class AllConv(nn.Module):
     last giving one map per class, averaged over the image (global average
     pooling). Widths ``width`` and ``2 * width`` (the paper: 96 and 192). A
     stride-2 stage is dropped when the image would shrink below 2 pixels.
+
+    Raises ``ValueError`` for a shape that is not three positive integers, ``num_classes``
+    that is not an integer >= 2, a ``width`` outside 1 ... 4096, or a mean/std that is not one
+    finite number per channel (std > 0), as :class:`SmallCNN` does.
     """
 
     def __init__(
@@ -309,6 +313,10 @@ class NiN(nn.Module):
     after the first two while the image stays >= 2 pixels; the last block
     outputs one map per class and global average pooling replaces the dense
     head.
+
+    Raises ``ValueError`` for a shape that is not three positive integers, ``num_classes``
+    that is not an integer >= 2, a ``width`` outside 1 ... 4096, or a mean/std that is not one
+    finite number per channel (std > 0), as :class:`SmallCNN` does.
     """
 
     def __init__(
@@ -358,6 +366,10 @@ class VGG16(nn.Module):
     channel widths ``width * (1, 2, 4, 8, 8)`` (the original: 64 ... 512),
     max-pooling after a block while the image stays >= 1 pixel, then two
     hidden dense layers and the logits.
+
+    Raises ``ValueError`` for a shape that is not three positive integers, ``num_classes``
+    that is not an integer >= 2, a ``width`` outside 1 ... 4096, or a mean/std that is not one
+    finite number per channel (std > 0), as :class:`SmallCNN` does.
     """
 
     def __init__(
