@@ -551,13 +551,35 @@ def color_digits(
     Raises
     ------
     ValueError
-        For a ``size`` below 8, or images that are not (N, 1, H, W).
+        For a ``size`` that is not an integer in 8 ... 4096, images that are not float
+        (N, 1, H, W) in [0, 1], an ``index`` that is not one non-negative integer per
+        image, or a seed outside 0 ... 2**64 - 1.
     """
-    if isinstance(size, bool) or not isinstance(size, int) or size < 8:
-        raise ValueError(f"size must be an int >= 8, got {size!r}")
-    if x.ndim != 4 or x.shape[1] != 1 or index.shape != (x.shape[0],):
-        raise ValueError("x must be (N, 1, H, W) grey images and index one int per image")
-    a = x.float()
+    from .attacks._common import check_count, check_pixel_values, check_seed
+    from .models import MAX_SIDE
+
+    size = check_count(size, "size", minimum=8)
+    if size > MAX_SIDE:
+        raise ValueError(f"size must be at most {MAX_SIDE} pixels a side, got {size}")
+    seed = check_seed(seed)
+    if not isinstance(x, Tensor) or not x.is_floating_point() or x.ndim != 4 or x.shape[1] != 1:
+        got = f"{x.dtype} {tuple(x.shape)}" if isinstance(x, Tensor) else type(x).__name__
+        raise ValueError(f"x must be floating-point (N, 1, H, W) grey images in [0, 1], got {got}")
+    check_pixel_values(x)
+    if (
+        not isinstance(index, Tensor)
+        or index.is_floating_point()
+        or index.is_complex()
+        or index.dtype == torch.bool
+        or index.shape != (x.shape[0],)
+    ):
+        got = f"{index.dtype} {tuple(index.shape)}" if isinstance(index, Tensor) else type(index)
+        raise ValueError(
+            f"index must be an integer tensor of shape ({x.shape[0]},), one per image, got {got}"
+        )
+    if len(index) and int(index.min()) < 0:
+        raise ValueError(f"index must hold non-negative integers, got {int(index.min())}")
+    a = x.detach().float().cpu()
     if a.shape[-1] != size:
         a = torch.nn.functional.interpolate(
             a, size=(size, size), mode="bilinear", align_corners=False

@@ -66,9 +66,13 @@ Fitness = Callable[[Tensor, Tensor], "Tensor | tuple[Tensor, Tensor]"]
 
 
 def _check_F(F: object) -> float:
-    if isinstance(F, bool) or not isinstance(F, (int, float)) or not (0.0 < F <= 2.0):
+    """F as a float in (0, 2]; Python and NumPy numbers and one-element tensors are accepted."""
+    from .attacks._common import _as_real
+
+    value = _as_real(F, "F (the mutation factor)", "a number in (0, 2]")
+    if not (0.0 < value <= 2.0):
         raise ValueError(f"F (the mutation factor) must be a number in (0, 2], got {F!r}")
-    return float(F)
+    return value
 
 
 def _check_tensors(**named: object) -> None:
@@ -84,10 +88,16 @@ def mutate(a: Tensor, b: Tensor, c: Tensor, F: float) -> Tensor:
     Raises
     ------
     ValueError
-        If a, b or c is not a float tensor, or F is outside (0, 2].
+        If a, b or c is not a float tensor, their shapes differ, or F is outside (0, 2].
     """
     _check_tensors(a=a, b=b, c=c)
-    return a + _check_F(F) * (b - c)
+    F = _check_F(F)
+    if not a.shape == b.shape == c.shape:
+        raise ValueError(
+            f"a, b and c must have the same shape, got {tuple(a.shape)}, {tuple(b.shape)} "
+            f"and {tuple(c.shape)}"
+        )
+    return a + F * (b - c)
 
 
 def clip_to_bounds(v: Tensor, lower: Tensor, upper: Tensor) -> Tensor:
@@ -96,9 +106,15 @@ def clip_to_bounds(v: Tensor, lower: Tensor, upper: Tensor) -> Tensor:
     Raises
     ------
     ValueError
-        If an argument is not a float tensor, or some lower bound exceeds its upper bound.
+        If an argument is not a float tensor, the bounds are not 1-D of ``v``'s last size, or
+        some lower bound exceeds its upper bound.
     """
     _check_tensors(v=v, lower=lower, upper=upper)
+    if v.ndim == 0 or lower.shape != (v.shape[-1],) or upper.shape != (v.shape[-1],):
+        raise ValueError(
+            f"lower and upper must be 1-D with one bound per coordinate ({v.shape[-1] if v.ndim else '?'}"
+            f" for v of shape {tuple(v.shape)}), got {tuple(lower.shape)} and {tuple(upper.shape)}"
+        )
     if bool((lower > upper).any()):
         raise ValueError("every lower bound must be <= its upper bound")
     return torch.minimum(torch.maximum(v, lower), upper)
@@ -110,11 +126,17 @@ def binomial_crossover(parent: Tensor, mutant: Tensor, mask: Tensor) -> Tensor:
     Raises
     ------
     ValueError
-        If ``mask`` is not a boolean tensor.
+        If parent or mutant is not a float tensor, ``mask`` is not a boolean tensor, or
+        the three shapes differ.
     """
     _check_tensors(parent=parent, mutant=mutant)
     if not isinstance(mask, Tensor) or mask.dtype != torch.bool:
         raise ValueError("mask must be a boolean tensor (True: take the mutant's coordinate)")
+    if parent.shape != mutant.shape or mask.shape != parent.shape:
+        raise ValueError(
+            "parent, mutant and mask must have the same shape, got "
+            f"{tuple(parent.shape)}, {tuple(mutant.shape)} and {tuple(mask.shape)}"
+        )
     return torch.where(mask, mutant, parent)
 
 
@@ -128,9 +150,15 @@ def select(
     Raises
     ------
     ValueError
-        If the fitness shapes do not match the vectors' leading shapes.
+        If an argument is not a float tensor, parent and trial differ in shape, or the
+        fitness shapes do not match the vectors' leading shapes.
     """
-    _check_tensors(parent=parent, trial=trial)
+    _check_tensors(parent=parent, f_parent=f_parent, trial=trial, f_trial=f_trial)
+    if parent.ndim == 0 or trial.shape != parent.shape:
+        raise ValueError(
+            "parent and trial must be vectors of the same shape (..., dims), got "
+            f"{tuple(parent.shape)} and {tuple(trial.shape)}"
+        )
     if f_parent.shape != parent.shape[:-1] or f_trial.shape != trial.shape[:-1]:
         raise ValueError(
             "fitness must have the vectors' shape without the last axis: got "
@@ -180,10 +208,24 @@ def counter_uniform(seeds: Tensor, generation: int, stream: int, shape: tuple[in
     Raises
     ------
     ValueError
-        If ``seeds`` is not a 1-D integer tensor.
+        If ``seeds`` is not a 1-D integer tensor, ``generation`` or ``stream`` is not an
+        integer >= 0, or ``shape`` is not a tuple of integers >= 0.
     """
-    if not isinstance(seeds, Tensor) or seeds.ndim != 1 or seeds.is_floating_point():
+    from .attacks._common import check_count
+
+    if (
+        not isinstance(seeds, Tensor)
+        or seeds.ndim != 1
+        or seeds.is_floating_point()
+        or seeds.is_complex()
+        or seeds.dtype == torch.bool
+    ):
         raise ValueError("seeds must be a 1-D integer tensor, one seed per problem")
+    generation = check_count(generation, "generation", minimum=0)
+    stream = check_count(stream, "stream", minimum=0)
+    if isinstance(shape, (str, bytes)) or not isinstance(shape, (tuple, list, torch.Size)):
+        raise ValueError(f"shape must be a tuple of sizes, got {type(shape).__name__}")
+    shape = tuple(check_count(s, "each size in shape", minimum=0) for s in shape)
     n = math.prod(shape)
     offset = _i64((generation * 64 + stream + 1) * 0x9E3779B97F4A7C15)
     key = _mix(_mix(seeds.long())[:, None] + offset)
@@ -200,9 +242,31 @@ def problem_seeds(
     device: torch.device | str = "cpu",
 ) -> Tensor:
     """One int64 seed per problem: ``seed + p`` when ``seed`` is given, else drawn from
-    ``generator`` (or PyTorch's global generator)."""
+    ``generator`` (or PyTorch's global generator).
+
+    ``seed`` may be any integer in 0 ... 2**64 - 1; it is hashed as its 64 bits, so
+    ``seed + p`` wraps around like an unsigned 64-bit counter.
+
+    Raises
+    ------
+    ValueError
+        If ``n`` is not an integer >= 0, ``seed`` is not an integer in 0 ... 2**64 - 1,
+        both ``seed`` and ``generator`` are given, ``generator`` is not a
+        ``torch.Generator``, or ``device`` does not exist on this machine.
+    """
+    from .attacks._common import check_count, check_seed
+    from .device import check_device
+
+    n = check_count(n, "n (the number of problems)", minimum=0)
+    device = check_device(device)
+    if seed is not None and generator is not None:
+        raise ValueError("pass either seed= or generator=, not both")
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise ValueError(f"generator must be a torch.Generator, got {type(generator).__name__}")
     if seed is not None:
-        return seed + torch.arange(n, dtype=torch.long, device=device)
+        seed = _i64(check_seed(seed))
+        base = torch.tensor(seed, dtype=torch.long, device=device)
+        return base + torch.arange(n, dtype=torch.long, device=device)  # wraps modulo 2**64
     s = torch.randint(-(2**62), 2**62, (n,), generator=generator, dtype=torch.long)
     return s.to(device)
 
@@ -269,7 +333,12 @@ class DEResult:
 
 
 def _as_bounds(bound: object, name: str, dims: int | None, dtype: torch.dtype, device) -> Tensor:
-    t = torch.as_tensor(bound, dtype=dtype, device=device)
+    try:
+        t = torch.as_tensor(bound, dtype=dtype, device=device)
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise ValueError(
+            f"{name} must be a 1-D sequence of numbers, one bound per dimension ({err})"
+        ) from None
     if t.ndim != 1 or (dims is not None and t.shape[0] != dims):
         raise ValueError(f"{name} must be a 1-D sequence of one bound per dimension")
     if not bool(torch.isfinite(t).all()):
@@ -278,7 +347,7 @@ def _as_bounds(bound: object, name: str, dims: int | None, dtype: torch.dtype, d
 
 
 def _check_fitness(f: Tensor, shape: tuple[int, int]) -> Tensor:
-    if not isinstance(f, Tensor) or tuple(f.shape) != shape:
+    if not isinstance(f, Tensor) or tuple(f.shape) != shape or f.is_complex():
         got = tuple(f.shape) if isinstance(f, Tensor) else type(f).__name__
         raise ValueError(f"the fitness function must return a tensor of shape {shape}, got {got}")
     f = f.double()
@@ -361,28 +430,42 @@ def differential_evolution(
     ------
     ValueError
         For popsize < 4, F outside (0, 2], CR outside [0, 1], an unknown
-        strategy, bounds of the wrong shape or with lower > upper, or a fitness
-        function that returns the wrong shape.
+        strategy, bounds of the wrong shape, not finite or with lower > upper,
+        an ``init`` that is not a float (problems, popsize, dims) tensor, a bad
+        ``stop_below``, seed or device, or a fitness function that returns
+        the wrong shape (or an ``aux`` of the wrong shape).
+    TypeError
+        If ``fn`` or ``stop_when`` is not callable.
     """
-    from .attacks._common import check_count
+    from .attacks._common import _as_real, check_count, check_flag
+    from .device import check_device
 
     popsize = check_count(popsize, "popsize", minimum=4)
     generations = check_count(generations, "generations", minimum=0)
     F = _check_F(F)
-    if CR is not None and (
-        isinstance(CR, bool) or not isinstance(CR, (int, float)) or not (0.0 <= CR <= 1.0)
-    ):
-        raise ValueError(f"CR (the crossover rate) must be in [0, 1] or None, got {CR!r}")
-    if strategy not in STRATEGIES:
+    if CR is not None:
+        CR = _as_real(CR, "CR (the crossover rate)", "a number in [0, 1] or None")
+        if not 0.0 <= CR <= 1.0:
+            raise ValueError(f"CR (the crossover rate) must be in [0, 1] or None, got {CR!r}")
+    if not isinstance(strategy, str) or strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
     if not callable(fn):
         raise TypeError(f"fn must be callable, got {type(fn).__name__}")
+    if stop_when is not None and not callable(stop_when):
+        raise TypeError(f"stop_when must be callable or None, got {type(stop_when).__name__}")
+    record = check_flag(record, "record")
     if seed is not None and generator is not None:
         raise ValueError("pass either seed= or generator=, not both")
+    if init is not None:
+        _check_tensors(init=init)
+        if init.ndim != 3:
+            raise ValueError(
+                f"init must have shape (problems, popsize, dims), got {tuple(init.shape)}"
+            )
 
     if device is None:
         device = init.device if isinstance(init, Tensor) else torch.device("cpu")
-    device = torch.device(device)
+    device = check_device(device)
     dt = torch.float64
     lo = _as_bounds(lower, "lower", None, dt, device)
     hi = _as_bounds(upper, "upper", lo.shape[0], dt, device)
@@ -416,13 +499,35 @@ def differential_evolution(
     if stop_below is None:
         threshold = torch.full((problems,), -math.inf, dtype=dt, device=device)
     else:
-        threshold = torch.as_tensor(stop_below, dtype=dt, device=device).expand(problems).clone()
+        bad = isinstance(stop_below, (bool, str, bytes))
+        try:
+            threshold = torch.as_tensor(stop_below, dtype=dt, device=device)
+            bad = bad or threshold.ndim > 1 or threshold.numel() not in (1, problems)
+        except (TypeError, ValueError, RuntimeError):
+            bad = True
+        if bad or bool(threshold.isnan().any()):
+            raise ValueError(
+                f"stop_below must be None, a number or one number per problem ({problems}), "
+                f"got {stop_below!r}"
+            )
+        threshold = threshold.expand(problems).clone()
 
     def evaluate(cands: Tensor, idx: Tensor) -> tuple[Tensor, Tensor | None]:
         out = fn(cands, idx)
         aux = None
         if isinstance(out, tuple):
+            if len(out) != 2:
+                raise ValueError(
+                    "the fitness function must return fitness or a pair (fitness, aux), "
+                    f"got a tuple of {len(out)}"
+                )
             out, aux = out
+            if not isinstance(aux, Tensor) or aux.shape[:2] != (len(idx), popsize):
+                got = tuple(aux.shape) if isinstance(aux, Tensor) else type(aux).__name__
+                raise ValueError(
+                    f"the fitness function's aux must be a tensor of shape "
+                    f"({len(idx)}, {popsize}, ...), got {got}"
+                )
         return _check_fitness(out, (len(idx), popsize)), aux
 
     all_idx = torch.arange(problems, device=device)

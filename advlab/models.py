@@ -112,6 +112,26 @@ def check_architecture(
     return (c, h, w), int(num_classes)  # type: ignore[call-overload]
 
 
+def _common_setup(
+    image_shape: object, num_classes: object, mean: object, std: object, width: object
+) -> tuple[tuple[int, int, int], int, int, Normalize]:
+    """The checks every model shares: architecture, width, and a per-channel Normalize."""
+    (c, h, w), classes = check_architecture(image_shape, num_classes)
+    if (
+        isinstance(width, (bool, np.bool_))
+        or not isinstance(width, numbers.Integral)
+        or not 1 <= width <= MAX_WIDTH
+    ):
+        raise ValueError(f"width must be an integer in 1 ... {MAX_WIDTH}, got {width!r}")
+    normalize = Normalize([0.5] * c if mean is None else mean, [0.5] * c if std is None else std)
+    if normalize.mean.shape[1] != c:
+        raise ValueError(
+            f"mean and std must have one value per channel: the images have {c} channel(s), "
+            f"got {normalize.mean.shape[1]}"
+        )
+    return (c, h, w), classes, int(width), normalize
+
+
 class SmallCNN(nn.Module):
     """A small convolutional classifier that adapts to any image size.
 
@@ -141,22 +161,9 @@ class SmallCNN(nn.Module):
         width: int = 32,
     ) -> None:
         super().__init__()
-        (c, h, w), num_classes = check_architecture(image_shape, num_classes)
-        if (
-            isinstance(width, (bool, np.bool_))
-            or not isinstance(width, numbers.Integral)
-            or not 1 <= width <= MAX_WIDTH
-        ):
-            raise ValueError(f"width must be an integer in 1 ... {MAX_WIDTH}, got {width!r}")
-        width = int(width)
-        self.normalize = Normalize(
-            [0.5] * c if mean is None else mean, [0.5] * c if std is None else std
+        (c, h, w), num_classes, width, self.normalize = _common_setup(
+            image_shape, num_classes, mean, std, width
         )
-        if self.normalize.mean.shape[1] != c:
-            raise ValueError(
-                f"mean and std must have one value per channel: the images have {c} channel(s), "
-                f"got {self.normalize.mean.shape[1]}"
-            )
         layers: list[nn.Module] = []
         channels, size = c, min(h, w)
         for out in (width, 2 * width):
@@ -250,6 +257,10 @@ class AllConv(nn.Module):
     last giving one map per class, averaged over the image (global average
     pooling). Widths ``width`` and ``2 * width`` (the paper: 96 and 192). A
     stride-2 stage is dropped when the image would shrink below 2 pixels.
+
+    Raises ``ValueError`` for a shape that is not three positive integers, ``num_classes``
+    that is not an integer >= 2, a ``width`` outside 1 ... 4096, or a mean/std that is not one
+    finite number per channel (std > 0), as :class:`SmallCNN` does.
     """
 
     def __init__(
@@ -261,9 +272,8 @@ class AllConv(nn.Module):
         width: int = 32,
     ) -> None:
         super().__init__()
-        c, h, w = image_shape
-        self.normalize = Normalize(
-            [0.5] * c if mean is None else mean, [0.5] * c if std is None else std
+        (c, h, w), num_classes, width, self.normalize = _common_setup(
+            image_shape, num_classes, mean, std, width
         )
         strides = _pools(min(h, w), 2)
         layers: list[nn.Module] = []
@@ -303,6 +313,10 @@ class NiN(nn.Module):
     after the first two while the image stays >= 2 pixels; the last block
     outputs one map per class and global average pooling replaces the dense
     head.
+
+    Raises ``ValueError`` for a shape that is not three positive integers, ``num_classes``
+    that is not an integer >= 2, a ``width`` outside 1 ... 4096, or a mean/std that is not one
+    finite number per channel (std > 0), as :class:`SmallCNN` does.
     """
 
     def __init__(
@@ -314,9 +328,8 @@ class NiN(nn.Module):
         width: int = 32,
     ) -> None:
         super().__init__()
-        c, h, w = image_shape
-        self.normalize = Normalize(
-            [0.5] * c if mean is None else mean, [0.5] * c if std is None else std
+        (c, h, w), num_classes, width, self.normalize = _common_setup(
+            image_shape, num_classes, mean, std, width
         )
 
         def mlpconv(cin: int, cout: int, k: int, last: int | None = None) -> list[nn.Module]:
@@ -353,6 +366,10 @@ class VGG16(nn.Module):
     channel widths ``width * (1, 2, 4, 8, 8)`` (the original: 64 ... 512),
     max-pooling after a block while the image stays >= 1 pixel, then two
     hidden dense layers and the logits.
+
+    Raises ``ValueError`` for a shape that is not three positive integers, ``num_classes``
+    that is not an integer >= 2, a ``width`` outside 1 ... 4096, or a mean/std that is not one
+    finite number per channel (std > 0), as :class:`SmallCNN` does.
     """
 
     def __init__(
@@ -364,9 +381,8 @@ class VGG16(nn.Module):
         width: int = 8,
     ) -> None:
         super().__init__()
-        c, h, w = image_shape
-        self.normalize = Normalize(
-            [0.5] * c if mean is None else mean, [0.5] * c if std is None else std
+        (c, h, w), num_classes, width, self.normalize = _common_setup(
+            image_shape, num_classes, mean, std, width
         )
         layers: list[nn.Module] = []
         channels, size = c, min(h, w)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
 from advlab.de import (
     binomial_crossover,
     clip_to_bounds,
+    counter_uniform,
     differential_evolution,
     mutate,
+    problem_seeds,
     select,
 )
 
@@ -168,3 +171,74 @@ def test_steps_check_their_arguments() -> None:
         binomial_crossover(v, v, torch.tensor([1, 0, 1]))
     with pytest.raises(ValueError, match="fitness must have the vectors' shape"):
         select(v, v, v, v)
+
+
+# --- argument checks found by the hypothesis suite (tests/test_fuzz_public_api.py) --------------
+
+
+def test_steps_refuse_mismatched_shapes_with_a_clear_error() -> None:
+    """Before: torch's RuntimeError about broadcasting, from inside the step."""
+    v3, v4 = torch.rand(2, 3, dtype=torch.float64), torch.rand(2, 4, dtype=torch.float64)
+    with pytest.raises(ValueError, match="a, b and c must have the same shape"):
+        mutate(v3, v3, v4, 0.5)
+    with pytest.raises(ValueError, match="one bound per coordinate"):
+        clip_to_bounds(v4, LO, HI)
+    with pytest.raises(ValueError, match="parent, mutant and mask must have the same shape"):
+        binomial_crossover(v3, v3, torch.ones(3, dtype=torch.bool))
+    with pytest.raises(ValueError, match="parent and trial must be vectors of the same shape"):
+        select(v3, torch.rand(2, dtype=torch.float64), v4, torch.rand(2, dtype=torch.float64))
+    with pytest.raises(ValueError, match="f_parent must be a floating-point"):
+        select(v3, None, v3, torch.rand(2, dtype=torch.float64))  # type: ignore[arg-type]
+
+
+def test_numpy_numbers_are_accepted_as_F_and_CR() -> None:
+    a = t(1.0, 2.0)
+    assert torch.equal(mutate(a, a, a, np.float32(0.5)), a)
+    res = differential_evolution(
+        sphere, LO, HI, popsize=4, generations=1, F=np.float64(0.5), CR=np.float32(0.9), seed=0
+    )
+    assert res.x.shape == (1, 3)
+
+
+def test_problem_seeds_checks_its_arguments() -> None:
+    """Before: n=-1 and device='toaster' raised RuntimeError; seed=2**63 overflowed."""
+    with pytest.raises(ValueError, match=r"n \(the number of problems\) must be an integer >= 0"):
+        problem_seeds(-1)
+    with pytest.raises(ValueError, match=r"seed must be an integer in 0 \.\.\. 2\*\*64 - 1"):
+        problem_seeds(2, seed=2**64)
+    with pytest.raises(ValueError, match="toaster"):
+        problem_seeds(2, device="toaster")
+    with pytest.raises(ValueError, match=r"generator must be a torch\.Generator"):
+        problem_seeds(2, generator=0)  # type: ignore[arg-type]
+    # seeds wrap as unsigned 64-bit counters: 2**64 - 1, then 0
+    assert problem_seeds(2, seed=2**64 - 1).tolist() == [-1, 0]
+    assert problem_seeds(2, seed=5).tolist() == [5, 6]
+
+
+def test_counter_uniform_checks_generation_stream_and_shape() -> None:
+    s = torch.arange(2)
+    with pytest.raises(ValueError, match="generation must be an integer >= 0"):
+        counter_uniform(s, "1", 0, (2,))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="shape must be a tuple of sizes"):
+        counter_uniform(s, 0, 0, 3)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="each size in shape must be an integer >= 0"):
+        counter_uniform(s, 0, 0, (2, -1))
+    assert counter_uniform(s, 0, 0, (0, 2)).shape == (2, 0, 2)
+
+
+def test_de_checks_init_stop_below_aux_and_device() -> None:
+    """Before: AttributeError (init junk), RuntimeError (stop_below, device), or a wrong aux kept."""
+    with pytest.raises(ValueError, match=r"init must be a floating-point torch\.Tensor"):
+        differential_evolution(sphere, LO, HI, popsize=4, init="x")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="stop_below must be None, a number"):
+        differential_evolution(sphere, LO, HI, popsize=4, stop_below="low")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="toaster"):
+        differential_evolution(sphere, LO, HI, popsize=4, device="toaster")
+    with pytest.raises(ValueError, match="lower must be a 1-D sequence of numbers"):
+        differential_evolution(sphere, ["a", "b"], HI, popsize=4)
+    with pytest.raises(ValueError, match="aux must be a tensor of shape"):
+        differential_evolution(lambda c, i: (sphere(c, i), None), LO, HI, popsize=4)
+    with pytest.raises(ValueError, match="fitness or a pair"):
+        differential_evolution(lambda c, i: (sphere(c, i),), LO, HI, popsize=4)
+    with pytest.raises(ValueError, match="record must be True or False"):
+        differential_evolution(sphere, LO, HI, popsize=4, record="False")  # type: ignore[arg-type]

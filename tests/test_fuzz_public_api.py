@@ -734,10 +734,523 @@ for _name in advlab.widgets.__all__:
     )
 
 
-#: Known gaps, owned by the platform branch (advlab.viz): junk arguments still reach an
-#: AttributeError inside. Strict xfail: the day they are fixed, the XPASS fails and this entry
-#: must be removed.
-KNOWN_GAPS = {advlab.viz.show_image, advlab.viz.targeted_success_figure}
+# --- Part IV: differential evolution, the one-pixel attack and its metrics ----------------------
+
+import advlab.de  # noqa: E402
+import advlab.metrics.one_pixel  # noqa: E402
+from advlab.attacks.one_pixel import OnePixelResult, apply_pixels, decode_candidates  # noqa: E402
+
+OP_EXTRA = {
+    "pixels": st.integers(1, 3),
+    "popsize": st.integers(4, 6),
+    "generations": st.integers(0, 2),
+    "early_stop": st.sampled_from([True, False, "success"]),
+    "levels": st.sampled_from([None, 2, 256]),
+    "batch_size": st.integers(1, 50),
+    "seed": st.integers(0, 2**40),
+}
+OP_ONLY = {
+    "F": st.sampled_from([0.1, 0.5, 2.0]),
+    "CR": st.sampled_from([None, 0.0, 0.9, 1.0]),
+    "strategy": st.sampled_from(["rand1", "best1", "random"]),
+    "stop_probability": st.sampled_from([None, 0.0, 0.5, 1.0]),
+}
+
+
+def _one_pixel_args(extra: dict[str, st.SearchStrategy[Any]]):
+    """Like the gradient attacks: half the calls valid throughout, with tiny DE budgets."""
+
+    @st.composite
+    def draw_args(draw: st.DrawFn) -> tuple[tuple, dict]:
+        (model, x, y), kwargs = draw(_attack_args(False, extra)())
+        kwargs.setdefault("popsize", 4)
+        kwargs.setdefault("generations", 1)
+        kwargs.pop("targeted")
+        if draw(st.booleans()):
+            kwargs["targeted"] = draw(maybe(FLAG))
+        return (model, x, y), kwargs
+
+    return draw_args
+
+
+def check_one_pixel(result: Any, args: tuple, kwargs: dict) -> None:
+    model, x, _ = args
+    assert isinstance(result, OnePixelResult)
+    n, k = x.shape[0], result.probs.shape[1]
+    pixels = kwargs.get("pixels", 1)
+    popsize, generations = kwargs["popsize"], kwargs["generations"]
+    adv = result.x_adv
+    assert adv.shape == x.shape and adv.dtype == x.dtype and not adv.requires_grad
+    assert torch.isfinite(adv).all() and adv.min() >= 0 and adv.max() <= 1
+    changed = (adv != x.detach()).any(dim=1).flatten(1).sum(dim=1)
+    assert torch.equal(changed, result.pixels_changed) and int(changed.max()) <= pixels
+    assert result.queries.dtype == torch.int64 and result.queries.shape == (n,)
+    q = result.queries - 1
+    assert bool((q % popsize == 0).all()) and bool((q >= popsize).all())
+    assert int(result.queries.max()) <= 1 + popsize * (generations + 1)
+    assert torch.equal(q // popsize - 1, result.generations)
+    assert result.probs.shape == result.clean_probs.shape == (n, k)
+    assert result.positions.shape == (n, pixels, 2) and result.values.shape[:2] == (n, pixels)
+    pred = result.probs.argmax(dim=1)
+    expected = pred == result.labels if result.targeted else pred != result.labels
+    assert torch.equal(result.success, expected)
+    with torch.no_grad():  # the returned images are exactly those that were scored
+        p = torch.softmax(model.eval()(adv).float(), dim=1)
+    assert torch.equal(p.argmax(dim=1), pred) or not torch.isfinite(p).all()
+
+
+def _sphere(cand: Tensor, idx: Tensor) -> Tensor:
+    return (cand**2).sum(-1)
+
+
+def _sphere_aux(cand: Tensor, idx: Tensor) -> tuple[Tensor, Tensor]:
+    return (cand**2).sum(-1), cand.sum(-1, keepdim=True)
+
+
+def _nan_fitness(cand: Tensor, idx: Tensor) -> Tensor:
+    return torch.full(cand.shape[:2], float("nan"), dtype=cand.dtype)
+
+
+def _fitness_functions() -> st.SearchStrategy[Any]:
+    return st.one_of(
+        st.sampled_from([_sphere, _sphere, _sphere_aux, _nan_fitness]),
+        st.sampled_from([lambda c, i: c, lambda c, i: None, lambda c, i: "x", print]),
+        JUNK,
+    )
+
+
+BOUNDS = maybe(
+    st.sampled_from([[-1.0, -2.0], [0.0, 0.0], [-1.0], [float("nan"), 0.0], [[0.0, 0.0]]])
+)
+
+
+@st.composite
+def _de_args(draw: st.DrawFn) -> tuple[tuple, dict]:
+    valid = draw(st.booleans())
+    wrap = (lambda v: v) if valid else maybe
+    fn = draw(
+        st.sampled_from([_sphere, _sphere_aux, _nan_fitness]) if valid else _fitness_functions()
+    )
+    lower = [-1.0, -2.0] if valid else draw(BOUNDS)
+    upper = [1.0, 3.0] if valid or draw(st.booleans()) else draw(BOUNDS)
+    kw = {
+        "problems": wrap(st.integers(1, 3)),
+        "popsize": wrap(st.integers(4, 6)),
+        "generations": wrap(st.integers(0, 3)),
+        "F": wrap(st.sampled_from([0.1, 0.5, 2.0])),
+        "CR": wrap(st.sampled_from([None, 0.0, 0.5, 1.0])),
+        "strategy": wrap(st.sampled_from(list(advlab.de.STRATEGIES))),
+        "stop_below": wrap(st.sampled_from([None, 0.5, -1.0])),
+        "seed": wrap(st.integers(0, 2**40)),
+        "record": wrap(st.booleans()),
+    }
+    kwargs = {k: draw(v) for k, v in kw.items() if draw(st.booleans())}
+    kwargs.setdefault("popsize", 4)
+    kwargs.setdefault("generations", 2)
+    if not valid and draw(st.integers(0, 4)) == 0:
+        kwargs["init"] = draw(st.one_of(JUNK, st.builds(lambda: torch.zeros(1, 4, 2))))
+    return (fn, lower, upper), kwargs
+
+
+def check_de(result: Any, args: tuple, kwargs: dict) -> None:
+    fn, lower, upper = args
+    lo, hi = torch.tensor(lower, dtype=torch.float64), torch.tensor(upper, dtype=torch.float64)
+    assert isinstance(result, advlab.de.DEResult)
+    p, popsize = result.x.shape[0], kwargs["popsize"]
+    assert result.population.shape == (p, popsize, len(lo))
+    for v in (result.x, result.population):
+        assert bool(((v >= lo) & (v <= hi)).all()), "a solution left the box"
+    assert torch.equal(result.evaluations, popsize * (result.generations + 1))
+    assert int(result.generations.max()) <= kwargs["generations"]
+    f = fn(result.x[:, None, :], torch.arange(p))
+    f = (f[0] if isinstance(f, tuple) else f)[:, 0].double().nan_to_num(nan=math.inf)
+    assert torch.equal(f, result.fun), "fun is not the fitness of x"
+    assert bool((result.fun <= result.fitness.min(dim=1).values).all())
+    if kwargs.get("record"):
+        assert len(result.history) == kwargs["generations"] + 1
+
+
+def check_report_passes_for(good: Callable[..., Any]) -> Callable[[Any, tuple, dict], None]:
+    def check(result: Any, args: tuple, kwargs: dict) -> None:
+        check_report(result, args, kwargs)
+        if kwargs.get("fn") is good:
+            assert result.passed, str(result)
+        if kwargs.get("fn") in (None, print) or not callable(kwargs.get("fn")):
+            assert not result.passed
+
+    return check
+
+
+def _good_de_generation(pop, fit, f, donors, F, lower, upper):
+    trial = advlab.de.clip_to_bounds(
+        advlab.de.mutate(pop[donors[:, 0]], pop[donors[:, 1]], pop[donors[:, 2]], F), lower, upper
+    )
+    return advlab.de.select(pop, fit, trial, f(trial))
+
+
+def _same_shapes(count: int, *more: st.SearchStrategy[Any], mask: bool = False):
+    """``count`` float tensors of one shape (sometimes one is broken), then ``more``; with
+    ``mask``, a boolean mask of that shape follows."""
+
+    @st.composite
+    def draw_args(draw: st.DrawFn) -> tuple[tuple, dict]:
+        g = torch.Generator().manual_seed(draw(st.integers(0, 99)))
+        shape = draw(st.sampled_from([(3,), (2, 4), (2, 3, 2)]))
+        ts: list[Any] = [torch.rand(shape, generator=g, dtype=torch.float64) for _ in range(count)]
+        if draw(st.integers(0, 2)) == 0:
+            broken = draw(st.sampled_from([JUNK, tensors()]))
+            ts[draw(st.integers(0, count - 1))] = draw(broken)
+        if mask:
+            ts.append(draw(maybe(st.just(torch.rand(shape, generator=g) < 0.5))))
+        return (*ts, *(draw(m) for m in more)), {}
+
+    return draw_args
+
+
+@st.composite
+def _pixels_args(draw: st.DrawFn) -> tuple[tuple, dict]:
+    x = draw(tensors())
+    valid = isinstance(x, Tensor) and x.ndim == 4 and draw(st.booleans())
+    b, c, h, w = x.shape if isinstance(x, Tensor) and x.ndim == 4 else (2, 1, 4, 4)
+    k = draw(st.integers(1, 3))
+    g = torch.Generator().manual_seed(k)
+    pos = torch.stack(
+        [torch.randint(0, h, (b, k), generator=g), torch.randint(0, w, (b, k), generator=g)], -1
+    )
+    val = torch.rand(b, k, c, generator=g)
+    if not valid:
+        pos = draw(
+            st.sampled_from([pos, pos.float(), pos + h, pos - h, pos[:1], pos[..., :1], None])
+        )
+        val = draw(st.sampled_from([val, val.double(), val[..., :0], val * 3, None, "v"]))
+    return (x, pos, val), {}
+
+
+def check_apply_pixels(result: Any, args: tuple, kwargs: dict) -> None:
+    x, pos, val = args
+    assert isinstance(result, Tensor) and result.shape == x.shape and result.dtype == x.dtype
+    if x.shape[0] == 0:
+        return
+    same = (result == x) | (result.isnan() & x.isnan())
+    assert int((~same).any(dim=1).flatten(1).sum(dim=1).max()) <= pos.shape[1]
+    b = torch.arange(x.shape[0])
+    last = result[b, :, pos[:, -1, 0], pos[:, -1, 1]]
+    assert torch.equal(last, val[:, -1].to(x.dtype))  # the last pixel written wins
+
+
+@st.composite
+def _decode_args(draw: st.DrawFn) -> tuple[tuple, dict]:
+    shape = draw(maybe(st.tuples(st.integers(1, 3), st.integers(1, 5), st.integers(1, 5))))
+    pixels = draw(maybe(st.integers(1, 3)))
+    levels = draw(maybe(st.sampled_from([None, 2, 256])))
+    c = shape[0] if isinstance(shape, tuple) and len(shape) == 3 else 1
+    p = pixels if isinstance(pixels, int) and 1 <= pixels <= 3 else 1
+    g = torch.Generator().manual_seed(draw(st.integers(0, 99)))
+    cand = (
+        torch.rand(draw(st.integers(0, 3)), p * (2 + c), generator=g, dtype=torch.float64) * 6 - 1
+    )
+    if draw(st.integers(0, 4)) == 0:
+        cand = draw(st.sampled_from([cand[..., :-1], cand.long(), cand * float("nan"), None]))
+    return (cand, shape, pixels, levels), {}
+
+
+def check_decode(result: Any, args: tuple, kwargs: dict) -> None:
+    cand, (c, h, w), pixels, levels = args
+    pos, val = result
+    assert pos.shape == (*cand.shape[:-1], pixels, 2) and val.shape == (*cand.shape[:-1], pixels, c)
+    assert bool((pos[..., 0] >= 0).all() and (pos[..., 0] < h).all())
+    assert bool((pos[..., 1] >= 0).all() and (pos[..., 1] < w).all())
+    assert bool(((val >= 0) & (val <= 1)).all())
+    if levels is not None:
+        grid = val * (levels - 1)
+        assert torch.allclose(grid, grid.round(), atol=1e-9)
+
+
+_RESULTS: dict[str, OnePixelResult] = {}
+
+
+def _one_pixel_result(kind: str) -> OnePixelResult:
+    """A few real results of tiny attacks, made once (targeted: every other class)."""
+    if kind not in _RESULTS:
+        model = tiny_linear()
+        x = torch.rand(3, 1, 4, 4, generator=torch.Generator().manual_seed(1))
+        if kind == "targeted":
+            orig = model(x).argmax(1)
+            x, y, _ = advlab.metrics.one_pixel.all_targets(x, orig, 3)
+            r = advlab.one_pixel(model, x, y, targeted=True, popsize=4, generations=2, seed=0)
+        else:
+            r = advlab.one_pixel(model, x, popsize=4, generations=2, seed=0, pixels=2)
+        _RESULTS[kind] = r
+    return _RESULTS[kind]
+
+
+RESULTS = maybe(st.sampled_from(["targeted", "untargeted"]).map(_one_pixel_result))
+
+
+def _metric_case(
+    check: Callable[[Any, OnePixelResult], None], *more: st.SearchStrategy[Any]
+) -> Case:
+    return Case(_positional(RESULTS, *more), lambda r, a, k: check(r, a[0]), budget=10)
+
+
+def _check_counts(r: Any, res: OnePixelResult, shape: tuple[int, ...], total: int | None) -> None:
+    assert isinstance(r, Tensor) and r.dtype == torch.int64 and r.shape == shape
+    assert bool((r >= 0).all()) and (total is None or int(r.sum()) == total)
+
+
+def _image_ids() -> st.SearchStrategy[Any]:
+    return maybe(
+        st.sampled_from(
+            [
+                torch.arange(3).repeat_interleave(2),
+                torch.zeros(6),
+                torch.arange(5),
+                -torch.ones(6).long(),
+            ]
+        )
+    )
+
+
+M = advlab.metrics.one_pixel
+CASES.update(
+    {
+        advlab.one_pixel: Case(
+            _one_pixel_args({**OP_EXTRA, **OP_ONLY}), check_one_pixel, budget=60
+        ),
+        advlab.attacks.random_pixels: Case(_one_pixel_args(OP_EXTRA), check_one_pixel, budget=30),
+        OnePixelResult: Case(_positional(*[JUNK] * 13), budget=3),  # a plain record
+        apply_pixels: Case(_pixels_args, check_apply_pixels, budget=40),
+        decode_candidates: Case(_decode_args, check_decode, budget=40),
+        advlab.de.differential_evolution: Case(_de_args, check_de, budget=60),
+        advlab.de.DEResult: Case(_positional(*[JUNK] * 8), budget=3),  # a plain record
+        advlab.de.mutate: Case(
+            _same_shapes(3, maybe(st.sampled_from([0.5, 2.0, np.float32(0.5), 3.0]))),
+            lambda r, a, k: torch.allclose(r, a[0] + a[3] * (a[1] - a[2]), equal_nan=True),
+        ),
+        advlab.de.clip_to_bounds: Case(
+            _positional(
+                maybe(tensors()),
+                maybe(
+                    st.sampled_from(
+                        [torch.zeros(4), torch.ones(4), torch.zeros(3), torch.zeros(4).long()]
+                    )
+                ),
+                maybe(st.sampled_from([torch.ones(4), torch.zeros(4) - 1, torch.ones(2, 4)])),
+            ),
+            lambda r, a, k: bool(((r >= a[1]) & (r <= a[2])).all() or r.isnan().any()),
+        ),
+        advlab.de.binomial_crossover: Case(
+            _same_shapes(2, mask=True),
+            lambda r, a, k: torch.equal(r, torch.where(a[2], a[1], a[0])),
+        ),
+        advlab.de.select: Case(
+            _positional(
+                maybe(st.builds(lambda: torch.rand(2, 3, 4))),
+                maybe(st.sampled_from([torch.rand(2, 3), torch.rand(3), torch.rand(2, 3).long()])),
+                maybe(st.sampled_from([torch.rand(2, 3, 4), torch.rand(2, 3, 5)])),
+                maybe(st.sampled_from([torch.rand(2, 3), torch.full((2, 3), float("nan"))])),
+            ),
+            lambda r, a, k: bool(
+                (r[1] == torch.where(a[3] < a[1], a[3], a[1])).all() and r[0].shape == a[0].shape
+            ),
+        ),
+        advlab.de.counter_uniform: Case(
+            _positional(
+                maybe(st.sampled_from([torch.arange(3), torch.tensor([-(2**63), 2**63 - 1])])),
+                maybe(st.integers(0, 2**20)),
+                maybe(st.integers(0, 63)),
+                maybe(st.tuples(st.integers(0, 3), st.integers(1, 3))),
+            ),
+            lambda r, a, k: (
+                r.dtype == torch.float64
+                and r.shape == (len(a[0]), *a[3])
+                and bool(((r >= 0) & (r < 1)).all())
+            ),
+        ),
+        advlab.de.problem_seeds: Case(
+            _positional(
+                maybe(st.integers(1, 4)),
+                seed=maybe(st.integers(0, 2**64 - 1)),
+                generator=maybe(st.builds(lambda: torch.Generator().manual_seed(0))),
+                device=DEVICES,
+            ),
+            lambda r, a, k: r.dtype == torch.int64 and r.shape == (a[0],),
+        ),
+        advlab.exercises.check_de_generation: Case(
+            _kwargs_of(
+                fn=st.integers(0, 1).flatmap(
+                    lambda k: st.just(_good_de_generation) if k else _reader_functions()
+                ),
+                trials=maybe(st.integers(1, 2)),
+                seed=maybe(st.integers(0, 2**64 - 1)),
+                verbose=st.just(False),
+            ),
+            check_report_passes_for(_good_de_generation),
+            budget=10,
+        ),
+        advlab.exercises.check_set_pixels: Case(
+            _kwargs_of(
+                fn=st.integers(0, 1).flatmap(
+                    lambda k: st.just(apply_pixels) if k else _reader_functions()
+                ),
+                trials=maybe(st.integers(1, 2)),
+                seed=maybe(st.integers(0, 2**64 - 1)),
+                verbose=st.just(False),
+            ),
+            check_report_passes_for(apply_pixels),
+            budget=10,
+        ),
+        advlab.data.color_digits: Case(
+            _positional(
+                maybe(tensors(batch=2)),
+                st.sampled_from(
+                    [torch.tensor([0, 1796]), torch.tensor([3, 3]), torch.tensor([-1, 5])]
+                ).flatmap(lambda v: maybe(st.just(v))),
+                maybe(st.sampled_from([8, 9, 16, 7, 10**6])),
+                seed=maybe(st.integers(0, 2**64 - 1)),
+            ),
+            lambda r, a, k: r.shape == (2, 3, a[2], a[2]) and bool(((r >= 0) & (r <= 1)).all()),
+        ),
+        M.success_rate: _metric_case(lambda r, res: check_fraction(r, (), {})),
+        M.adversarial_probability_label: _metric_case(
+            lambda r, res: isinstance(r, float) and (math.isnan(r) or 0 <= r <= 1)
+        ),
+        M.class_pair_counts: _metric_case(
+            lambda r, res: _check_counts(r, res, (3, 3), int(res.success.sum()))
+        ),
+        M.class_pair_success: _metric_case(
+            lambda r, res: r.shape == (3, 3) and bool(((r >= 0) & (r <= 1) | r.isnan()).all())
+        ),
+        M.adversarial_class_counts: _metric_case(
+            lambda r, res: _check_counts(r, res, (3,), int(res.success.sum()))
+        ),
+        M.one_pixel_summary: _metric_case(
+            lambda r, res: 0 <= r["success_rate"] <= 1 and r["cases"] == len(res)
+        ),
+        M.target_class_counts: _metric_case(
+            lambda r, res: _check_counts(r, res, (3,), 3), _image_ids()
+        ),
+        M.all_targets: Case(
+            _positional(
+                maybe(tensors(batch=3, valid=True)),
+                st.sampled_from(
+                    [torch.tensor([0, 1, 2]), torch.tensor([2, 2, 0]), torch.tensor([0, 5, 1])]
+                ).flatmap(lambda v: maybe(st.just(v))),
+                maybe(st.sampled_from([3, 4, 2])),
+            ),
+            lambda r, a, k: (
+                len(r[0]) == len(r[1]) == len(r[2]) == 3 * (a[2] - 1)
+                and bool((r[1] != a[1][r[2]]).all())
+            ),
+        ),
+    }
+)
+for _model in (advlab.models.AllConv, advlab.models.NiN, advlab.models.VGG16):
+    CASES[_model] = Case(
+        _positional(
+            maybe(st.tuples(st.integers(1, 3), st.integers(1, 9), st.integers(1, 9))),
+            maybe(st.integers(2, 5)),
+            width=maybe(st.integers(1, 4)),
+            mean=maybe(st.lists(FLOATS, min_size=1, max_size=3)),
+        ),
+        check_module,
+        budget=10,
+    )
+
+
+# Figures of Part IV and the two former known gaps: valid arguments half the time, so the
+# figure is really drawn (and checked); otherwise any argument may be junk.
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+CLASSES3 = ("a", "b", "c")
+
+
+def _figure_args(*good: Callable[[], Any], **kw_good: Callable[[], Any]):
+    """Each argument is made by its factory (valid), or, in half of the calls, maybe junk."""
+
+    @st.composite
+    def draw_args(draw: st.DrawFn) -> tuple[tuple, dict]:
+        valid = draw(st.booleans())
+        wrap = (lambda v: st.just(v)) if valid else (lambda v: maybe(st.just(v)))
+        args = tuple(draw(wrap(f())) for f in good)
+        kwargs = {k: draw(wrap(f())) for k, f in kw_good.items() if draw(st.booleans())}
+        return args, kwargs
+
+    return draw_args
+
+
+def check_figure(result: Any, args: tuple, kwargs: dict) -> None:
+    assert isinstance(result, Figure) and len(result.axes) >= 1
+
+
+def _axes() -> Axes:
+    return plt.subplots()[1]
+
+
+_mat = lambda: torch.tensor([[0.0, 2, 1], [1, 0, 0], [0, 5, 0]])  # noqa: E731
+CASES.update(
+    {
+        advlab.viz.show_image: Case(
+            _figure_args(_axes, lambda: torch.rand(1, 4, 4), lambda: "title"),
+            lambda r, a, k: r is None and len(a[0].images) == 1,
+            budget=10,
+        ),
+        advlab.viz.targeted_success_figure: Case(
+            _figure_args(lambda: {"fgsm": _mat() / 5, "pgd": np.eye(3)}, lambda: CLASSES3),
+            check_figure,
+            budget=10,
+        ),
+        advlab.viz.class_pair_heatmap: Case(
+            _figure_args(_mat, lambda: CLASSES3, vmax=lambda: 3.0, annotate=lambda: False),
+            lambda r, a, k: isinstance(r, Axes),
+            budget=10,
+        ),
+        advlab.viz.class_pair_figure: Case(
+            _figure_args(lambda: {"a": _mat(), "b": np.full((3, 3), np.nan)}, lambda: CLASSES3),
+            check_figure,
+            budget=10,
+        ),
+        advlab.viz.adversarial_class_figure: Case(
+            _figure_args(lambda: {"a": torch.tensor([1, 0, 2]), "b": [0, 0, 0]}, lambda: CLASSES3),
+            check_figure,
+            budget=10,
+        ),
+        advlab.viz.target_class_count_figure: Case(
+            _figure_args(lambda: {"a": torch.tensor([1, 0, 2])}, title=lambda: "t"),
+            check_figure,
+            budget=10,
+        ),
+        advlab.viz.one_pixel_figure: Case(
+            _figure_args(
+                lambda: torch.rand(3, 4, 4),
+                lambda: torch.rand(3, 4, 4),
+                lambda: torch.tensor([0.2, 0.3, 0.5]),
+                lambda: [0.6, 0.3, 0.1],
+                lambda: CLASSES3,
+                positions=lambda: torch.tensor([[0, 3], [2, 1]]),
+            ),
+            check_figure,
+            budget=10,
+        ),
+        advlab.viz.de_population_figure: Case(
+            _figure_args(
+                lambda: lambda a, b: a**2 + b**2,
+                lambda: torch.rand(6, 2),
+                lambda: [-1.0, -1.0],
+                lambda: (1.0, 2.0),
+                best=lambda: [0.0, 0.5],
+            ),
+            check_figure,
+            budget=10,
+        ),
+    }
+)
+
+#: Known gaps: callables whose junk arguments still reach an error from inside a library
+#: (none today). Strict xfail: the day one is fixed, the XPASS fails and its entry must go.
+KNOWN_GAPS: set[Callable[..., Any]] = set()
 
 
 # --- the tests ------------------------------------------------------------------------------
@@ -823,7 +1336,8 @@ def fuzz(fn: Callable[..., Any], factor: int) -> None:
                 assert message and "Traceback" not in message
                 return
             RUNS["results"] += 1
-            case.check(result, args, kwargs)
+            # a check asserts, or returns False when the documented result does not hold
+            assert case.check(result, args, kwargs) is not False, f"wrong result: {result!r}"
 
     run()
 

@@ -9,7 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from advlab.attacks import ATTACKS, OnePixelResult, one_pixel, random_pixels
-from advlab.attacks.one_pixel import apply_pixels
+from advlab.attacks.one_pixel import apply_pixels, decode_candidates
 from advlab.metrics import (
     adversarial_class_counts,
     adversarial_probability_label,
@@ -246,3 +246,101 @@ def test_a_batch_equals_its_parts_with_the_same_seeds() -> None:
     assert torch.equal(whole.queries[2:5], part.queries)
     again = one_pixel(model, x, **kw, seed=100)
     assert torch.equal(whole.x_adv, again.x_adv)
+
+
+# --- found by the hypothesis suite (tests/test_fuzz_public_api.py) ------------------------------
+
+
+def _linear() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Flatten(), nn.Linear(16, 3))
+
+
+def test_non_contiguous_images_are_attacked() -> None:
+    """Before: RuntimeError from a .view() on the transposed images when writing x_adv."""
+    x = torch.rand(2, 1, 4, 4, generator=torch.Generator().manual_seed(0)).transpose(2, 3)
+    res = one_pixel(_linear(), x, popsize=4, generations=1, seed=0)
+    ref = one_pixel(_linear(), x.contiguous(), popsize=4, generations=1, seed=0)
+    assert torch.equal(res.x_adv, ref.x_adv)
+    assert torch.equal(apply_pixels(x, res.positions, res.values), res.x_adv)
+
+
+class _Returns(nn.Module):
+    def __init__(self, how: str) -> None:
+        super().__init__()
+        self.how, self.lin = how, nn.Linear(16, 3)
+
+    def forward(self, x: Tensor) -> object:
+        z = self.lin(x.flatten(1))
+        return {"tuple": (z,), "1d": z[:, 0], "int": z.long()}[self.how]
+
+
+@pytest.mark.parametrize("how", ["tuple", "1d", "int"])
+def test_the_model_output_is_checked(how: str) -> None:
+    """Before: AttributeError ('tuple' has no 'float') or IndexError from inside softmax."""
+    x = torch.rand(2, 1, 4, 4)
+    with pytest.raises(ValueError, match="the model must return"):
+        one_pixel(_Returns(how), x, popsize=4, generations=1, seed=0)
+
+
+def test_numpy_flags_and_numbers_are_accepted() -> None:
+    import numpy as np
+
+    x = torch.rand(2, 1, 4, 4, generator=torch.Generator().manual_seed(0))
+    a = one_pixel(_linear(), x, popsize=4, generations=1, seed=np.int64(3), F=np.float32(0.5))
+    b = one_pixel(_linear(), x, popsize=4, generations=1, seed=3, targeted=np.bool_(False))
+    assert torch.equal(a.x_adv, b.x_adv)
+    with pytest.raises(ValueError, match="targeted must be True or False"):
+        one_pixel(_linear(), x, popsize=4, targeted="False")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="early_stop must be True, False or 'success'"):
+        one_pixel(_linear(), x, popsize=4, early_stop=torch.zeros(2))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ((None, torch.zeros(1, 1, 2, dtype=torch.long), torch.zeros(1, 1, 1)), "x must be"),
+        ((torch.zeros(1, 1, 3, 3), torch.zeros(1, 1, 2), torch.zeros(1, 1, 1)), "positions must"),
+        ((torch.zeros(1, 1, 3, 3), torch.zeros(2, 1, 2).long(), torch.zeros(1, 1, 1)), "(1, k, 2)"),
+        ((torch.zeros(1, 1, 3, 3), torch.tensor([[[3, 0]]]), torch.zeros(1, 1, 1)), "rows in"),
+        ((torch.zeros(1, 1, 3, 3), torch.tensor([[[-1, 0]]]), torch.zeros(1, 1, 1)), "rows in"),
+        ((torch.zeros(1, 1, 3, 3), torch.tensor([[[0, 0]]]), torch.zeros(1, 1, 2)), "values must"),
+        ((torch.zeros(1, 1, 3, 3), torch.tensor([[[0, 0]]]), None), "values must"),
+    ],
+)
+def test_apply_pixels_checks_its_arguments(args: tuple, message: str) -> None:
+    """Before: AttributeError on None, or RuntimeError from inside scatter_."""
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        apply_pixels(*args)
+
+
+def test_decode_candidates_checks_its_arguments_and_maps_nan_to_zero() -> None:
+    with pytest.raises(ValueError, match=r"cand must have shape \(\.\.\., pixels \* \(2 \+ C\)\)"):
+        decode_candidates(torch.zeros(2, 4, dtype=torch.float64), (1, 3, 3), 1)
+    with pytest.raises(ValueError, match="image_shape must be"):
+        decode_candidates(torch.zeros(2, 3, dtype=torch.float64), (1, 3), 1)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="cand must be a floating-point tensor"):
+        decode_candidates(None, (1, 3, 3), 1)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="levels must be an integer >= 2"):
+        decode_candidates(torch.zeros(2, 3, dtype=torch.float64), (1, 3, 3), 1, levels=1)
+    pos, val = decode_candidates(torch.full((1, 3), math.nan, dtype=torch.float64), (1, 3, 3), 1)
+    assert pos.tolist() == [[[0, 0]]] and val.tolist() == [[[0.0]]]
+
+
+def test_metrics_check_their_inputs() -> None:
+    """Before: AttributeError on junk ``original``/``image_ids``; negative ids hit index_add_."""
+    x = torch.rand(3, 1, 4, 4)
+    with pytest.raises(ValueError, match="original must hold integer class indices"):
+        all_targets(x, torch.zeros(3), 3)
+    with pytest.raises(ValueError, match=r"original must hold class indices in \[0, 2\]"):
+        all_targets(x, torch.tensor([0, 5, 1]), 3)
+    with pytest.raises(ValueError, match="x must be a"):
+        all_targets(None, torch.tensor([0, 1, 2]), 3)  # type: ignore[arg-type]
+    model = _linear()
+    xr, targets, ids = all_targets(x, model(x).argmax(1), 3)
+    res = one_pixel(model, xr, targets, targeted=True, popsize=4, generations=1, seed=0)
+    with pytest.raises(ValueError, match="image_ids must be an integer tensor"):
+        target_class_counts(res, None)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="image_ids must hold non-negative"):
+        target_class_counts(res, -torch.ones_like(ids))
+    assert int(target_class_counts(res, ids).sum()) == 3

@@ -44,5 +44,42 @@ def test_colour_digits_same_images_at_every_size(digits: advlab.Dataset) -> None
 
 
 def test_color_digits_checks_size() -> None:
-    with pytest.raises(ValueError, match="size must be an int >= 8"):
+    with pytest.raises(ValueError, match="size must be an integer >= 8"):
         color_digits(torch.zeros(1, 1, 8, 8), torch.zeros(1, dtype=torch.long), 4)
+
+
+# --- found by the hypothesis suite (tests/test_fuzz_public_api.py) ------------------------------
+
+
+@pytest.mark.parametrize("cls", [advlab.models.AllConv, advlab.models.NiN, advlab.models.VGG16])
+def test_paper_models_check_their_arguments(cls: type) -> None:
+    """Before: TypeError from inside nn.Conv2d (num_classes=2.5), a model built with
+    width 0, or a mean with the wrong number of channels."""
+    with pytest.raises(ValueError, match="num_classes must be an integer >= 2"):
+        cls((1, 8, 8), 2.5)
+    with pytest.raises(ValueError, match="image_shape must be"):
+        cls((1, 8), 3)
+    with pytest.raises(ValueError, match="width must be an integer in 1"):
+        cls((1, 8, 8), 3, width=0)
+    with pytest.raises(ValueError, match="one value per channel"):
+        cls((3, 8, 8), 3, mean=[0.5], width=1)
+    model = cls((3, 8, 8), 4, width=1)
+    assert model(torch.rand(2, 3, 8, 8)).shape == (2, 4)
+
+
+def test_color_digits_checks_images_index_and_seed() -> None:
+    """Before: AttributeError on junk x/index, and NumPy's own error for a negative index."""
+    x = torch.rand(2, 1, 8, 8)
+    with pytest.raises(ValueError, match="x must be floating-point"):
+        color_digits(None, torch.tensor([0, 1]))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"x must lie in \[0, 1\]"):
+        color_digits(x * 255, torch.tensor([0, 1]))
+    with pytest.raises(ValueError, match="index must be an integer tensor"):
+        color_digits(x, torch.zeros(2))
+    with pytest.raises(ValueError, match="index must hold non-negative"):
+        color_digits(x, torch.tensor([-1, 1]))
+    with pytest.raises(ValueError, match="seed must be an integer"):
+        color_digits(x, torch.tensor([0, 1]), seed=-1)
+    with pytest.raises(ValueError, match="size must be at most"):
+        color_digits(x, torch.tensor([0, 1]), 10**6)
+    assert color_digits(x, torch.tensor([0, 1]), 8).shape == (2, 3, 8, 8)

@@ -60,3 +60,40 @@ def test_one_pixel_and_population_figures() -> None:
     plt.close("all")
     with pytest.raises(ValueError, match=r"population must be \(members, 2\)"):
         de_population_figure(lambda a, b: a, torch.zeros(5, 3), [-1, -1], [1, 1])
+
+
+# --- found by the hypothesis suite (tests/test_fuzz_public_api.py) ------------------------------
+
+
+def test_figures_refuse_junk_with_a_value_error() -> None:
+    """Before: AttributeError ('bool' object has no attribute 'items', 'NoneType' ... 'detach')."""
+    from advlab.viz import show_image, targeted_success_figure
+
+    _, ax = plt.subplots()
+    with pytest.raises(ValueError, match="ax must be a matplotlib Axes"):
+        show_image(None, torch.rand(1, 4, 4))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"img must be one image of shape \(C, H, W\)"):
+        show_image(ax, torch.rand(2, 4, 4))
+    with pytest.raises(ValueError, match="img must be an image tensor"):
+        show_image(ax, None)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="success must map names"):
+        targeted_success_figure(True, ["a", "b"])  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"success\['fgsm'\] must be \(2, 2\)"):
+        targeted_success_figure({"fgsm": np.zeros((3, 3))}, ["a", "b"])
+    with pytest.raises(ValueError, match="matrices must map names"):
+        class_pair_figure(True, None)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="classes must be a sequence"):
+        class_pair_figure({"a": np.zeros((2, 2))}, None)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="counts must map names"):
+        adversarial_class_figure([1, 2], ["a", "b"])  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"counts\['a'\] must have 2 entries"):
+        adversarial_class_figure({"a": [1, 2, 3]}, ["a", "b"])
+    with pytest.raises(ValueError, match=r"counts\['a'\] must be an array of numbers"):
+        target_class_count_figure({"a": "xyz"})
+    with pytest.raises(ValueError, match="x_adv must be an image tensor"):
+        one_pixel_figure(torch.rand(1, 4, 4), None, [0.5, 0.5], [0.5, 0.5], ["a", "b"])  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="f must be callable"):
+        de_population_figure(None, np.zeros((3, 2)), [0, 0], [1, 1])  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="lower must be below upper"):
+        de_population_figure(lambda a, b: a + b, np.zeros((3, 2)), [1, 1], [0, 0])
+    plt.close("all")

@@ -42,8 +42,17 @@ import torch
 from torch import Tensor, nn
 
 from .._utils import frozen_eval
-from ..de import STRATEGIES, counter_uniform, differential_evolution, problem_seeds
-from ._common import check_count, check_images, check_label_range, check_labels
+from ..de import STRATEGIES, _check_F, counter_uniform, differential_evolution, problem_seeds
+from ._common import (
+    _as_real,
+    check_count,
+    check_flag,
+    check_images,
+    check_label_range,
+    check_labels,
+    check_logits,
+    check_seed,
+)
 
 __all__ = ["OnePixelResult", "apply_pixels", "decode_candidates", "one_pixel", "random_pixels"]
 
@@ -122,7 +131,36 @@ def decode_candidates(
 
     See the module docstring for the encoding. Values are returned in the
     candidates' dtype, rounded to ``levels`` grey levels unless ``levels`` is None.
+    A NaN coordinate decodes to row or column 0 and a NaN value to 0 (black).
+
+    Raises
+    ------
+    ValueError
+        If ``cand`` is not a float tensor whose last axis holds ``pixels * (2 + C)``
+        numbers, ``image_shape`` is not three positive integers, ``pixels`` is not
+        an integer >= 1, or ``levels`` is not None or an integer >= 2.
     """
+    from ..models import check_architecture
+
+    (c, h, w), _ = check_architecture(image_shape, 2)
+    pixels = check_count(pixels, "pixels", minimum=1)
+    if levels is not None:
+        levels = check_count(levels, "levels", minimum=2)
+    if not isinstance(cand, Tensor) or not cand.is_floating_point():
+        got = cand.dtype if isinstance(cand, Tensor) else type(cand).__name__
+        raise ValueError(f"cand must be a floating-point tensor of candidates, got {got}")
+    if cand.ndim == 0 or cand.shape[-1] != pixels * (2 + c):
+        raise ValueError(
+            f"cand must have shape (..., pixels * (2 + C)) = (..., {pixels * (2 + c)}) for "
+            f"{pixels} pixel(s) of {c} channel(s), got {tuple(cand.shape)}"
+        )
+    return _decode(cand.nan_to_num(nan=0.0), (c, h, w), pixels, levels)
+
+
+def _decode(
+    cand: Tensor, image_shape: tuple[int, int, int], pixels: int, levels: int | None
+) -> tuple[Tensor, Tensor]:
+    """:func:`decode_candidates` without the argument checks (the attack's inner loop)."""
     c, h, w = image_shape
     per = cand.view(*cand.shape[:-1], pixels, 2 + c)
     row = per[..., 0].floor().long().clamp(0, h - 1)
@@ -139,9 +177,68 @@ def apply_pixels(x: Tensor, positions: Tensor, values: Tensor) -> Tensor:
     ``positions`` (B, k, 2) int64 (row, col); ``values`` (B, k, C). Pixels are
     written in order ``j = 0, 1, ...`` (a later one wins on a shared position),
     which keeps the result deterministic on every device.
+
+    Raises
+    ------
+    ValueError
+        If ``x`` is not a float (B, C, H, W) tensor, ``positions`` not an integer
+        (B, k, 2) tensor of rows in [0, H) and columns in [0, W), or ``values`` not a
+        float (B, k, C) tensor, all on x's device.
     """
+    if not isinstance(x, Tensor) or not x.is_floating_point() or x.ndim != 4:
+        got = f"{x.dtype} {tuple(x.shape)}" if isinstance(x, Tensor) else type(x).__name__
+        raise ValueError(f"x must be a floating-point (B, C, H, W) tensor of images, got {got}")
     b, c, h, w = x.shape
-    out = x.clone().view(b, c, h * w)
+    if (
+        not isinstance(positions, Tensor)
+        or positions.is_floating_point()
+        or positions.is_complex()
+        or positions.dtype == torch.bool
+        or positions.ndim != 3
+        or positions.shape[0] != b
+        or positions.shape[2] != 2
+    ):
+        got = (
+            f"{positions.dtype} {tuple(positions.shape)}"
+            if isinstance(positions, Tensor)
+            else type(positions).__name__
+        )
+        raise ValueError(
+            f"positions must be an integer tensor of shape (B, k, 2) = ({b}, k, 2) holding "
+            f"(row, col), got {got}"
+        )
+    k = positions.shape[1]
+    if (
+        not isinstance(values, Tensor)
+        or not values.is_floating_point()
+        or values.shape != (b, k, c)
+    ):
+        got = (
+            f"{values.dtype} {tuple(values.shape)}"
+            if isinstance(values, Tensor)
+            else type(values).__name__
+        )
+        raise ValueError(
+            f"values must be a floating-point tensor of shape (B, k, C) = ({b}, {k}, {c}), "
+            f"got {got}"
+        )
+    if positions.device != x.device or values.device != x.device:
+        raise ValueError("positions and values must be on x's device; use .to(x.device)")
+    if positions.numel() and not bool(
+        ((positions[..., 0] >= 0) & (positions[..., 0] < h)).all()
+        and ((positions[..., 1] >= 0) & (positions[..., 1] < w)).all()
+    ):
+        raise ValueError(
+            f"positions must hold rows in [0, {h - 1}] and columns in [0, {w - 1}] for "
+            f"{h}x{w} images"
+        )
+    return _apply(x, positions.long(), values)
+
+
+def _apply(x: Tensor, positions: Tensor, values: Tensor) -> Tensor:
+    """:func:`apply_pixels` without the argument checks (the attack's inner loop)."""
+    b, c, h, w = x.shape
+    out = x.clone(memory_format=torch.contiguous_format).view(b, c, h * w)
     flat = positions[..., 0] * w + positions[..., 1]  # (B, k)
     vals = values.to(x.dtype)
     for j in range(flat.shape[1]):  # over pixel slots (k <= a handful), never over images
@@ -149,13 +246,13 @@ def apply_pixels(x: Tensor, positions: Tensor, values: Tensor) -> Tensor:
     return out.view(b, c, h, w)
 
 
+def _softmax(model: nn.Module, x: Tensor) -> Tensor:
+    """Class probabilities of ``x``, after checking that the model returned (N, K) logits."""
+    return torch.softmax(check_logits(model(x), len(x)).float(), dim=1)
+
+
 def _probs(model: nn.Module, x: Tensor, batch_size: int) -> Tensor:
-    return torch.cat(
-        [
-            torch.softmax(model(x[i : i + batch_size]).float(), dim=1)
-            for i in range(0, len(x), batch_size)
-        ]
-    )
+    return torch.cat([_softmax(model, x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
 
 
 def one_pixel(
@@ -230,17 +327,17 @@ def one_pixel(
         prediction, or an unknown strategy.
     """
     check_images(model, x)
-    if not isinstance(targeted, bool):
-        raise ValueError(f"targeted must be True or False, got {targeted!r}")
-    if not (isinstance(early_stop, bool) or early_stop == "success"):
+    targeted = check_flag(targeted, "targeted")
+    if not (
+        isinstance(early_stop, bool) or (isinstance(early_stop, str) and early_stop == "success")
+    ):
         raise ValueError(f"early_stop must be True, False or 'success', got {early_stop!r}")
     pixels = check_count(pixels, "pixels", minimum=1)
     popsize = check_count(popsize, "popsize", minimum=4)
     generations = check_count(generations, "generations", minimum=0)
     batch_size = check_count(batch_size, "batch_size", minimum=1)
-    if isinstance(F, bool) or not isinstance(F, (int, float)) or not (0.0 < F <= 2.0):
-        raise ValueError(f"F (the mutation factor) must be a number in (0, 2], got {F!r}")
-    if strategy not in STRATEGIES:
+    F = _check_F(F)
+    if not isinstance(strategy, str) or strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
     if levels is not None:
         levels = check_count(levels, "levels", minimum=2)
@@ -251,20 +348,18 @@ def one_pixel(
         )
     if stop_probability is None:
         stop_probability = 0.9 if targeted else 0.05
-    elif (
-        isinstance(stop_probability, bool)
-        or not isinstance(stop_probability, (int, float))
-        or not 0.0 <= stop_probability <= 1.0
-    ):
-        raise ValueError(f"stop_probability must be in [0, 1], got {stop_probability!r}")
+    else:
+        stop_probability = _as_real(stop_probability, "stop_probability", "a number in [0, 1]")
+        if not 0.0 <= stop_probability <= 1.0:
+            raise ValueError(f"stop_probability must be in [0, 1], got {stop_probability!r}")
     if y is None and targeted:
         raise ValueError("a targeted attack needs y: pass the target class of each image as y")
     if y is not None:
         y = check_labels(y, x)
     if seed is not None and generator is not None:
         raise ValueError("pass either generator= or seed=, not both")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-        raise ValueError(f"seed must be an int, got {type(seed).__name__}")
+    if seed is not None:
+        seed = check_seed(seed)
     if generator is not None and not isinstance(generator, torch.Generator):
         raise ValueError(f"generator must be a torch.Generator, got {type(generator).__name__}")
 
@@ -299,9 +394,9 @@ def one_pixel(
             owner = idx.repeat_interleave(popsize)
             out = []
             for s in range(0, m * popsize, batch_size):
-                pos, val = decode_candidates(flat[s : s + batch_size], (c, h, w), pixels, levels)
-                imgs = apply_pixels(x0[owner[s : s + batch_size]], pos, val)
-                out.append(torch.softmax(model(imgs).float(), dim=1))
+                pos, val = _decode(flat[s : s + batch_size], (c, h, w), pixels, levels)
+                imgs = _apply(x0[owner[s : s + batch_size]], pos, val)
+                out.append(_softmax(model, imgs))
             p = torch.cat(out).view(m, popsize, k)
             return sign * p.gather(2, y[idx, None, None].expand(m, popsize, 1)).squeeze(2), p
 
@@ -329,8 +424,8 @@ def one_pixel(
             device=dev,
         )
 
-    positions, values = decode_candidates(res.x, (c, h, w), pixels, levels)
-    x_adv = apply_pixels(x0, positions, values.to(x.dtype)).detach()
+    positions, values = _decode(res.x, (c, h, w), pixels, levels)
+    x_adv = _apply(x0, positions, values.to(x.dtype)).detach()
     probs = res.aux
     assert probs is not None
     pred = probs.argmax(dim=1)

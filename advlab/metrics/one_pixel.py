@@ -23,6 +23,7 @@ import math
 import torch
 from torch import Tensor
 
+from ..attacks._common import check_count, check_label_range, check_labels
 from ..attacks.one_pixel import OnePixelResult
 
 __all__ = [
@@ -70,11 +71,19 @@ def all_targets(x: Tensor, original: Tensor, num_classes: int) -> tuple[Tensor, 
     Returns ``(x_rep, targets, image_ids)``: ``num_classes - 1`` rows per image,
     ``image_ids[r]`` the index into ``x`` of row ``r``. Attack ``x_rep`` with
     ``one_pixel(..., targeted=True)`` and ``targets`` in one batched call.
+
+    Raises
+    ------
+    ValueError
+        If ``x`` is not a (N, C, H, W) tensor, ``original`` not N integer classes in
+        [0, num_classes) on x's device, or ``num_classes`` not an integer >= 2.
     """
-    if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 2:
-        raise ValueError(f"num_classes must be an int >= 2, got {num_classes!r}")
-    if original.shape != (x.shape[0],):
-        raise ValueError(f"original must hold one class per image, shape ({x.shape[0]},)")
+    num_classes = check_count(num_classes, "num_classes", minimum=2)
+    if not isinstance(x, Tensor) or x.ndim != 4:
+        got = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
+        raise ValueError(f"x must be a (N, C, H, W) tensor of images, got {got}")
+    original = check_labels(original, x, what="original")
+    check_label_range(original, num_classes, what="original")
     n = x.shape[0]
     offsets = torch.arange(1, num_classes, device=original.device)
     targets = (original[:, None] + offsets[None, :]) % num_classes  # (n, K - 1)
@@ -87,12 +96,29 @@ def target_class_counts(result: OnePixelResult, image_ids: Tensor) -> Tensor:
 
     ``result`` must come from a targeted run, ``image_ids`` saying which
     image each row is (as :func:`all_targets` returns).
+
+    Raises
+    ------
+    ValueError
+        For a result that is not targeted, or ``image_ids`` that are not one
+        non-negative integer per case.
     """
     r = _check(result)
     if not r.targeted:
         raise ValueError("target_class_counts needs a targeted result (see all_targets)")
-    if image_ids.shape != r.success.shape:
-        raise ValueError(f"image_ids must have one entry per case, shape {tuple(r.success.shape)}")
+    if (
+        not isinstance(image_ids, Tensor)
+        or image_ids.is_floating_point()
+        or image_ids.is_complex()
+        or image_ids.dtype == torch.bool
+        or image_ids.shape != r.success.shape
+    ):
+        raise ValueError(
+            f"image_ids must be an integer tensor with one entry per case, shape "
+            f"{tuple(r.success.shape)} (as all_targets returns)"
+        )
+    if int(image_ids.min()) < 0:
+        raise ValueError("image_ids must hold non-negative image indices")
     k = r.probs.shape[1]
     ids = image_ids.to(r.success.device).long()
     per_image = torch.zeros(int(ids.max()) + 1, dtype=torch.long, device=ids.device)

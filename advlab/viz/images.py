@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 from torch import Tensor, nn
 
 from ..train import predict
+from ._checks import check_axes, check_image, check_title
 
 __all__ = [
     "adversarial_figure",
@@ -30,8 +31,17 @@ def image_to_numpy(img: Tensor) -> np.ndarray:
 
 
 def show_image(ax: Axes, img: Tensor, title: str | None = None) -> None:
-    """Draw one image in [0, 1] (grey-scale or RGB) without axes."""
-    arr = image_to_numpy(img)
+    """Draw one image in [0, 1] (grey-scale or RGB) without axes.
+
+    Raises
+    ------
+    ValueError
+        If ``ax`` is not a matplotlib Axes, ``img`` not one (C, H, W) image tensor
+        with 1 or 3 channels, or ``title`` not a string or None.
+    """
+    check_axes(ax)
+    check_title(title)
+    arr = image_to_numpy(check_image(img))
     ax.imshow(
         arr, cmap="gray" if arr.ndim == 2 else None, vmin=0.0, vmax=1.0, interpolation="nearest"
     )

@@ -9,6 +9,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from torch import Tensor
 
+from ._checks import as_array, check_classes, check_mapping, check_title
+
 __all__ = ["targeted_success_figure"]
 
 
@@ -26,17 +28,24 @@ def targeted_success_figure(
     ``t`` (NaN on the diagonal, or wherever nothing was attacked). The bars
     average over sources; the heat-map shows the attack named ``heatmap``
     (default: the last one).
+
+    Raises
+    ------
+    ValueError
+        If ``success`` is not a non-empty mapping of (K, K) arrays with K = len(classes),
+        ``classes`` is not a sequence, or ``heatmap`` names no attack in ``success``.
     """
-    if not success:
-        raise ValueError("success must hold at least one attack's (K, K) success matrix")
-    mats = {
-        k: np.asarray(v.detach().cpu() if isinstance(v, Tensor) else v, dtype=float)
-        for k, v in success.items()
-    }
-    heatmap = heatmap if heatmap is not None else list(mats)[-1]
-    if heatmap not in mats:
-        raise ValueError(f"heatmap must be one of {list(mats)}, got {heatmap!r}")
+    check_mapping(success, "success", "attack's (K, K) success matrix")
+    classes = check_classes(classes)
+    check_title(title)
     n = len(classes)
+    mats = {k: as_array(v, f"success[{k!r}]", 2) for k, v in success.items()}
+    for k, m in mats.items():
+        if m.shape != (n, n):
+            raise ValueError(f"success[{k!r}] must be ({n}, {n}) for {n} classes, got {m.shape}")
+    heatmap = heatmap if heatmap is not None else list(mats)[-1]
+    if not isinstance(heatmap, str) or heatmap not in mats:
+        raise ValueError(f"heatmap must be one of {list(mats)}, got {heatmap!r}")
     fig, (bars, hm) = plt.subplots(
         1, 2, figsize=(10.4, 4.0), layout="constrained", gridspec_kw={"width_ratios": [1.3, 1]}
     )

@@ -6,12 +6,20 @@ from collections.abc import Callable, Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from torch import Tensor
 
+from ._checks import (
+    as_array,
+    check_axes,
+    check_classes,
+    check_image,
+    check_mapping,
+    check_number,
+    check_title,
+)
 from .images import image_to_numpy
 
 __all__ = [
@@ -39,9 +47,23 @@ def class_pair_heatmap(
     vmax: float | None = None,
     annotate: bool = True,
 ) -> Axes:
-    """One original → adversarial class-pair matrix as a heat-map, counts written in the cells."""
-    m = _np(matrix)
+    """One original → adversarial class-pair matrix as a heat-map, counts written in the cells.
+
+    Raises
+    ------
+    ValueError
+        If ``matrix`` is not (K, K) numbers with K = len(classes), or ``ax``,
+        ``title``, ``vmax`` or ``annotate`` is of the wrong kind.
+    """
+    classes = check_classes(classes)
+    m = as_array(matrix, "matrix", 2)
     k = len(classes)
+    check_axes(ax, optional=True)
+    check_title(title)
+    if vmax is not None:
+        vmax = check_number(vmax, "vmax")
+    if not isinstance(annotate, (bool, np.bool_)):
+        raise ValueError(f"annotate must be True or False, got {annotate!r}")
     if m.shape != (k, k):
         raise ValueError(f"matrix must be ({k}, {k}) for {k} classes, got {m.shape}")
     if ax is None:
@@ -78,11 +100,24 @@ def class_pair_heatmap(
 def class_pair_figure(
     matrices: Mapping[str, Tensor | np.ndarray], classes: Sequence[str], *, title: str | None = None
 ) -> Figure:
-    """Several class-pair heat-maps side by side, on one shared colour scale."""
-    if not matrices:
-        raise ValueError("matrices must hold at least one (K, K) matrix")
-    arrs = {k: _np(v) for k, v in matrices.items()}
-    top = max(max(float(np.nanmax(a)) for a in arrs.values()), 1e-9)
+    """Several class-pair heat-maps side by side, on one shared colour scale.
+
+    Raises
+    ------
+    ValueError
+        If ``matrices`` is not a non-empty mapping of (K, K) arrays, K = len(classes).
+    """
+    check_mapping(matrices, "matrices", "(K, K) matrix")
+    k = len(check_classes(classes))
+    check_title(title)
+    arrs = {name: as_array(v, f"matrices[{name!r}]", 2) for name, v in matrices.items()}
+    for name, a in arrs.items():
+        if a.shape != (k, k):
+            raise ValueError(
+                f"matrices[{name!r}] must be ({k}, {k}) for {k} classes, got {a.shape}"
+            )
+    finite = [float(np.nanmax(a)) for a in arrs.values() if np.isfinite(a).any()]
+    top = max(max(finite, default=1.0), 1e-9)
     fig, axes = plt.subplots(
         1, len(arrs), figsize=(3.6 * len(arrs), 3.6), layout="constrained", squeeze=False
     )
@@ -96,9 +131,23 @@ def class_pair_figure(
 def adversarial_class_figure(
     counts: Mapping[str, Tensor | np.ndarray], classes: Sequence[str], *, title: str | None = None
 ) -> Figure:
-    """Grouped bars: the share of successes per adversarial class, one group per setting."""
-    if not counts:
-        raise ValueError("counts must hold at least one (K,) count vector")
+    """Grouped bars: the share of successes per adversarial class, one group per setting.
+
+    Raises
+    ------
+    ValueError
+        If ``counts`` is not a non-empty mapping of (K,) vectors, K = len(classes).
+    """
+    check_mapping(counts, "counts", "(K,) count vector")
+    k = len(check_classes(classes))
+    check_title(title)
+    arrs = {name: as_array(c, f"counts[{name!r}]", 1) for name, c in counts.items()}
+    for name, a in arrs.items():
+        if a.shape != (k,):
+            raise ValueError(
+                f"counts[{name!r}] must have {k} entries, one per class, got {a.shape}"
+            )
+    counts = arrs
     fig, ax = plt.subplots(figsize=(7.5, 3.2), layout="constrained")
     pos = np.arange(len(classes))
     width = 0.8 / len(counts)
@@ -124,9 +173,16 @@ def adversarial_class_figure(
 def target_class_count_figure(
     counts: Mapping[str, Tensor | np.ndarray], *, title: str | None = None
 ) -> Figure:
-    """Bars: how many images can be turned into 0, 1, ..., K - 1 target classes."""
-    if not counts:
-        raise ValueError("counts must hold at least one count vector")
+    """Bars: how many images can be turned into 0, 1, ..., K - 1 target classes.
+
+    Raises
+    ------
+    ValueError
+        If ``counts`` is not a non-empty mapping of 1-D count vectors.
+    """
+    check_mapping(counts, "counts", "count vector")
+    check_title(title)
+    counts = {name: as_array(c, f"counts[{name!r}]", 1) for name, c in counts.items()}
     fig, ax = plt.subplots(figsize=(6.5, 3.0), layout="constrained")
     width = 0.8 / len(counts)
     for j, (name, c) in enumerate(counts.items()):
@@ -155,7 +211,23 @@ def one_pixel_figure(
     """One image before and after, changed pixels outlined, and both probability vectors.
 
     ``x``, ``x_adv``: (C, H, W); probabilities (K,); ``positions`` (k, 2) rows and columns.
+
+    Raises
+    ------
+    ValueError
+        If an image is not (C, H, W) with 1 or 3 channels, a probability vector
+        does not have one entry per class, or ``positions`` is not (k, 2) integers.
     """
+    x, x_adv = check_image(x, "x"), check_image(x_adv, "x_adv")
+    k = len(check_classes(classes))
+    check_title(title)
+    for p, name in ((clean_probs, "clean_probs"), (adv_probs, "adv_probs")):
+        if as_array(p, name, 1).shape != (k,):
+            raise ValueError(f"{name} must have {k} entries, one per class")
+    if positions is not None:
+        pos = as_array(positions, "positions", 2)
+        if pos.shape[1:] != (2,) or not np.array_equal(pos, np.round(pos)):
+            raise ValueError(f"positions must be (k, 2) integer rows and columns, got {pos.shape}")
     fig, (a0, a1, a2) = plt.subplots(
         1, 3, figsize=(8.4, 2.8), layout="constrained", gridspec_kw={"width_ratios": [1, 1, 1.6]}
     )
@@ -164,12 +236,12 @@ def one_pixel_figure(
         ax.imshow(
             arr, cmap="gray" if arr.ndim == 2 else None, vmin=0, vmax=1, interpolation="nearest"
         )
-        k = int(torch.as_tensor(p).argmax())
+        k = int(np.argmax(_np(p)))
         ax.set_title(f"{name}: {classes[k]} ({float(p[k]):.0%})", fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
     if positions is not None:
-        for r, c in positions.tolist():
+        for r, c in pos.tolist():
             a1.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, ec="red", lw=1.5))
     pos = np.arange(len(classes))
     a2.bar(pos - 0.2, _np(clean_probs), 0.4, label="clean")
@@ -195,8 +267,32 @@ def de_population_figure(
     title: str | None = None,
     ax: Axes | None = None,
 ) -> Figure:
-    """A 2-D population (P, 2) drawn on the contour plot of ``f(X, Y)`` over the box."""
-    pop = _np(population)
+    """A 2-D population (P, 2) drawn on the contour plot of ``f(X, Y)`` over the box.
+
+    Raises
+    ------
+    ValueError
+        If ``population`` is not (members, 2), ``lower``/``upper``/``best`` are not two
+        finite numbers (lower < upper), or ``f`` does not map the (120, 120) grids
+        to a (120, 120) array.
+    TypeError
+        If ``f`` is not callable.
+    """
+    if not callable(f):
+        raise TypeError(f"f must be callable as f(X, Y), got {type(f).__name__}")
+    check_axes(ax, optional=True)
+    check_title(title)
+    box = []
+    for v, name in ((lower, "lower"), (upper, "upper"), (best, "best")):
+        if v is None and name == "best":
+            continue
+        a = as_array(v, name, 1)
+        if a.shape != (2,) or not np.isfinite(a).all():
+            raise ValueError(f"{name} must be two finite numbers (x, y), got {v!r}")
+        box.append(a)
+    if not (box[0] < box[1]).all():
+        raise ValueError(f"lower must be below upper in both coordinates, got {lower} and {upper}")
+    pop = as_array(population, "population")
     if pop.ndim != 2 or pop.shape[1] != 2:
         raise ValueError(f"population must be (members, 2) for a contour plot, got {pop.shape}")
     if ax is None:
@@ -204,7 +300,12 @@ def de_population_figure(
     else:
         fig = ax.figure  # type: ignore[assignment]
     gx, gy = np.meshgrid(np.linspace(lower[0], upper[0], 120), np.linspace(lower[1], upper[1], 120))
-    ax.contourf(gx, gy, f(gx, gy), levels=20, cmap="Blues_r")
+    z = as_array(f(gx, gy), "f(X, Y)")
+    if z.shape != gx.shape:
+        raise ValueError(
+            f"f(X, Y) must return an array of the grids' shape {gx.shape}, got {z.shape}"
+        )
+    ax.contourf(gx, gy, z, levels=20, cmap="Blues_r")
     ax.scatter(pop[:, 0], pop[:, 1], s=12, c="orange", ec="black", lw=0.4, zorder=3)
     if best is not None:
         ax.scatter([best[0]], [best[1]], marker="*", s=90, c="red", zorder=4)
