@@ -4,7 +4,7 @@ Images are float tensors in [0, 1], shape (N, C, H, W); normalisation lives
 inside the models, so every epsilon is in pixel units.
 """
 
-from . import attacks, data, models, train, zoo
+from . import attacks, data, defenses, exercises, metrics, models, train, zoo
 from .attacks import bim, cw_l2, fgsm, pgd
 from .data import DATASETS, Dataset, DataUnavailableError, load_dataset, load_split
 from .device import default_device
@@ -29,11 +29,14 @@ __all__ = [
     "cw_l2",
     "data",
     "default_device",
+    "defenses",
     "evaluate",
+    "exercises",
     "fgsm",
     "fit",
     "load_dataset",
     "load_split",
+    "metrics",
     "models",
     "pgd",
     "predict",
