@@ -50,7 +50,12 @@ def test_linf_budget_for_fgsm_is_margin_over_l1_norm() -> None:
     w = model[1].weight[1]
     exact = score / w.abs().sum()
     res = smallest_budget(
-        lambda xi, yi, e: fgsm(model, xi, yi, eps=e), model, x, y, [0.01, 0.02, 0.05, 0.1], norm="inf"
+        lambda xi, yi, e: fgsm(model, xi, yi, eps=e),
+        model,
+        x,
+        y,
+        [0.01, 0.02, 0.05, 0.1],
+        norm="inf",
     )
     assert torch.all((res.budget - exact).abs() <= 0.05 / 2**5 + 1e-4)
     assert torch.allclose(res.distance, res.budget, atol=1e-5)

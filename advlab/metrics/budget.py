@@ -14,6 +14,7 @@ calls stays near ``len(grid) + refine * len(grid)``, not ``refine * N``.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -112,9 +113,11 @@ def smallest_budget(
         ``refine``, an unknown ``norm``, or bad images or labels.
     """
     if not callable(attack):
-        raise TypeError(f"attack must be callable as attack(x, y, eps), got {type(attack).__name__}")
+        raise TypeError(
+            f"attack must be callable as attack(x, y, eps), got {type(attack).__name__}"
+        )
     values = [float(e) for e in grid]
-    if not values or values[0] <= 0 or any(b <= a for a, b in zip(values, values[1:])):
+    if not values or values[0] <= 0 or any(b <= a for a, b in itertools.pairwise(values)):
         raise ValueError(
             f"grid must be a non-empty list of increasing budgets > 0, got {list(grid)[:5]}..."
         )
