@@ -1,6 +1,7 @@
 # advlab: two commands do everything on a fresh machine.
 #   make book   build the whole book to HTML, executing every notebook
 #   make test   lint, unit tests, the book build and the browser check
+# More: make data, test-real, notebooks, lab, lint, bench (see README).
 # Both create the virtualenv (.venv) and install what they need first.
 
 SHELL := /bin/bash
@@ -10,7 +11,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 BOOK_HTML := _build/html/index.html
 
-.PHONY: all venv vendor browser book test unit lint format lock bench lab clean
+.PHONY: all venv vendor browser data book test test-real notebooks unit lint format lock bench lab clean
 
 all: test
 
@@ -28,21 +29,51 @@ vendor:
 browser:
 	@bash scripts/ensure_chromium.sh
 
+# Debian's complete Fashion-MNIST (60,000 + 10,000 images) in /usr/share/datasets/fashion-mnist/.
+data:
+	@bash scripts/ensure_fashion_mnist.sh
+
 book: $(STAMP) vendor
 	$(BIN)/jupyter-book build . --all -W --keep-going
 	@echo "book: open _build/html/index.html"
 
 LINTED := advlab tests $(wildcard benchmarks)
+# Chapters: MyST Markdown notebooks (a jupytext header) in book/.
+CHAPTERS := $(shell grep -l '^jupytext:' book/*.md 2>/dev/null)
 
+# The chapters' code cells are linted too: jupytext writes each as a py:percent script
+# into _build/lint/book/ (named after the chapter, so ruff's messages point at it).
 lint: $(STAMP)
-	$(BIN)/ruff check $(LINTED) book
+	$(BIN)/ruff check $(LINTED)
 	$(BIN)/ruff format --check $(LINTED)
+	@rm -rf _build/lint && mkdir -p _build/lint/book
+	@for f in $(CHAPTERS); do \
+	  $(BIN)/jupytext --quiet --to py:percent "$$f" -o "_build/lint/$${f%.md}.py" || exit 1; \
+	done
+	$(BIN)/ruff check _build/lint/book
+
+# .ipynb copies of the chapters, for readers who want files for Jupyter or Colab.
+notebooks: $(STAMP)
+	@mkdir -p _build/notebooks
+	@for f in $(CHAPTERS); do \
+	  $(BIN)/jupytext --quiet --to ipynb "$$f" -o "_build/notebooks/$$(basename $${f%.md}).ipynb" || exit 1; \
+	done
+	@echo "notebooks: _build/notebooks/ ($(words $(CHAPTERS)) chapters)"
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -m "not browser"
 
-test: $(STAMP) lint book browser
-	ADVLAB_REQUIRE_BOOK=1 ADVLAB_REQUIRE_BROWSER=1 $(BIN)/python -m pytest
+test: $(STAMP) lint book browser notebooks
+	ADVLAB_REQUIRE_BOOK=1 ADVLAB_REQUIRE_BROWSER=1 ADVLAB_REQUIRE_NOTEBOOKS=1 $(BIN)/python -m pytest
+
+# Chapters 1-2 on real data: Fashion-MNIST (from Debian, `make data`), quick profile, built into
+# a separate folder so the default book is untouched.
+REAL_OUT := _build/real
+test-real: $(STAMP) vendor data
+	@start=$$(date +%s); \
+	ADVLAB_DATASET=fashion-mnist ADVLAB_PROFILE=quick \
+	  $(BIN)/jupyter-book build . --all -W --keep-going --path-output $(REAL_OUT) && \
+	echo "test-real: chapters built on Fashion-MNIST in $$(( $$(date +%s) - start )) s ($(REAL_OUT)/_build/html)"
 
 format: $(STAMP)
 	$(BIN)/ruff format $(LINTED)
@@ -52,12 +83,14 @@ lock: $(STAMP)
 	{ echo "# Full lock of the environment 'make venv' builds (pip freeze of a fresh install of requirements.txt)."; \
 	  echo "# Regenerate with: make lock"; $(BIN)/python -m pip freeze --exclude-editable; } > constraints.txt
 
-# Work through the chapters interactively (widgets respond here, unlike on the static pages).
+# Work through the chapters interactively. jupytext (pinned in requirements.txt) lets JupyterLab
+# open the MyST Markdown chapters as notebooks; ADVLAB_LIVE=1 gives the explorers free controls
+# that recompute any setting in the running kernel.
 JUPYTERLAB_VERSION := 4.6.6
 lab: $(STAMP)
-	@$(BIN)/python -c "import jupyterlab" 2>/dev/null || \
-	  $(BIN)/python -m pip install --quiet "jupyterlab==$(JUPYTERLAB_VERSION)" -c constraints.txt
-	$(BIN)/jupyter lab book/ $(if $(filter 0,$(shell id -u)),--allow-root)
+	@$(BIN)/python -c "import jupyterlab, jupytext" 2>/dev/null || \
+	  $(BIN)/python -m pip install --quiet "jupyterlab==$(JUPYTERLAB_VERSION)" jupytext -c constraints.txt
+	ADVLAB_LIVE=1 $(BIN)/jupyter lab book/ $(if $(filter 0,$(shell id -u)),--allow-root)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_attacks.py

@@ -5,6 +5,17 @@
 ``ADVLAB_PROFILE``
     ``quick`` (default: minutes on a laptop CPU) or ``full`` (longer training and
     larger evaluations, meant for a GPU and the real datasets).
+``ADVLAB_LIVE``
+    ``1`` when a person runs the chapters in a kernel (``make lab`` sets it): the
+    explorers then add free controls that recompute. Unset for the static book,
+    whose pages have no kernel.
+
+The evaluation subset
+    The quick profile evaluates every chapter on the same fixed subset of at most
+    :data:`QUICK_EVAL_SIZE` (500) test images: the first 500 of a permutation
+    of the test set drawn with seed 0, in test-set order. Datasets with fewer test
+    images (the embedded digits: 360) are evaluated whole. The full profile uses
+    every test image.
 
 Every chapter prints the settings it ran with, so each number in it can be traced.
 """
@@ -14,11 +25,40 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from .data import DATASETS, _canonical
+import torch
+from torch import Tensor
 
-__all__ = ["PROFILES", "BookSettings", "settings"]
+from .data import DATASETS, Dataset, _canonical
+
+__all__ = ["PROFILES", "QUICK_EVAL_SIZE", "BookSettings", "eval_indices", "settings"]
 
 PROFILES = ("quick", "full")
+
+#: How many test images the quick profile evaluates (a fixed subset, the same in every chapter).
+QUICK_EVAL_SIZE = 500
+
+
+def eval_indices(n_test: int, size: int | None) -> Tensor:
+    """The test-set indices a chapter evaluates: all of them, or a fixed subset of ``size``.
+
+    The subset is the first ``size`` entries of a permutation of ``range(n_test)``
+    drawn with seed 0, sorted (so it is the same on every machine and in every
+    chapter). ``size=None``, or ``size >= n_test``, gives every index.
+
+    Raises
+    ------
+    ValueError
+        If ``n_test`` is not a positive integer or ``size`` is not ``None`` or a positive integer.
+    """
+    if isinstance(n_test, bool) or not isinstance(n_test, int) or n_test < 1:
+        raise ValueError(f"n_test must be a positive integer, got {n_test!r}")
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
+        raise ValueError(f"size must be None (every image) or a positive integer, got {size!r}")
+    if size is None or size >= n_test:
+        return torch.arange(n_test)
+    perm = torch.randperm(n_test, generator=torch.Generator().manual_seed(0))
+    return perm[:size].sort().values
+
 
 # Training epochs per (dataset, profile) for the chapters' standard models.
 _EPOCHS = {
@@ -47,6 +87,25 @@ class BookSettings:
     dataset: str
     profile: str
     epochs: int
+    live: bool = False
+
+    @property
+    def eval_size(self) -> int | None:
+        """Test images a chapter evaluates at most: :data:`QUICK_EVAL_SIZE`, or ``None`` (all)."""
+        return QUICK_EVAL_SIZE if self.profile == "quick" else None
+
+    def eval_subset(self, data: Dataset) -> tuple[Tensor, Tensor]:
+        """The test images and labels this profile evaluates (see :func:`eval_indices`).
+
+        Returns
+        -------
+        (x, y)
+            Images (N, C, H, W) in [0, 1] and labels (N,), on the CPU, in test-set order.
+        """
+        if not isinstance(data, Dataset):
+            raise TypeError(f"data must be an advlab Dataset, got {type(data).__name__}")
+        idx = eval_indices(len(data.y_test), self.eval_size)
+        return data.x_test[idx], data.y_test[idx]
 
     @property
     def eps(self) -> float:
@@ -54,7 +113,11 @@ class BookSettings:
         return _EPS[self.dataset]
 
     def describe(self) -> str:
-        return f"dataset={self.dataset!r}, profile={self.profile!r}, epochs={self.epochs}"
+        size = "all" if self.eval_size is None else f"≤ {self.eval_size:,}"
+        return (
+            f"dataset={self.dataset!r}, profile={self.profile!r}, epochs={self.epochs}, "
+            f"test images evaluated: {size}"
+        )
 
 
 def settings() -> BookSettings:
@@ -75,4 +138,5 @@ def settings() -> BookSettings:
     profile = os.environ.get("ADVLAB_PROFILE", "quick").strip().lower()
     if profile not in PROFILES:
         raise ValueError(f"ADVLAB_PROFILE={profile!r} is unknown; use one of {', '.join(PROFILES)}")
-    return BookSettings(dataset, profile, _EPOCHS[(dataset, profile)])
+    live = os.environ.get("ADVLAB_LIVE", "0").strip().lower() in ("1", "true", "yes")
+    return BookSettings(dataset, profile, _EPOCHS[(dataset, profile)], live)

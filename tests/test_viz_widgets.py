@@ -6,14 +6,24 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import json
+import re
+
+import ipywidgets as W
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
 from matplotlib.figure import Figure
 
-from advlab import SmallCNN, fgsm, pgd, viz
-from advlab.widgets import DEFAULT_ATTACKS, attack_explorer, eps_explorer
+from advlab import SmallCNN, fgsm, pgd, predict, viz
+from advlab.attacks import ATTACKS, AttackInfo
+from advlab.widgets import (
+    PrecomputedExplorer,
+    attack_explorer,
+    eps_explorer,
+    precomputed_explorer,
+)
 
 CLASSES = tuple(str(k) for k in range(10))
 
@@ -36,23 +46,6 @@ def images() -> tuple[torch.Tensor, torch.Tensor]:
     x = torch.rand((5, 1, 8, 8), generator=gen)
     y = torch.randint(0, 10, (5,), generator=gen)
     return x, y
-
-
-def _png(box) -> str:
-    """The PNG (base64) the explorer's Output widget shows now; exactly one output expected."""
-    out = box.children[-1]
-    assert len(out.outputs) == 1
-    data = out.outputs[0]["data"]
-    assert out.outputs[0]["output_type"] == "display_data"
-    assert data["image/png"]
-    return data["image/png"]
-
-
-def _controls(box):
-    attack_menu, target_menu = box.children[0].children
-    eps_slider, steps_slider = box.children[1].children
-    picker = box.children[2]
-    return attack_menu, target_menu, eps_slider, steps_slider, picker
 
 
 # ---------------------------------------------------------------- viz
@@ -112,90 +105,254 @@ def test_targeted_success_figure() -> None:
         viz.targeted_success_figure({}, CLASSES)
 
 
-# ---------------------------------------------------------------- attack_explorer
+# ---------------------------------------------------------------- precomputed_explorer
 
 
-def test_attack_explorer_builds_with_a_figure(model, images) -> None:
+def _follow_links(box: PrecomputedExplorer) -> None:
+    """Do what the browser does: copy each control's index into the Stacks it is linked to."""
+    for link in (lk for level in box.links for lk in level):
+        (src, src_attr), (dst, dst_attr) = link.source, link.target
+        setattr(dst, dst_attr, getattr(src, src_attr))
+
+
+def _visible_view(box: PrecomputedExplorer) -> W.VBox:
+    """Walk the nested Stacks along their selected_index to the view a reader sees."""
+    node = next(c for c in box.children if isinstance(c, W.Stack))
+    while isinstance(node, W.Stack):
+        node = node.children[node.selected_index]
+    return node
+
+
+def _caption(view: W.VBox) -> tuple[list[str], str]:
+    """The setting labels (data-advlab-setting) and the text of a view's caption."""
+    html = view.children[0].value
+    m = re.search(r'class="advlab-caption" data-advlab-setting="([^"]*)">(.*)</div>', html)
+    assert m, html
+    return json.loads(m.group(1).replace("&quot;", '"')), m.group(2)
+
+
+def _html_view(**setting) -> str:
+    return "<p>" + ",".join(f"{k}={v}" for k, v in sorted(setting.items())) + "</p>"
+
+
+def test_explorer_grid_size_controls_and_captions() -> None:
+    calls = []
+
+    def draw(eps, image):
+        calls.append((eps, image))
+        return _html_view(eps=eps, image=image)
+
+    box = precomputed_explorer(
+        draw,
+        {"eps": [0.0, 0.05, 0.1], "image": [0, 1, 2, 3]},
+        labels={"image": ["a", "b", "c", "d"]},
+        initial={"eps": 0.05, "image": 2},
+        description={"eps": "ε"},
+        caption=lambda eps, image: f"ε = {eps:.2f}, image {image}",
+        note="three by four",
+    )
+    assert isinstance(box, W.VBox) and "advlab-explorer" in box._dom_classes
+    assert sorted(calls) == sorted((e, i) for e in (0.0, 0.05, 0.1) for i in range(4))
+    assert len(box.views) == 12
+    eps_c, img_c = box.controls["eps"], box.controls["image"]
+    assert isinstance(eps_c, W.SelectionSlider) and isinstance(img_c, W.SelectionSlider)
+    assert all("advlab-control" in c._dom_classes for c in (eps_c, img_c))
+    assert eps_c.options == ("0", "0.05", "0.1") and img_c.options == ("a", "b", "c", "d")
+    assert (eps_c.index, img_c.index, eps_c.description) == (1, 2, "ε")
+    assert box.setting() == {"eps": 0.05, "image": 2}
+    assert any("three by four" in getattr(c, "value", "") for c in box.children)
+    # one link for the outer Stack, one per inner Stack
+    assert [len(level) for level in box.links] == [1, 3]
+    _follow_links(box)
+    labels, text = _caption(_visible_view(box))
+    assert labels == ["0.05", "c"] and text == "ε = 0.05, image 2"
+    # every setting: moving the controls shows the view of that setting, and only that one
+    for i in range(3):
+        for j in range(4):
+            eps_c.index, img_c.index = i, j
+            _follow_links(box)
+            view = _visible_view(box)
+            assert view is box.views[(i, j)]
+            labels, text = _caption(view)
+            assert labels == [eps_c.options[i], img_c.options[j]]
+            assert text == f"ε = {(0.0, 0.05, 0.1)[i]:.2f}, image {j}"
+            assert view.children[1].value == _html_view(eps=(0.0, 0.05, 0.1)[i], image=j)
+
+
+def test_explorer_figures_become_small_pngs_and_are_closed() -> None:
+    def draw(k, style):
+        fig, ax = plt.subplots(figsize=(2, 2))
+        ax.plot([0, 1], [0, k], style)
+        return fig
+
+    box = precomputed_explorer(draw, {"k": [1, 2], "style": ["-", "--", ":"]}, dpi=50)
+    assert not plt.get_fignums(), "the helper must close the figures it draws"
+    assert isinstance(box.controls["style"], W.Dropdown)  # not numbers: a dropdown
+    pngs = {idx: bytes(v.children[1].value) for idx, v in box.views.items()}
+    assert all(p.startswith(b"\x89PNG") and len(p) < 20_000 for p in pngs.values())
+    assert len(set(pngs.values())) == 6  # six different pictures
+    labels, text = _caption(box.views[(1, 2)])
+    assert labels == ["2", ":"] and text == "k: 2 · style: :"  # the default caption
+    notes = [c.value for c in box.children if isinstance(c, W.HTML)]
+    assert notes and notes[0].startswith("<small>On this page: 2 k × 3 style")
+
+
+def test_explorer_three_controls_nest_three_levels() -> None:
+    box = precomputed_explorer(
+        lambda a, b, c: f"{a}{b}{c}", {"a": [1, 2], "b": list("xyz"), "c": [0.5]}
+    )
+    assert [len(level) for level in box.links] == [1, 2, 6]
+    box.controls["a"].index, box.controls["b"].index = 1, 2
+    _follow_links(box)
+    assert _visible_view(box).children[1].value == "2z0.5"
+
+
+def test_explorer_view_key_shares_views() -> None:
+    calls = []
+
+    def draw(m, e):
+        calls.append((m, e))
+        return f"{m}{e}"
+
+    box = precomputed_explorer(
+        draw, {"m": ["a", "b"], "e": [1, 2, 3]}, view_key=lambda m, e: (m, e if m == "a" else 0)
+    )
+    assert len(calls) == 4  # "b" ignores e: drawn once
+    assert box.views[(1, 0)].children[1] is box.views[(1, 2)].children[1]
+    assert _caption(box.views[(1, 2)])[0] == ["b", "3"]  # but each view keeps its own caption
+
+
+def test_explorer_live_controls_recompute_off_grid() -> None:
+    seen = []
+
+    def draw(eps, name):
+        seen.append((eps, name))
+        return f"{eps}/{name}"
+
+    box = precomputed_explorer(draw, {"eps": [0.0, 0.5], "name": ["p", "q"]}, live=True)
+    assert isinstance(box.live_controls["eps"], W.FloatSlider)
+    box.live_controls["eps"].value = 0.25
+    assert seen[-1] == (0.25, "p")
+    box.live_controls["name"].value = "q"
+    assert seen[-1] == (0.25, "q")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"grid": {}}, ValueError, "1, 2 or 3 controls, got 0"),
+        ({"grid": {"a": [1], "b": [1], "c": [1], "d": [1]}}, ValueError, "got 4"),
+        ({"grid": {"a": []}}, ValueError, "grid['a'] has no values"),
+        ({"grid": {"a b": [1]}}, ValueError, "identifiers"),
+        ({"grid": {"a": [1], "b": 3}}, TypeError, "grid['b'] must be a list of values, got int"),
+        ({"grid": {"a": "xyz"}}, TypeError, "got str"),
+        ({"grid": [1, 2]}, TypeError, "grid must map"),
+        ({"labels": {"b": ["x"]}}, ValueError, "unknown control(s) 'b'"),
+        ({"labels": {"a": ["x"]}}, ValueError, "one string per value (2)"),
+        ({"labels": {"a": ["x", "x"]}}, ValueError, "must be distinct"),
+        ({"initial": {"a": 0.3}}, ValueError, "not one of the grid's values"),
+        ({"description": {"z": "zz"}}, ValueError, "unknown control(s) 'z'"),
+        ({"live": 1}, TypeError, "live must be True or False"),
+        ({"draw": 3}, TypeError, "draw must be a function"),
+        ({"draw": lambda a: 3}, TypeError, "got int"),
+        ({"caption": lambda a: 3}, TypeError, "caption must return a string"),
+        ({"max_views": 1}, ValueError, "2 = 2 settings, more than max_views=1"),
+        ({"dpi": 0}, ValueError, "dpi must be an integer >= 10"),
+    ],
+)
+def test_explorer_rejects_bad_arguments(kwargs, error, message) -> None:
+    args = {"draw": lambda a: f"<b>{a}</b>", "grid": {"a": [0.1, 0.2]}} | kwargs
+    draw, grid = args.pop("draw"), args.pop("grid")
+    with pytest.raises(error, match=re.escape(message)):
+        precomputed_explorer(draw, grid, **args)
+
+
+# ---------------------------------------------------------------- eps_explorer / attack_explorer
+
+
+def test_eps_explorer_views_follow_the_attack(model, images) -> None:
     x, y = images
-    box = attack_explorer(model, x, y, CLASSES, attack="PGD", eps=0.1, steps=5, index=2)
-    attack_menu, target_menu, _, steps_slider, picker = _controls(box)
-    assert list(attack_menu.options) == list(DEFAULT_ATTACKS)
-    assert attack_menu.value == "PGD" and picker.value == 2 and steps_slider.value == 5
-    assert target_menu.value == -1  # untargeted
-    assert len(target_menu.options) == 1 + len(CLASSES)
-    _png(box)
-    assert not plt.get_fignums(), "the explorer must close the figures it draws"
+    box = eps_explorer(model, x, y, CLASSES, eps_values=(0.0, 0.1, 0.3), eps=0.1, index=1, dpi=30)
+    assert not plt.get_fignums()
+    assert len(box.views) == 3 * len(x)
+    assert box.setting() == {"eps": 0.1, "image": 1}
+    _follow_links(box)
+    labels, text = _caption(_visible_view(box))
+    assert labels == ["0.1", "1"] and text.startswith("ε = 0.1, image 1")
+    # at ε = 0 nothing changes: the caption says the prediction holds where it was right
+    pred = predict(model, x).argmax(dim=1)
+    for i in range(len(x)):
+        text = _caption(box.views[(0, i)])[1]
+        assert ("still right" in text) == bool(pred[i] == y[i])
+    # different ε, different pictures
+    assert box.views[(0, 0)].children[1].value != box.views[(2, 0)].children[1].value
 
 
-@pytest.mark.parametrize("name", list(DEFAULT_ATTACKS))
-def test_attack_explorer_redraws_for_each_attack(model, images, name) -> None:
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"index": 5}, {"index": -1}, {"eps": 0.25}, {"eps_values": (0.2, 0.1)}, {"eps_values": ()}],
+)
+def test_eps_explorer_rejects_bad_arguments(model, images, kwargs) -> None:
     x, y = images
-    box = attack_explorer(model, x, y, CLASSES, attack="FGSM" if name != "FGSM" else "PGD")
-    attack_menu, _, eps_slider, steps_slider, picker = _controls(box)
-    before = _png(box)
-    attack_menu.value = name
-    assert steps_slider.disabled == (name == "FGSM")  # FGSM takes no steps
-    after_attack = _png(box)
-    eps_slider.value = 0.3
-    after_eps = _png(box)
-    assert len({before, after_attack, after_eps}) == 3
-    picker.value = 4
-    assert _png(box) != after_eps
-    if name != "FGSM":
-        current = _png(box)
-        steps_slider.value = 1
-        assert _png(box) != current
+    with pytest.raises(ValueError):
+        eps_explorer(model, x, y, CLASSES, **kwargs)
 
 
-def test_attack_explorer_targeted_mode(model, images) -> None:
+def test_attack_explorer_controls_come_from_the_registry(model, images) -> None:
     x, y = images
-    box = attack_explorer(model, x, y, CLASSES, attack="PGD", eps=0.3)
-    _, target_menu, *_ = _controls(box)
-    untargeted = _png(box)
-    clean_pred = int(model(x[:1]).argmax(dim=1)[0])
-    target_menu.value = clean_pred  # nothing to attack: a note instead of an error
-    already = _png(box)
-    target_menu.value = (clean_pred + 1) % 10
-    assert len({untargeted, already, _png(box)}) == 3
+    box = attack_explorer(model, x[:3], y[:3], CLASSES, attack="pgd", eps_values=(0.1, 0.2), dpi=30)
+    assert not plt.get_fignums()
+    assert box.controls["attack"].options == ("FGSM", "BIM", "PGD", "CW-L2")
+    assert box.setting() == {"attack": "PGD", "eps": 0.1, "image": 0}
+    assert len(box.views) == 4 * 2 * 3
+    # CW-L2 takes no ε: one picture per image, shared by every ε, and the caption says so
+    cw = box.controls["attack"].options.index("CW-L2")
+    assert box.views[(cw, 0, 1)].children[1] is box.views[(cw, 1, 1)].children[1]
+    assert "no ε" in _caption(box.views[(cw, 1, 1)])[1]
+    fg = box.controls["attack"].options.index("FGSM")
+    assert box.views[(fg, 0, 1)].children[1] is not box.views[(fg, 1, 1)].children[1]
+    text = _caption(box.views[(fg, 1, 2)])[1]
+    assert text.startswith("FGSM, ε = 0.2; image 2")
+    x_adv = fgsm(model, x[:3], y[:3], eps=0.2)
+    fooled = bool(predict(model, x_adv[2:3]).argmax(dim=1)[0] != y[2])
+    assert ("not fooled" in text) != fooled
 
 
-def test_attack_explorer_target_argument(model, images) -> None:
+def test_attack_explorer_without_eps_attacks_has_no_eps_control(model, images) -> None:
     x, y = images
-    clean_pred = int(model(x[:1]).argmax(dim=1)[0])
-    box = attack_explorer(model, x, y, CLASSES, target=(clean_pred + 1) % 10, attack="FGSM")
-    assert _controls(box)[1].value == (clean_pred + 1) % 10
-    _png(box)
+    box = attack_explorer(model, x[:2], y[:2], CLASSES, attacks=["cw_l2"])
+    assert list(box.controls) == ["attack", "image"]
+    assert len(box.views) == 2
 
 
-def test_attack_explorer_custom_attacks_and_seed(model, images) -> None:
+def test_attack_explorer_custom_attack_targeted_and_seeded(model, images) -> None:
     x, y = images
-    calls: list[dict] = []
+    calls = []
 
-    def noisy(model, x, y=None, *, eps, seed=None):
-        calls.append({"eps": eps, "seed": seed})
+    def noisy(model, x, y=None, *, eps, targeted=False, seed=None):
+        calls.append((eps, targeted, seed))
         gen = torch.Generator().manual_seed(seed)
         return (x + eps * torch.randn(x.shape, generator=gen)).clamp(0, 1)
 
-    box = attack_explorer(model, x, y, CLASSES, attacks={"noise": noisy}, eps=0.2, seed=7)
-    _, target_menu, _, steps_slider, _ = _controls(box)
-    assert calls == [{"eps": 0.2, "seed": 7}]
-    assert steps_slider.disabled and target_menu.disabled  # it takes neither
+    info = AttackInfo("noise", noisy, "inf", True, False, True, title="noise")
+    box = attack_explorer(
+        model, x[:2], y[:2], CLASSES, attacks=[info], eps_values=(0.1,), seed=7, target=3
+    )
+    assert calls == [(0.1, True, 7)]  # one batched call per (attack, ε)
+    assert "target “3”" in _caption(box.views[(0, 0, 1)])[1]
 
 
 @pytest.mark.parametrize(
     "kwargs",
     [
-        {"index": 5},
-        {"index": -1},
-        {"attack": "JSMA"},
-        {"attacks": {}},
-        {"attacks": {"FGSM": "not a function"}},
+        {"attacks": []},
+        {"attacks": ["nope"]},
+        {"attack": "nope"},
         {"target": 10},
-        {"target": -1},
-        {"eps": 0.6},
-        {"eps": -0.1},
+        {"target": True},
+        {"index": 9},
         {"steps": 0},
-        {"steps": 51},
+        {"eps": 0.7},
     ],
 )
 def test_attack_explorer_rejects_bad_arguments(model, images, kwargs) -> None:
@@ -206,28 +363,11 @@ def test_attack_explorer_rejects_bad_arguments(model, images, kwargs) -> None:
 
 def test_attack_explorer_rejects_mismatched_labels(model, images) -> None:
     x, y = images
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="one label per image"):
         attack_explorer(model, x, y[:3], CLASSES)
 
 
-# ---------------------------------------------------------------- eps_explorer
+def test_default_attacks_are_registered() -> None:
+    from advlab.widgets import DEFAULT_ATTACKS
 
-
-def test_eps_explorer_builds_and_redraws(model, images) -> None:
-    x, y = images
-    box = eps_explorer(model, x, y, CLASSES, eps=0.05, index=1)
-    eps_slider, picker = box.children[0].children
-    first = _png(box)
-    eps_slider.value = 0.3
-    second = _png(box)
-    picker.value = 3
-    third = _png(box)
-    assert len({first, second, third}) == 3
-    assert not plt.get_fignums()
-
-
-@pytest.mark.parametrize("index", [-1, 5])
-def test_eps_explorer_rejects_bad_index(model, images, index) -> None:
-    x, y = images
-    with pytest.raises(ValueError):
-        eps_explorer(model, x, y, CLASSES, index=index)
+    assert all(name in ATTACKS for name in DEFAULT_ATTACKS)

@@ -1,0 +1,179 @@
+"""advlab.metrics.robustness and the book settings' evaluation subset."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from advlab import fgsm, pgd, predict
+from advlab.metrics import first_success, margin_at, robust_accuracy, success_matrix
+from advlab.settings import QUICK_EVAL_SIZE, eval_indices, settings
+
+
+class Linear2(nn.Module):
+    """Two classes on one-pixel images: logits (x - 0.5, 0.5 - x) * scale."""
+
+    def __init__(self, scale: float = 4.0) -> None:
+        super().__init__()
+        self.w = nn.Parameter(torch.tensor(scale))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        v = x.flatten(1).mean(dim=1) - 0.5
+        return torch.stack([v, -v], dim=1) * self.w
+
+
+@pytest.fixture
+def lin() -> nn.Module:
+    return Linear2().eval()
+
+
+def _pixels(*values: float) -> torch.Tensor:
+    return torch.tensor(values).reshape(-1, 1, 1, 1)
+
+
+# ---------------------------------------------------------------- margin_at
+
+
+def test_margin_known_answer(lin) -> None:
+    x = _pixels(0.9, 0.6, 0.2)
+    y = torch.tensor([0, 1, 1])
+    m = margin_at(lin, x, y)
+    # logit 0 = 4(x - 0.5), logit 1 = -4(x - 0.5): margin for class 0 is 8(x - 0.5)
+    assert torch.allclose(m, torch.tensor([3.2, -0.8, 2.4]), atol=1e-5)
+    assert ((m > 0) == (predict(lin, x).argmax(1) == y)).all()
+
+
+def test_margin_on_digits_matches_accuracy(digits, digits_model) -> None:
+    x, y = digits.x_test[:100], digits.y_test[:100]
+    m = margin_at(digits_model, x, y)
+    acc = float((predict(digits_model, x).argmax(1) == y).float().mean())
+    assert float((m > 0).float().mean()) == pytest.approx(acc)
+
+
+def test_margin_rejects_bad_labels(lin) -> None:
+    with pytest.raises(ValueError, match=re.escape("class indices in [0, 1]")):
+        margin_at(lin, _pixels(0.5), torch.tensor([2]))
+    with pytest.raises(ValueError, match="must have shape"):
+        margin_at(lin, _pixels(0.5, 0.6), torch.tensor([0]))
+
+
+# ---------------------------------------------------------------- robust_accuracy
+
+
+def test_robust_accuracy_known_answer(lin) -> None:
+    # FGSM moves each pixel by eps away from its class: images within eps of 0.5 flip.
+    x = _pixels(0.9, 0.62, 0.55, 0.1, 0.45)
+    y = torch.tensor([0, 0, 0, 1, 1])
+    assert robust_accuracy(lin, fgsm, x, y, eps=0.0) == 1.0
+    assert robust_accuracy(lin, fgsm, x, y, eps=0.1) == pytest.approx(3 / 5)
+    assert robust_accuracy(lin, "fgsm", x, y, eps=0.3) == pytest.approx(2 / 5)
+
+
+def test_robust_accuracy_real_effect(digits, digits_model) -> None:
+    x, y = digits.x_test[:120], digits.y_test[:120]
+    clean = robust_accuracy(digits_model, fgsm, x, y, eps=0.0)
+    weak = robust_accuracy(digits_model, fgsm, x, y, eps=0.1)
+    strong = robust_accuracy(digits_model, pgd, x, y, eps=0.1, steps=10, seed=0)
+    assert clean > 0.8 and weak < clean - 0.1 and strong <= weak
+
+
+def test_robust_accuracy_rejects(lin) -> None:
+    x, y = _pixels(0.9), torch.tensor([0])
+    with pytest.raises(ValueError, match="drop targeted=True"):
+        robust_accuracy(lin, fgsm, x, y, eps=0.1, targeted=True)
+    with pytest.raises(ValueError, match="unknown attack 'nope'"):
+        robust_accuracy(lin, "nope", x, y)
+    with pytest.raises(TypeError, match="x_adv"):
+        robust_accuracy(lin, lambda m, x, y: 3, x, y)
+
+
+# ---------------------------------------------------------------- first_success
+
+
+def test_first_success_known_answer(lin) -> None:
+    x = _pixels(0.9, 0.62, 0.55, 0.1)
+    y = torch.tensor([0, 0, 0, 1])
+    size, budget = first_success(
+        lin, lambda xs, ys, e: fgsm(lin, xs, ys, eps=e), x, y, [0.05, 0.1, 0.2, 0.3]
+    )
+    # distances to 0.5: 0.4, 0.12, 0.05, 0.4 -> flips at the first eps > distance
+    assert budget[1] == pytest.approx(0.2) and budget[2] == pytest.approx(0.1)
+    assert math.isnan(budget[0]) and math.isnan(budget[3]) and math.isnan(size[0])
+    assert size[1] == pytest.approx(0.2) and size[2] == pytest.approx(0.1)  # one pixel: L2 = L∞
+
+
+def test_first_success_only_attacks_the_survivors(lin) -> None:
+    x = _pixels(0.9, 0.55)
+    y = torch.tensor([0, 0])
+    seen = []
+
+    def attack(xs, ys, e):
+        seen.append(len(xs))
+        return fgsm(lin, xs, ys, eps=e)
+
+    first_success(lin, attack, x, y, [0.1, 0.2, 0.3])
+    assert seen == [2, 1, 1]
+
+
+def test_first_success_rejects(lin) -> None:
+    x, y = _pixels(0.9), torch.tensor([0])
+    with pytest.raises(ValueError, match="budgets must be a non-empty"):
+        first_success(lin, lambda a, b, e: a, x, y, [])
+    with pytest.raises(ValueError, match="unknown norm"):
+        first_success(lin, lambda a, b, e: a, x, y, [0.1], norm=3)
+
+
+# ---------------------------------------------------------------- success_matrix
+
+
+def test_success_matrix_counts_pairs() -> None:
+    class Fixed(nn.Module):
+        """Predicts the class stored in the first pixel (times 10)."""
+
+        def forward(self, x):
+            k = (x.flatten(1)[:, 0] * 10).round().long()
+            return nn.functional.one_hot(k, 3).float()
+
+    x_adv = _pixels(0.1, 0.2, 0.0, 0.2, 0.0)  # predictions 1, 2, 0, 2, 0
+    src = torch.tensor([0, 0, 1, 1, 2])
+    tgt = torch.tensor([1, 1, 0, 2, 1])
+    m = success_matrix(Fixed(), x_adv, src, tgt, 3)
+    assert m.shape == (3, 3)
+    assert m[0, 1] == 0.5 and m[1, 0] == 1.0 and m[1, 2] == 1.0 and m[2, 1] == 0.0
+    assert np.isnan(m[0, 0]) and np.isnan(m[2, 0])
+    with pytest.raises(ValueError, match=re.escape("targets must hold class indices in [0, 2]")):
+        success_matrix(Fixed(), x_adv, src, tgt + 2, 3)
+
+
+# ---------------------------------------------------------------- settings
+
+
+def test_eval_subset_is_fixed_and_documented(monkeypatch, digits) -> None:
+    a, b = eval_indices(10_000, QUICK_EVAL_SIZE), eval_indices(10_000, QUICK_EVAL_SIZE)
+    assert torch.equal(a, b) and len(a) == QUICK_EVAL_SIZE == len(set(a.tolist()))
+    assert (a[1:] > a[:-1]).all() and int(a.max()) < 10_000
+    assert torch.equal(eval_indices(360, 1000), torch.arange(360))
+    assert torch.equal(eval_indices(50, None), torch.arange(50))
+    monkeypatch.delenv("ADVLAB_PROFILE", raising=False)
+    monkeypatch.delenv("ADVLAB_DATASET", raising=False)
+    x, y = settings().eval_subset(digits)
+    assert len(x) == len(y) == len(digits.y_test)  # 360 < 500: the whole test set
+    with pytest.raises(ValueError, match="size must be None"):
+        eval_indices(10, 0)
+    with pytest.raises(TypeError, match="advlab Dataset"):
+        settings().eval_subset((x, y))
+
+
+def test_settings_live_and_profile(monkeypatch) -> None:
+    monkeypatch.setenv("ADVLAB_LIVE", "1")
+    monkeypatch.setenv("ADVLAB_PROFILE", "full")
+    s = settings()
+    assert s.live and s.eval_size is None and "all" in s.describe()
+    monkeypatch.delenv("ADVLAB_LIVE")
+    monkeypatch.setenv("ADVLAB_PROFILE", "quick")
+    assert not settings().live and settings().eval_size == QUICK_EVAL_SIZE
