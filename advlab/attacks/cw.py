@@ -91,10 +91,14 @@ def cw_l2(
         Adam steps per round, at least 1. Cost: ``binary_search_steps * steps``
         forward and backward passes.
     lr:
-        Adam's learning rate on ``w`` (> 0). Adam moves ``w`` by about ``lr``
-        per step, and a pixel at exactly 0 or 1 starts at ``w = ∓7.25``, so
-        ``steps * lr`` of a few units is needed before the attack can use such
-        pixels. Carlini and Wagner used 0.01 with up to 10,000 steps; 0.05 suits
+        Adam's learning rate on ``w`` (> 0). Adam divides each step by the
+        running size of the gradient, so ``w`` moves by about ``lr`` per step
+        whatever the gradient's scale, even where ``tanh`` is flat. That is a
+        typical step, not a cap: when a pixel leaves saturation its gradient
+        grows fast, Adam's second-moment estimate lags behind, and steps of two
+        to three times ``lr`` occur. A pixel at exactly 0 or 1 starts at
+        ``w = ∓7.25``, so ``steps * lr`` of a few units is needed before the
+        attack can use such pixels. Carlini and Wagner used 0.01 with up to 10,000 steps; 0.05 suits
         the default 100 steps (on the digits, where 61% of pixels are 0 or 1:
         100% targeted success against 52% with 0.01, and 25% smaller
         untargeted perturbations).
