@@ -4,8 +4,8 @@ Images are float tensors in [0, 1], shape (N, C, H, W); normalisation lives
 inside the models, so every epsilon is in pixel units.
 """
 
-from . import attacks, data, defenses, exercises, metrics, models, train, zoo
-from .attacks import bim, cw_l2, fgsm, pgd
+from . import attacks, data, de, defenses, exercises, metrics, models, train, zoo
+from .attacks import bim, cw_l2, fgsm, jsma, one_pixel, pgd
 from .data import DATASETS, Dataset, DataUnavailableError, load_dataset, load_split
 from .device import default_device
 from .models import Normalize, SmallCNN, build_model
@@ -28,16 +28,19 @@ __all__ = [
     "build_model",
     "cw_l2",
     "data",
+    "de",
     "default_device",
     "defenses",
     "evaluate",
     "exercises",
     "fgsm",
     "fit",
+    "jsma",
     "load_dataset",
     "load_split",
     "metrics",
     "models",
+    "one_pixel",
     "pgd",
     "predict",
     "pretrained",

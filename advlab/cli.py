@@ -2,6 +2,10 @@
 
 advlab info                         # device, cache folders, datasets
 advlab train --dataset mnist --epochs 10
+
+Also runs as ``python -m advlab``. Every expected failure (a bad argument or
+device, data that cannot be read, a cache that cannot be written) is reported
+as one ``advlab: error: ...`` line on stderr with exit status 2.
 """
 
 from __future__ import annotations
@@ -49,7 +53,14 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``advlab`` command."""
+    """Entry point of the ``advlab`` command (and of ``python -m advlab``).
+
+    Returns
+    -------
+    int
+        0 on success, 2 for an expected failure (printed as one
+        ``advlab: error: ...`` line); argparse exits with 2 for bad options.
+    """
     parser = argparse.ArgumentParser(prog="advlab", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("info", help="show device, cache folders and datasets").set_defaults(run=_info)
@@ -66,8 +77,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.run(args))
-    except (ValueError, FileNotFoundError) as err:
-        print(f"advlab: error: {err}", file=sys.stderr)
+    except (ValueError, TypeError, OSError) as err:  # DataUnavailableError is an OSError
+        message = " ".join(str(err).split())  # one line, whatever the message held
+        print(f"advlab: error: {message}", file=sys.stderr)
         return 2
 
 

@@ -14,6 +14,12 @@ One entry point, :func:`load_dataset`, serves every chapter:
     network allows; when it does not, :class:`DataUnavailableError` says which
     dataset, which folder was searched and how to fix it.
 
+``"digits-color"`` (16 px), ``"digits-color-8"``, ``"digits-color-32"``
+    The same digits in colour, built offline (see :func:`color_digits`): each
+    image gets its own foreground and background colour and is up-scaled to
+    16 (or 8, 32) pixels. The same images, split and labels at every size, for
+    the one-pixel chapter's [x, y, r, g, b] attack and its image-size study.
+
 A folder that holds only one split (say MNIST's test files) is enough to load
 that split with :func:`load_split`. A folder holding only the compressed MNIST
 files (``*-ubyte.gz``) works too, read-only or not: they are unpacked into the
@@ -22,11 +28,13 @@ cache folder, never beside the originals.
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import hashlib
 import os
 import pickle
 import shutil
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -40,6 +48,7 @@ __all__ = [
     "DataUnavailableError",
     "Dataset",
     "cache_dir",
+    "color_digits",
     "data_root",
     "load_dataset",
     "load_split",
@@ -202,6 +211,8 @@ def _load(
 ) -> tuple[Tensor, Tensor, tuple[str, ...], str]:
     if key == "digits":
         return _load_digits(split)
+    if key.startswith("digits-color"):
+        return _load_digits_color(key, split)
     folder = data_root(root)
     if key in ("mnist", "fashion-mnist"):
         return _load_mnist_like(key, split, folder, download)
@@ -231,6 +242,9 @@ def _load_digits(split: Split) -> tuple[Tensor, Tensor, tuple[str, ...], str]:
 
 # --- torchvision datasets -----------------------------------------------------------------------
 
+#: Where Debian's ``dataset-fashion-mnist`` package installs the original ``*-ubyte.gz`` files.
+DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+
 
 def _unavailable(key: str, folder: Path, why: str) -> DataUnavailableError:
     return DataUnavailableError(
@@ -239,6 +253,38 @@ def _unavailable(key: str, folder: Path, why: str) -> DataUnavailableError:
         f"ADVLAB_DATA at a folder that has them), allow the download on a machine with network "
         f'access, or use the embedded default: load_dataset("digits").'
     )
+
+
+def _corrupt(key: str, where: Path, why: str) -> DataUnavailableError:
+    return DataUnavailableError(
+        f"{key}: the files in {where} exist but are corrupt: {why} Replace them with intact "
+        f"copies (or delete them so that they are downloaded again), or use the embedded "
+        f'default: load_dataset("digits").'
+    )
+
+
+def _unreadable(key: str, where: Path, err: OSError) -> DataUnavailableError:
+    return DataUnavailableError(
+        f"{key}: cannot read {where} ({type(err).__name__}: {err.strerror or err}). Fix its "
+        f"permissions, point ADVLAB_DATA or root= at a readable folder, or use the embedded "
+        f'default: load_dataset("digits").'
+    )
+
+
+def _check_arrays(
+    key: str, where: Path, x: Tensor, y: Tensor, num_classes: int
+) -> tuple[Tensor, Tensor]:
+    """Counts that agree and labels in range, or a DataUnavailableError naming the files."""
+    if len(x) != len(y):
+        raise _corrupt(key, where, f"{len(x):,} images but {len(y):,} labels.")
+    if len(y) and (int(y.min()) < 0 or int(y.max()) >= num_classes):
+        raise _corrupt(
+            key,
+            where,
+            f"labels span [{int(y.min())}, {int(y.max())}] but {key} has classes "
+            f"0 ... {num_classes - 1}.",
+        )
+    return x, y
 
 
 def _mnist_files(train: bool) -> list[str]:
@@ -263,24 +309,44 @@ def _mnist_class(key: str):
     return SplitOnly
 
 
-def _unpack_gz(src_raw: Path, dst_raw: Path, stems: list[str]) -> bool:
-    """Unpack ``stem.gz`` files from ``src_raw`` into ``dst_raw`` (atomically); True if all exist now."""
+def _unpack_gz(key: str, src_raw: Path, dst_raw: Path, stems: list[str]) -> None:
+    """Unpack ``stem.gz`` files from ``src_raw`` into ``dst_raw`` (atomically).
+
+    A truncated or non-gzip file, or a cache that cannot be written, gives a
+    :class:`DataUnavailableError` with the true cause.
+    """
     for stem in stems:
         target = dst_raw / stem
         if target.is_file():
             continue
         packed = src_raw / f"{stem}.gz"
-        if not packed.is_file():
-            return False
-        dst_raw.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{stem}.{os.getpid()}.tmp")
         try:
+            dst_raw.mkdir(parents=True, exist_ok=True)
             with gzip.open(packed, "rb") as fin, open(tmp, "wb") as fout:
                 shutil.copyfileobj(fin, fout)
             os.replace(tmp, target)
+        except (EOFError, zlib.error, gzip.BadGzipFile) as err:
+            raise _corrupt(
+                key, src_raw, f"{packed.name} is not a complete gzip file ({err})."
+            ) from err
+        except OSError as err:
+            raise DataUnavailableError(
+                f"{key}: cannot unpack {packed} into {dst_raw} ({type(err).__name__}: "
+                f"{err.strerror or err}). Make ADVLAB_CACHE a writable folder."
+            ) from err
         finally:
             tmp.unlink(missing_ok=True)
-    return True
+
+
+def _unpack_tag(raw: Path, stems: list[str]) -> str:
+    """A folder name for unpacked copies: the source folder and each .gz file's size and mtime,
+    so a replaced ``.gz`` is unpacked afresh instead of serving a stale copy."""
+    parts = [str(raw.resolve())]
+    for stem in stems:
+        st = (raw / f"{stem}.gz").stat()
+        parts.append(f"{stem}:{st.st_size}:{st.st_mtime_ns}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
 def _load_mnist_like(
@@ -290,61 +356,242 @@ def _load_mnist_like(
     train = split == "train"
     raw = folder / cls.__name__ / "raw"
     stems = _mnist_files(train)
-    root = folder
-    if not all((raw / s).is_file() for s in stems) and all(
-        (raw / f"{s}.gz").is_file() for s in stems
-    ):
-        # Compressed files only: unpack them into the cache (never into the data folder, which
-        # may be shared or read-only), in a folder keyed by where they came from.
-        tag = hashlib.sha256(str(raw.resolve()).encode()).hexdigest()[:12]
-        root = cache_dir() / "data" / "unpacked" / tag
-        _unpack_gz(raw, root / cls.__name__ / "raw", stems)
     try:
-        ds = cls(str(root), train=train, download=download)
+        plain = all((raw / s).is_file() for s in stems)
+        packed = not plain and all((raw / f"{s}.gz").is_file() for s in stems)
+        debian = (
+            key == "fashion-mnist"
+            and not (plain or packed)
+            and all((DEBIAN_FASHION_MNIST / f"{s}.gz").is_file() for s in stems)
+        )
+        root, where = folder, raw
+        if packed or debian:
+            # Compressed files only: unpack them into the cache (never into the data folder,
+            # which may be shared or read-only), keyed by where they came from and their stat.
+            where = raw if packed else DEBIAN_FASHION_MNIST
+            root = cache_dir() / "data" / "unpacked" / _unpack_tag(where, stems)
+            _unpack_gz(key, where, root / cls.__name__ / "raw", stems)
+    except PermissionError as err:
+        raise _unreadable(key, Path(err.filename or folder), err) from err
+    exists = plain or packed or debian
+    try:
+        ds = cls(str(root), train=train, download=download and not exists)
     except Exception as err:  # torchvision raises RuntimeError/URLError/OSError from deep inside
+        if exists:
+            raise _corrupt(key, where, f"{type(err).__name__}: {err}.") from err
         how = "files not found" + (" and the download failed" if download else "")
         raise _unavailable(key, folder, f"{how} ({type(err).__name__}: {err}).") from err
-    x = (ds.data.to(torch.float32) / 255.0).unsqueeze(1).contiguous()
-    y = ds.targets.to(torch.int64).clone()
     if key == "mnist":
         classes = tuple(str(k) for k in range(10))
     else:
         classes = tuple(ds.classes)
-    return x, y, classes, f"torchvision {cls.__name__} from {root}"
+    x, y = _check_arrays(key, where, ds.data, ds.targets, len(classes))
+    x = (x.to(torch.float32) / 255.0).unsqueeze(1).contiguous()
+    y = y.to(torch.int64).clone()
+    if debian:
+        source = (
+            f"Debian's dataset-fashion-mnist package at {DEBIAN_FASHION_MNIST} "
+            f"(unpacked into {root})"
+        )
+    else:
+        source = f"torchvision {cls.__name__} from {where}"
+    return x, y, classes, source
 
 
-def _cifar10_class():
-    from torchvision import datasets
-
-    class SplitOnly(datasets.CIFAR10):
-        """torchvision's CIFAR10, but only this split's files (and the meta file) need to exist.
-
-        The md5 sums are still checked by torchvision whenever it downloads the archive.
-        """
-
-        def _check_integrity(self) -> bool:
-            wanted = self.train_list if self.train else self.test_list
-            names = [f for f, _ in wanted] + [self.meta["filename"]]
-            return all(os.path.isfile(os.path.join(self.root, self.base_folder, n)) for n in names)
-
-        def _load_meta(self) -> None:
-            path = os.path.join(self.root, self.base_folder, self.meta["filename"])
-            with open(path, "rb") as infile:
-                meta = pickle.load(infile, encoding="latin1")
-            self.classes = meta[self.meta["key"]]
-            self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
-
-    return SplitOnly
+# --- CIFAR-10: pickles, read with a restricted unpickler -----------------------------------------
 
 
-def _load_cifar10(split: Split, folder: Path, download: bool):
-    cls = _cifar10_class()
+def _numpy_reconstructors() -> dict[tuple[str, str], object]:
+    """The only globals a CIFAR-10 batch may name: NumPy's array and dtype rebuilders."""
+    from numpy._core import multiarray, numeric
+
+    allowed: dict[tuple[str, str], object] = {}
+    for module in ("numpy.core.multiarray", "numpy._core.multiarray"):
+        allowed[(module, "_reconstruct")] = multiarray._reconstruct
+        allowed[(module, "scalar")] = multiarray.scalar
+    for module in ("numpy.core.numeric", "numpy._core.numeric"):
+        allowed[(module, "_frombuffer")] = numeric._frombuffer
+    allowed[("numpy", "ndarray")] = np.ndarray
+    allowed[("numpy", "dtype")] = np.dtype
+    allowed[("_codecs", "encode")] = codecs.encode  # how protocol 2 writes bytes
+    return allowed
+
+
+class _CifarUnpickler(pickle.Unpickler):
+    """Admits only what real CIFAR-10 files hold: dicts, lists, bytes, str, ints, NumPy arrays.
+
+    Any other global (``os.system``, ``builtins.eval``, a class...) is refused,
+    so a crafted file placed in the data folder cannot run code when loaded.
+    """
+
+    allowed = _numpy_reconstructors()
+
+    def find_class(self, module: str, name: str) -> object:
+        try:
+            return self.allowed[(module, name)]
+        except KeyError:
+            raise pickle.UnpicklingError(
+                f"it asks to load {module}.{name}, which real CIFAR-10 files never contain"
+            ) from None
+
+
+def _read_cifar_pickle(path: Path) -> dict:
     try:
-        ds = cls(str(folder), train=split == "train", download=download)
-    except Exception as err:
-        how = "files not found or unreadable" + (" and the download failed" if download else "")
-        raise _unavailable("cifar10", folder, f"{how} ({type(err).__name__}: {err}).") from err
-    x = torch.from_numpy(np.ascontiguousarray(ds.data)).permute(0, 3, 1, 2).to(torch.float32)
-    x = (x / 255.0).contiguous()
-    y = torch.as_tensor(ds.targets, dtype=torch.int64)
-    return x, y, tuple(ds.classes), f"torchvision CIFAR10 from {folder}"
+        with open(path, "rb") as fh:
+            blob = _CifarUnpickler(fh, encoding="latin1").load()
+    except PermissionError as err:
+        raise _unreadable("cifar10", path, err) from err
+    except Exception as err:  # UnpicklingError, EOFError, ValueError...: anything malformed
+        raise _corrupt(
+            "cifar10",
+            path.parent,
+            f"{path.name} is unreadable or not a CIFAR-10 batch ({type(err).__name__}: {err}).",
+        ) from err
+    if not isinstance(blob, dict):
+        raise _corrupt("cifar10", path.parent, f"{path.name} is not a CIFAR-10 batch.")
+    return blob
+
+
+def _cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    blob = _read_cifar_pickle(path)
+    data, labels = blob.get("data"), blob.get("labels")
+    ok = (
+        isinstance(data, np.ndarray)
+        and data.dtype == np.uint8
+        and data.ndim == 2
+        and data.shape[1] == 3 * 32 * 32
+        and isinstance(labels, list)
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in labels)
+    )
+    if not ok:
+        raise _corrupt(
+            "cifar10",
+            path.parent,
+            f"{path.name} is not a CIFAR-10 batch (it needs 'data', uint8 of shape (N, 3072), "
+            "and 'labels', a list of ints).",
+        )
+    return data, np.asarray(labels, dtype=np.int64)
+
+
+def _download_cifar10(folder: Path) -> None:
+    from torchvision.datasets import CIFAR10
+    from torchvision.datasets.utils import download_and_extract_archive
+
+    download_and_extract_archive(
+        CIFAR10.url, str(folder), filename=CIFAR10.filename, md5=CIFAR10.tgz_md5
+    )
+
+
+def _load_cifar10(
+    split: Split, folder: Path, download: bool
+) -> tuple[Tensor, Tensor, tuple[str, ...], str]:
+    base = folder / "cifar-10-batches-py"
+    names = [f"data_batch_{k}" for k in range(1, 6)] if split == "train" else ["test_batch"]
+    try:
+        have = all((base / n).is_file() for n in [*names, "batches.meta"])
+    except PermissionError as err:
+        raise _unreadable("cifar10", Path(err.filename or base), err) from err
+    if not have:
+        if not download:
+            raise _unavailable("cifar10", folder, "files not found.")
+        try:
+            _download_cifar10(folder)
+        except Exception as err:
+            raise _unavailable(
+                "cifar10",
+                folder,
+                f"files not found and the download failed ({type(err).__name__}: {err}).",
+            ) from err
+    meta = _read_cifar_pickle(base / "batches.meta")
+    classes = meta.get("label_names")
+    if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes) or not classes:
+        raise _corrupt("cifar10", base, "batches.meta has no list of class names.")
+    parts = [_cifar_batch(base / n) for n in names]
+    data = np.concatenate([d for d, _ in parts])
+    x, y = _check_arrays(
+        "cifar10",
+        base,
+        torch.from_numpy(data).view(-1, 3, 32, 32),
+        torch.from_numpy(np.concatenate([lab for _, lab in parts])),
+        len(classes),
+    )
+    x = (x.to(torch.float32) / 255.0).contiguous()
+    return x, y, tuple(classes), f"CIFAR-10 python batches from {base}"
+
+
+# --- coloured digits at several sizes (Part IV) -------------------------------------------------
+
+#: Seed of the per-image colours of the coloured digits (fixed: the data are part of the book).
+DIGITS_COLOR_SEED = 1234
+#: Sizes at which the coloured digits are offered, by dataset name.
+DIGITS_COLOR_SIZES = {"digits-color-8": 8, "digits-color": 16, "digits-color-32": 32}
+DATASETS.update(
+    {
+        name: f"the embedded digits, coloured (per-image fg/bg), {size}x{size} RGB (no network)"
+        for name, size in DIGITS_COLOR_SIZES.items()
+    }
+)
+_ALIASES.update({"digits-color-16": "digits-color", "digits_color": "digits-color"})
+
+
+def color_digits(
+    x: Tensor, index: Tensor, size: int = 16, *, seed: int = DIGITS_COLOR_SEED
+) -> Tensor:
+    """Colour grey digits and up-scale them: (N, 1, 8, 8) in [0, 1] -> (N, 3, size, size).
+
+    Image ``i`` gets a background and a foreground colour drawn from a
+    generator seeded by ``seed`` and its ``index[i]`` (its position in
+    scikit-learn's 1,797 digits), so an image has the same colours in every
+    split, batch and size. One of the two colours is dark (every channel in
+    [0, 0.4]) and the other light ([0.6, 1]), chosen by a coin flip, so the
+    digit always stands out whatever the hues. The grey level ``a`` mixes them,
+    ``(1 - a) * background + a * foreground``, after bilinear up-scaling of
+    ``a`` to ``size`` (``size=8`` keeps the original pixels).
+
+    Raises
+    ------
+    ValueError
+        For a ``size`` below 8, or images that are not (N, 1, H, W).
+    """
+    if isinstance(size, bool) or not isinstance(size, int) or size < 8:
+        raise ValueError(f"size must be an int >= 8, got {size!r}")
+    if x.ndim != 4 or x.shape[1] != 1 or index.shape != (x.shape[0],):
+        raise ValueError("x must be (N, 1, H, W) grey images and index one int per image")
+    a = x.float()
+    if a.shape[-1] != size:
+        a = torch.nn.functional.interpolate(
+            a, size=(size, size), mode="bilinear", align_corners=False
+        )
+        a = a.clamp(0.0, 1.0)
+    gen = np.random.default_rng
+    cols = np.stack(
+        [gen([seed, int(i)]).uniform(0.0, 0.4, size=(2, 3)) for i in index.tolist()]
+    )  # (N, 2, 3): a dark colour and a light one (0.6 + ...)
+    flip = np.array([gen([seed, int(i), 1]).integers(0, 2) for i in index.tolist()], dtype=bool)
+    dark, light = cols[:, 0], 0.6 + cols[:, 1]
+    bg = np.where(flip[:, None], light, dark)
+    fg = np.where(flip[:, None], dark, light)
+    bg_t = torch.from_numpy(bg.astype(np.float32))[:, :, None, None]
+    fg_t = torch.from_numpy(fg.astype(np.float32))[:, :, None, None]
+    return ((1.0 - a) * bg_t + a * fg_t).clamp(0.0, 1.0).contiguous()
+
+
+def _load_digits_color(key: str, split: Split) -> tuple[Tensor, Tensor, tuple[str, ...], str]:
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    size = DIGITS_COLOR_SIZES[key]
+    labels = load_digits().target
+    idx = np.arange(len(labels))
+    idx_train, idx_test = train_test_split(
+        idx, test_size=DIGITS_TEST_FRACTION, random_state=DIGITS_SPLIT_SEED, stratify=labels
+    )
+    chosen = np.sort(idx_train if split == "train" else idx_test)
+    x, y, classes, _ = _load_digits(split)  # the same images, in the same order
+    x = color_digits(x, torch.from_numpy(chosen), size)
+    return (
+        x,
+        y,
+        classes,
+        f"scikit-learn's 8x8 digits, coloured and up-scaled to {size}x{size} (no download)",
+    )

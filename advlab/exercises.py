@@ -35,9 +35,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .attacks import fgsm, pgd
-from .attacks._common import check_count
+from .attacks._common import check_count, check_flag, check_seed
 
-__all__ = ["CheckReport", "check_fgsm", "check_pgd"]
+__all__ = ["CheckReport", "check_best_pair", "check_fgsm", "check_pgd"]
 
 #: Absolute tolerance for "the same image": float32 rounding of x + eps·sign(g).
 ATOL = 1e-5
@@ -79,14 +79,16 @@ def _problems(trials: int, seed: int) -> list[_Problem]:
     gen = torch.Generator().manual_seed(seed)
     out = []
     for t in range(trials):
-        torch.manual_seed(seed * 1000 + t)
         c, h, k = (1, 6, 3) if t % 2 == 0 else (3, 5, 4)
-        if t % 3 == 2:
-            model: nn.Module = nn.Sequential(nn.Flatten(), nn.Linear(c * h * h, k))
-        else:
-            model = nn.Sequential(
-                nn.Conv2d(c, 4, 3, padding=1), nn.Tanh(), nn.Flatten(), nn.Linear(4 * h * h, k)
-            )
+        # the models' initial weights come from ``gen`` too, without touching the global RNG
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(torch.randint(0, 2**62, (1,), generator=gen)))
+            if t % 3 == 2:
+                model: nn.Module = nn.Sequential(nn.Flatten(), nn.Linear(c * h * h, k))
+            else:
+                model = nn.Sequential(
+                    nn.Conv2d(c, 4, 3, padding=1), nn.Tanh(), nn.Flatten(), nn.Linear(4 * h * h, k)
+                )
         model.eval()
         x = torch.rand((5, c, h, h), generator=gen)
         # some pixels exactly at the bounds, so a missing clip shows
@@ -184,8 +186,11 @@ def _summary(name: str, ref_name: str, failures: list[str], n: int) -> CheckRepo
     return CheckReport(name, False, [first, *more])
 
 
-def _trials(trials: object) -> int:
-    return check_count(trials, "trials", minimum=1)
+def _settings(trials: object, seed: object, verbose: object) -> tuple[int, int, bool]:
+    n = check_count(trials, "trials", minimum=1)
+    if n > 1000:
+        raise ValueError(f"trials must be at most 1000 (each is a small random problem), got {n}")
+    return n, check_seed(seed), check_flag(verbose, "verbose")
 
 
 def check_fgsm(
@@ -216,7 +221,8 @@ def check_fgsm(
     """
     if not callable(fn):
         raise TypeError(f"check_fgsm takes your FGSM function, got {type(fn).__name__}")
-    problems = _problems(_trials(trials), seed)
+    trials, seed, verbose = _settings(trials, seed, verbose)
+    problems = _problems(trials, seed)
     failures: list[str] = []
     for p in problems:
         out, err = _call(fn, p, eps=p.eps)
@@ -296,7 +302,8 @@ def check_pgd(
     if key not in ("inf", "2", "∞"):
         raise ValueError(f"norm must be 'inf' or 2, got {norm!r}")
     key = "2" if key == "2" else "inf"
-    problems = _problems(_trials(trials), seed)
+    trials, seed, verbose = _settings(trials, seed, verbose)
+    problems = _problems(trials, seed)
     failures: list[str] = []
     steps = 5
     for p in problems:
@@ -355,6 +362,308 @@ def check_pgd(
     report = _summary(
         f"pgd (L{'∞' if key == 'inf' else '2'})", "advlab.pgd", failures, len(problems)
     )
+    if verbose:
+        print(report)
+    return report
+
+
+# --- Part IV: one generation of differential evolution ------------------------------------------
+
+
+def _de_reference(
+    pop: Tensor,
+    fit: Tensor,
+    f: Callable[[Tensor], Tensor],
+    donors: Tensor,
+    F: float,
+    lower: Tensor,
+    upper: Tensor,
+    *,
+    clip: bool = True,
+    flip: bool = False,
+    keep: str = "better",
+) -> tuple[Tensor, Tensor]:
+    """One DE/rand/1 generation without crossover, and the shapes of typical mistakes."""
+    from .de import clip_to_bounds, mutate, select
+
+    a, b, c = pop[donors[:, 0]], pop[donors[:, 1]], pop[donors[:, 2]]
+    trial = mutate(a, c, b, F) if flip else mutate(a, b, c, F)
+    if clip:
+        trial = clip_to_bounds(trial, lower, upper)
+    f_trial = f(trial)
+    if keep == "all":
+        return trial, f_trial
+    if keep == "worse":
+        return select(pop, -fit, trial, -f_trial)[0], torch.maximum(fit, f_trial)
+    return select(pop, fit, trial, f_trial)
+
+
+def check_de_generation(
+    fn: Callable[..., tuple[Tensor, Tensor]],
+    *,
+    trials: int = 6,
+    seed: int = 0,
+    verbose: bool = True,
+) -> CheckReport:
+    """Check a reader's DE/rand/1 generation against :mod:`advlab.de`'s steps.
+
+    The reader's function is ``fn(pop, fit, f, donors, F, lower, upper) ->
+    (new_pop, new_fit)``: ``pop`` (N, D) members, ``fit`` (N,) their fitness,
+    ``f`` maps (M, D) vectors to (M,) fitness (lower is better), ``donors``
+    (N, 3) the indices ``a, b, c`` for each parent, ``F`` the mutation factor,
+    ``lower``/``upper`` (D,) the box. It builds each mutant
+    ``a + F (b - c)``, clips it into the box, and keeps it only where its
+    fitness is strictly lower than the parent's (no crossover).
+
+    Returns
+    -------
+    CheckReport
+        "exact match", or the first mistake found: clipping forgotten, the
+        difference reversed, the selection inverted or missing, the input
+        modified in place, a wrong shape.
+    """
+    if not callable(fn):
+        raise TypeError(f"check_de_generation takes your function, got {type(fn).__name__}")
+    n_trials, seed, verbose = _settings(trials, seed, verbose)
+    gen = torch.Generator().manual_seed(seed)
+    failures: list[str] = []
+    for _ in range(n_trials):
+        n, d = 8, 3
+        lower, upper = -torch.ones(d, dtype=torch.float64), torch.ones(d, dtype=torch.float64)
+        pop = torch.rand(n, d, generator=gen, dtype=torch.float64) * 2 - 1
+        centre = torch.rand(d, generator=gen, dtype=torch.float64) - 0.5
+
+        def f(v: Tensor, centre: Tensor = centre) -> Tensor:
+            return ((v - centre) ** 2).sum(-1)
+
+        fit = f(pop)
+        keys = torch.rand(n, n, generator=gen)
+        keys[torch.arange(n), torch.arange(n)] = 2.0  # a parent is never its own donor
+        donors = keys.argsort(dim=1)[:, :3]
+        F = 0.9  # large enough that some mutants leave the box
+        pop_before, fit_before = pop.clone(), fit.clone()
+        try:
+            out = fn(pop, fit, f, donors, F, lower, upper)
+        except Exception as err:  # the reader's code: report, do not crash the notebook
+            failures.append(f"your function raised {type(err).__name__}: {err}")
+            continue
+        if not torch.equal(pop, pop_before) or not torch.equal(fit, fit_before):
+            failures.append("your function changed pop or fit in place; work on copies")
+            continue
+        if not (isinstance(out, tuple) and len(out) == 2):
+            failures.append("return a pair (new_pop, new_fit)")
+            continue
+        new_pop, new_fit = (torch.as_tensor(t, dtype=torch.float64) for t in out)
+        if new_pop.shape != pop.shape or new_fit.shape != fit.shape:
+            failures.append(
+                f"new_pop must be {tuple(pop.shape)} and new_fit {tuple(fit.shape)}, got "
+                f"{tuple(new_pop.shape)} and {tuple(new_fit.shape)}"
+            )
+            continue
+        ref = _de_reference(pop, fit, f, donors, F, lower, upper)
+        if _same(new_pop, ref[0]) and _same(new_fit, ref[1]):
+            continue
+        diagnoses = [
+            (
+                {"clip": False},
+                "you did not clip the mutants: clamp each coordinate into [lower, upper]",
+            ),
+            (
+                {"flip": True},
+                "your difference is reversed: the mutant is a + F·(b − c), not a + F·(c − b)",
+            ),
+            (
+                {"keep": "all"},
+                "every trial replaced its parent: keep a trial only if its fitness is lower",
+            ),
+            (
+                {"keep": "worse"},
+                "your selection is inverted: DE minimises, keep the trial when f(trial) < f(parent)",
+            ),
+        ]
+        for kw, msg in diagnoses:
+            wrong = _de_reference(pop, fit, f, donors, F, lower, upper, **kw)  # type: ignore[arg-type]
+            if _same(new_pop, wrong[0]):
+                failures.append(msg)
+                break
+        else:
+            failures.append(
+                "your new population differs from advlab.de's steps (mutate, clip_to_bounds, "
+                "select); check which members you use as a, b and c"
+            )
+    report = _summary("de_generation", "advlab.de", failures, n_trials)
+    if verbose:
+        print(report)
+    return report
+
+
+__all__ += ["check_de_generation"]
+
+
+# --- Part IV: writing k pixels into a batch of images -------------------------------------------
+
+
+def check_set_pixels(
+    fn: Callable[[Tensor, Tensor, Tensor], Tensor],
+    *,
+    trials: int = 6,
+    seed: int = 0,
+    verbose: bool = True,
+) -> CheckReport:
+    """Check a reader's ``fn(x, positions, values) -> x_new`` against the one-pixel attack's own.
+
+    ``x`` (B, C, H, W) images, ``positions`` (B, k, 2) int64 (row, column) and
+    ``values`` (B, k, C): the result is a copy of ``x`` with pixel
+    ``positions[b, j]`` of image ``b`` set to ``values[b, j]`` in every channel
+    (a later ``j`` wins when two positions coincide), as
+    :func:`advlab.attacks.one_pixel.apply_pixels` does.
+
+    Returns
+    -------
+    CheckReport
+        "exact match", or the first mistake found: input modified in place, rows
+        and columns swapped, only the first channel written, wrong shape.
+    """
+    from .attacks.one_pixel import apply_pixels
+
+    if not callable(fn):
+        raise TypeError(f"check_set_pixels takes your function, got {type(fn).__name__}")
+    n_trials, seed, verbose = _settings(trials, seed, verbose)
+    gen = torch.Generator().manual_seed(seed)
+    failures: list[str] = []
+    for t in range(n_trials):
+        c = 1 if t % 2 == 0 else 3
+        b, h, w, k = 4, 5, 7, 1 + t % 3  # not square: swapped rows and columns show
+        x = torch.rand(b, c, h, w, generator=gen)
+        pos = torch.stack(
+            [
+                torch.randint(0, h, (b, k), generator=gen),
+                torch.randint(0, w, (b, k), generator=gen),
+            ],
+            dim=-1,
+        )
+        val = torch.rand(b, k, c, generator=gen)
+        x_before = x.clone()
+        try:
+            out = fn(x, pos, val)
+        except Exception as err:  # the reader's code: report, do not crash the notebook
+            hint = (
+                f" (the images are {h} rows by {w} columns: positions[..., 0] is the row, "
+                "positions[..., 1] the column; did you swap them?)"
+                if isinstance(err, IndexError)
+                else ""
+            )
+            failures.append(f"your function raised {type(err).__name__}: {err}{hint}")
+            continue
+        if not torch.equal(x, x_before):
+            failures.append("your function changed x in place; write into a copy (x.clone())")
+            continue
+        if not isinstance(out, Tensor) or out.shape != x.shape:
+            got = tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__
+            failures.append(f"return images of x's shape {tuple(x.shape)}, got {got}")
+            continue
+        ref = apply_pixels(x, pos, val)
+        if torch.equal(out, ref):
+            continue
+        swapped = pos.flip(-1)
+        if bool((swapped[..., 0] < h).all() and (swapped[..., 1] < w).all()) and torch.equal(
+            out, apply_pixels(x, swapped, val)
+        ):
+            failures.append("you swapped rows and columns: positions[..., 0] is the row (y)")
+        elif c > 1 and torch.equal(out[:, 0], ref[:, 0]) and torch.equal(out[:, 1:], x[:, 1:]):
+            failures.append("you wrote only the first channel: set all C channels of the pixel")
+        else:
+            wrong = int((out != ref).any(1).sum())
+            failures.append(
+                f"your images differ from advlab's at {wrong} pixel positions; "
+                "check the indexing x[b, :, row, col] = values[b, j]"
+            )
+    report = _summary("set_pixels", "advlab's apply_pixels", failures, n_trials)
+    if verbose:
+        print(report)
+    return report
+
+
+__all__ += ["check_set_pixels"]
+
+
+def check_best_pair(
+    best_pair: Callable[[Tensor, Tensor], object], *, verbose: bool = True
+) -> CheckReport:
+    """Check the reader's JSMA pair choice against :func:`advlab.attacks.jsma.best_pairs`.
+
+    ``best_pair(alpha, beta)`` receives one image's saliency maps as 1-D tensors
+    (θ = +1, every feature in the search domain) and must return the pair
+    ``(p, q)`` of feature indices, ``p != q``, with the largest
+    ``(α_p + α_q)·|β_p + β_q|`` among pairs with ``α_p + α_q > 0`` and
+    ``β_p + β_q < 0``, or ``None`` when no pair qualifies. Either order of ``p``
+    and ``q`` is accepted. Runs 8 random problems (some with no qualifying pair,
+    some where the best single features are not the best pair).
+
+    Returns
+    -------
+    CheckReport
+        ``passed`` and feedback naming the first kind of mistake found.
+    """
+    verbose = check_flag(verbose, "verbose")
+    from .attacks.jsma import best_pairs
+
+    if not callable(best_pair):
+        raise TypeError(f"best_pair must be a function, got {type(best_pair).__name__}")
+    gen = torch.Generator().manual_seed(0)
+    failures: list[str] = []
+    for t in range(8):
+        d = 5 + 3 * t
+        alpha = torch.randn(d, generator=gen)
+        beta = torch.randn(d, generator=gen)
+        if t == 3:  # no pair can have α > 0 and β < 0
+            alpha, beta = -alpha.abs(), beta.abs()
+        pq, found = best_pairs(alpha[None], beta[None], torch.ones(1, d, dtype=torch.bool))
+        expected = {int(pq[0, 0]), int(pq[0, 1])} if bool(found[0]) else None
+        a_in, b_in = alpha.clone(), beta.clone()
+        try:
+            out = best_pair(a_in, b_in)
+        except Exception as err:  # the reader's code: report any failure as feedback
+            failures.append(f"your function raised {type(err).__name__}: {err}")
+            continue
+        if not (torch.equal(a_in, alpha) and torch.equal(b_in, beta)):
+            failures.append("your function modified alpha or beta in place")
+            continue
+        if expected is None:
+            if out is not None:
+                failures.append(
+                    "no pair qualifies here (no α_p + α_q > 0 with β_p + β_q < 0), "
+                    f"but you returned {out!r}: return None"
+                )
+            continue
+        try:
+            p, q = (int(v) for v in out)  # type: ignore[union-attr]
+        except Exception:
+            failures.append(f"return a pair (p, q) of indices, got {out!r}")
+            continue
+        if p == q:
+            failures.append("p and q must be two different features")
+            continue
+        if {p, q} == expected:
+            continue
+        a_pq, b_pq = float(alpha[p] + alpha[q]), float(beta[p] + beta[q])
+        top_alpha = set(alpha.topk(2).indices.tolist())
+        if {p, q} == top_alpha:
+            failures.append(
+                "you picked the two largest α: the score also needs |β_p + β_q|, and the pair "
+                "must have β_p + β_q < 0"
+            )
+        elif not (a_pq > 0 and b_pq < 0):
+            failures.append(
+                f"your pair ({p}, {q}) has α sum {a_pq:.3g} and β sum {b_pq:.3g}: only pairs "
+                "with α_p + α_q > 0 and β_p + β_q < 0 qualify"
+            )
+        else:
+            failures.append(
+                f"your pair ({p}, {q}) qualifies but scores {a_pq * abs(b_pq):.3g}, less than "
+                "the best; compare (α_p + α_q)·|β_p + β_q| over all pairs p < q"
+            )
+    report = _summary("JSMA pair choice", "advlab.attacks.jsma.best_pairs", failures, 8)
     if verbose:
         print(report)
     return report

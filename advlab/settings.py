@@ -70,6 +70,13 @@ _EPOCHS = {
     ("fashion-mnist", "full"): 15,
     ("cifar10", "quick"): 10,
     ("cifar10", "full"): 40,
+    # the coloured digits of Part IV (8, 16 and 32 px)
+    ("digits-color-8", "quick"): 12,
+    ("digits-color-8", "full"): 40,
+    ("digits-color", "quick"): 12,
+    ("digits-color", "full"): 40,
+    ("digits-color-32", "quick"): 12,
+    ("digits-color-32", "full"): 40,
 }
 
 

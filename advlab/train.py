@@ -15,7 +15,6 @@ chapters reuse it unchanged:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -24,8 +23,18 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from ._utils import eval_mode, model_device
-from .device import default_device
+from ._utils import eval_mode, model_device, model_dtype
+from .attacks._common import (
+    check_count,
+    check_flag,
+    check_label_range,
+    check_labels,
+    check_logits,
+    check_pixel_values,
+    check_real,
+    check_seed,
+)
+from .device import resolve_device
 
 __all__ = ["History", "accuracy", "evaluate", "fit", "predict", "set_seed"]
 
@@ -42,8 +51,71 @@ class History:
 
 
 def set_seed(seed: int) -> None:
-    """Seed PyTorch's global generators (CPU and every CUDA device)."""
-    torch.manual_seed(seed)
+    """Seed PyTorch's global generators (CPU and every CUDA device).
+
+    Raises
+    ------
+    ValueError
+        If ``seed`` is not an integer in 0 … 2**64 - 1 (NumPy integers are accepted).
+    """
+    torch.manual_seed(check_seed(seed))
+
+
+def _check_model(model: object) -> nn.Module:
+    if not isinstance(model, nn.Module):
+        raise ValueError(
+            f"model must be a torch.nn.Module returning logits, got {type(model).__name__}"
+        )
+    return model
+
+
+def _check_image_batch(x: object, *, allow_empty: bool) -> Tensor:
+    """Float (N, C, H, W) images in [0, 1], finite; types and shape before any value is read."""
+    if not isinstance(x, Tensor):
+        raise ValueError(f"x must be a torch.Tensor of images, got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise ValueError(
+            f"x must be a floating-point tensor in [0, 1], got dtype {x.dtype}; "
+            "convert uint8 images with x.float() / 255"
+        )
+    if x.ndim != 4 or (x.shape[0] == 0 and not allow_empty):
+        least = "N >= 0" if allow_empty else "N >= 1"
+        raise ValueError(f"x must have shape (N, C, H, W) with {least}, got {tuple(x.shape)}")
+    check_pixel_values(x)
+    return x
+
+
+def _check_targets(y: object, n: int) -> Tensor:
+    """Integer labels (n,), or soft targets (n, K) that are finite and non-negative."""
+    if not isinstance(y, Tensor):
+        raise ValueError(f"y must be a torch.Tensor of labels, got {type(y).__name__}")
+    if y.dtype == torch.bool or y.is_complex():
+        raise ValueError(f"y must hold integer class indices or float soft targets, got {y.dtype}")
+    if y.is_floating_point():
+        if y.ndim != 2 or y.shape[0] != n:
+            raise ValueError(
+                f"float y must be soft targets of shape ({n}, K); for class indices of shape "
+                f"({n},) use an integer dtype (y.long()), got shape {tuple(y.shape)}"
+            )
+        if y.device.type == "meta":
+            raise ValueError("y is a meta tensor (it has no values)")
+        if not bool(torch.isfinite(y).all()) or bool((y < 0).any()):
+            raise ValueError("soft targets y must be finite and non-negative")
+        return y
+    if y.shape != (n,):
+        raise ValueError(f"y must have shape ({n},) to match x's {n} images, got {tuple(y.shape)}")
+    if y.device.type == "meta":
+        raise ValueError("y is a meta tensor (it has no values)")
+    return y.long()
+
+
+def _check_classes(y: Tensor, num_classes: int) -> None:
+    if y.ndim == 1:
+        check_label_range(y, num_classes)
+    elif y.shape[1] != num_classes:
+        raise ValueError(
+            f"soft targets y have {y.shape[1]} columns but the model returns {num_classes} logits"
+        )
 
 
 def fit(
@@ -66,34 +138,69 @@ def fit(
     Parameters
     ----------
     model:
-        Any classifier returning logits; it is moved to ``device`` and left in train mode.
-    x, y:
-        Images in [0, 1] (N, C, H, W) and integer labels (N,) or soft targets (N, K).
-    epochs, batch_size, lr, weight_decay:
-        The usual; the data is reshuffled each epoch by a generator seeded with ``seed``.
+        Any classifier returning logits of shape (N, K); it is moved to
+        ``device`` and left in train mode.
+    x:
+        Float images in [0, 1], shape (N, C, H, W) with N >= 1, finite; moved
+        to ``device`` and converted to the model's dtype.
+    y:
+        Integer class labels in [0, K), shape (N,), or soft targets (N, K)
+        (float, finite, non-negative; e.g. for distillation).
+    epochs, batch_size:
+        Integers >= 1 (Python or NumPy).
+    lr, weight_decay:
+        Adam's step size (finite, > 0) and weight decay (finite, >= 0).
+    seed:
+        Seeds the generator that reshuffles the data each epoch (0 … 2**64 - 1).
     device:
-        Where to train; defaults to :func:`advlab.device.default_device`.
+        Where to train, checked like ``ADVLAB_DEVICE`` (see
+        :func:`advlab.device.check_device`); defaults to
+        :func:`advlab.device.default_device`.
     perturb:
         Optional ``perturb(model, xb, yb)`` applied to each batch before the step; it
         returns the new images (same labels) or a pair ``(images, labels)``.
     loss_fn:
         Optional ``loss_fn(logits, targets)``; defaults to mean cross-entropy.
     progress:
-        Show a tqdm progress bar over epochs.
+        Show a tqdm progress bar over epochs (a boolean).
+
+    Returns
+    -------
+    History
+        Mean loss and accuracy per epoch, on the batches the model trained on.
+
+    Raises
+    ------
+    ValueError
+        For any argument outside the ranges above, before training starts; a
+        model whose output is not (N, K) float logits, or labels outside
+        [0, K), are found at the first forward pass, before any update; ``perturb`` output
+        whose sizes disagree is reported at the batch where it happens.
     """
-    if x.ndim != 4 or len(x) != len(y):
+    model = _check_model(model)
+    x = _check_image_batch(x, allow_empty=False)
+    y = _check_targets(y, x.shape[0])
+    epochs = check_count(epochs, "epochs")
+    batch_size = check_count(batch_size, "batch_size")
+    lr = check_real(lr, "lr", positive=True)
+    weight_decay = check_real(weight_decay, "weight_decay")
+    seed = check_seed(seed)
+    progress = check_flag(progress, "progress")
+    for hook, name in ((perturb, "perturb"), (loss_fn, "loss_fn")):
+        if hook is not None and not callable(hook):
+            raise ValueError(f"{name} must be callable or None, got {type(hook).__name__}")
+    if not any(p.requires_grad for p in model.parameters()):
         raise ValueError(
-            f"fit expects x of shape (N, C, H, W) and y with N entries; got {tuple(x.shape)} and {tuple(y.shape)}"
+            "the model has no trainable parameters (none with requires_grad=True); nothing to fit"
         )
-    if epochs < 1 or batch_size < 1 or not (lr > 0 and math.isfinite(lr)):
-        raise ValueError("epochs and batch_size must be >= 1 and lr a positive finite number")
-    dev = torch.device(device) if device is not None else default_device()
+    dev = resolve_device(device)
     model.to(dev)
-    x, y = x.to(dev), y.to(dev)
+    x, y = x.to(device=dev, dtype=model_dtype(model) or x.dtype), y.to(dev)
     loss_fn = loss_fn or (lambda logits, t: F.cross_entropy(logits, t))
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     gen = torch.Generator().manual_seed(seed)
     history = History()
+    checked: int | None = None
     bar = tqdm(range(epochs), desc="training", unit="epoch", disable=not progress, leave=False)
     for _ in bar:
         model.train()
@@ -113,6 +220,14 @@ def fit(
                 xb, yb = xb.detach(), yb.detach()
                 model.train()
             logits = model(xb)
+            if checked is None:  # first forward pass, before any update: shape and label range
+                checked = check_logits(logits, len(xb)).shape[1]
+                _check_classes(y, checked)
+                if not logits.requires_grad:
+                    raise ValueError(
+                        "the model's output does not depend on any trainable parameter, so there "
+                        "is nothing to train; check that its parameters have requires_grad=True"
+                    )
             loss = loss_fn(logits, yb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -129,21 +244,110 @@ def fit(
 
 @torch.no_grad()
 def predict(model: nn.Module, x: Tensor, *, batch_size: int = 1024) -> Tensor:
-    """Logits of ``model`` on ``x`` in eval mode (the model's mode is restored), on x's device."""
+    """Logits of ``model`` on ``x``, computed in eval mode (the model's mode is restored).
+
+    Parameters
+    ----------
+    model:
+        Classifier returning logits of shape (N, K).
+    x:
+        Float images in [0, 1], shape (N, C, H, W); N may be 0. Moved in
+        batches to the model's device and converted to its dtype.
+    batch_size:
+        Images per forward pass, an integer >= 1.
+
+    Returns
+    -------
+    Tensor
+        Logits of shape (N, K) on ``x``'s device; for N = 0, shape (0, K)
+        (K read from one forward pass on a blank image).
+
+    Raises
+    ------
+    ValueError
+        For a non-module model, images that are not float (N, C, H, W) in
+        [0, 1] and finite (uint8 images: convert with ``x.float() / 255``), a
+        ``batch_size`` below 1, or a model whose output is not (n, K) float logits.
+    """
+    model = _check_model(model)
+    batch_size = check_count(batch_size, "batch_size")
+    x = _check_image_batch(x, allow_empty=True)
     dev = model_device(model) or x.device
+    dtype = model_dtype(model) or x.dtype
+    outs = []
     with eval_mode(model):
-        outs = [
-            model(x[i : i + batch_size].to(dev)).to(x.device) for i in range(0, len(x), batch_size)
-        ]
-    return torch.cat(outs) if outs else torch.empty(0)
+        if len(x) == 0:
+            k = check_logits(model(torch.zeros((1, *x.shape[1:]), dtype=dtype, device=dev)), 1)
+            return k.new_empty((0, k.shape[1])).to(x.device)
+        for i in range(0, len(x), batch_size):
+            chunk = x[i : i + batch_size].to(device=dev, dtype=dtype)
+            outs.append(check_logits(model(chunk), len(chunk)).to(x.device))
+    return torch.cat(outs)
 
 
 def accuracy(logits_or_pred: Tensor, y: Tensor) -> float:
-    """Fraction of rows whose arg-max (or given prediction) equals ``y``."""
-    pred = logits_or_pred.argmax(dim=1) if logits_or_pred.ndim == 2 else logits_or_pred
-    return float((pred.to(y.device) == y).float().mean()) if len(y) else float("nan")
+    """Fraction of rows whose arg-max (logits (N, K)) or prediction (N,) equals ``y``.
+
+    Raises
+    ------
+    ValueError
+        If either is not a tensor, the predictions are not integer class
+        indices, the logits are not 2-D, ``y`` is not integer labels of shape
+        (N,), or there are no rows (the accuracy of nothing is undefined).
+    """
+    if not isinstance(logits_or_pred, Tensor):
+        raise ValueError(
+            f"logits_or_pred must be a tensor of logits (N, K) or predictions (N,), "
+            f"got {type(logits_or_pred).__name__}"
+        )
+    if logits_or_pred.ndim == 2 and logits_or_pred.is_floating_point():
+        pred = logits_or_pred.argmax(dim=1) if logits_or_pred.shape[1] else None
+        if pred is None:
+            raise ValueError("logits must have at least one column")
+    elif logits_or_pred.ndim == 1 and not (
+        logits_or_pred.is_floating_point()
+        or logits_or_pred.is_complex()
+        or logits_or_pred.dtype == torch.bool
+    ):
+        pred = logits_or_pred
+    else:
+        raise ValueError(
+            f"logits_or_pred must be float logits of shape (N, K) or integer predictions of "
+            f"shape (N,), got dtype {logits_or_pred.dtype} and shape {tuple(logits_or_pred.shape)}"
+        )
+    if not isinstance(y, Tensor):
+        raise ValueError(f"y must be a torch.Tensor of class indices, got {type(y).__name__}")
+    y = check_labels(y.to(pred.device), pred)
+    if len(y) == 0:
+        raise ValueError("accuracy of 0 images is undefined; pass at least one image")
+    return float((pred == y).float().mean())
 
 
 def evaluate(model: nn.Module, x: Tensor, y: Tensor, *, batch_size: int = 1024) -> float:
-    """Clean accuracy of ``model`` on ``(x, y)``, computed in eval mode."""
-    return accuracy(predict(model, x, batch_size=batch_size), y)
+    """Clean accuracy of ``model`` on ``(x, y)``, computed in eval mode.
+
+    Parameters
+    ----------
+    model, x, batch_size:
+        As for :func:`predict` (at least one image).
+    y:
+        Integer class labels of shape (N,), in [0, K), on any device.
+
+    Returns
+    -------
+    float
+        The fraction of images whose arg-max logit equals the label, in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        As :func:`predict`, and for labels that are not integers of shape (N,)
+        (e.g. (N, 1) or one-hot) or lie outside [0, K).
+    """
+    x = _check_image_batch(x, allow_empty=False)
+    if not isinstance(y, Tensor):
+        raise ValueError(f"y must be a torch.Tensor of class indices, got {type(y).__name__}")
+    y = check_labels(y, x) if y.device == x.device else check_labels(y.to(x.device), x)
+    logits = predict(model, x, batch_size=batch_size)
+    check_label_range(y, logits.shape[1])
+    return float((logits.argmax(dim=1) == y).float().mean())

@@ -151,6 +151,8 @@ def test_page_loads_cleanly(server: str, browser: object, rel: str) -> None:
 CHAPTERS_WITH_WIDGETS = [
     "book/01_first_adversarial_example.html",
     "book/02_fgsm_family.html",
+    "book/03_adversarial_training.html",
+    "book/04_distillation_jsma.html",
 ]
 
 

@@ -11,9 +11,17 @@ import numpy as np
 import pytest
 import torch
 
+import advlab.data
 from advlab.data import DATASETS, DataUnavailableError, load_dataset, load_split
 
-SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED_MNIST = next(
+    (
+        up / "shared" / "data"
+        for up in Path(__file__).resolve().parents
+        if (up / "shared" / "data" / "MNIST" / "raw").is_dir()
+    ),
+    Path(__file__).resolve().parents[2] / "shared" / "data",
+)  # /work/shared/data from the main checkout and from a worktree under /work/wt
 HAVE_MNIST = (SHARED_MNIST / "MNIST" / "raw" / "t10k-images-idx3-ubyte.gz").is_file()
 
 
@@ -88,8 +96,9 @@ def test_missing_split_offline_names_dataset_folder_and_fixes(offline: None) -> 
 
 @pytest.mark.parametrize("name", ["mnist", "fashion-mnist", "cifar10"])
 def test_offline_with_nothing_on_disk_gives_a_clear_error(
-    name: str, tmp_path: Path, offline: None
+    name: str, tmp_path: Path, offline: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(advlab.data, "DEBIAN_FASHION_MNIST", tmp_path / "no-debian-package")
     with pytest.raises(DataUnavailableError, match=rf"^{name}: .*download failed") as err:
         load_split(name, "test", root=tmp_path / "empty")
     assert str(tmp_path / "empty") in str(err.value)
@@ -98,6 +107,7 @@ def test_offline_with_nothing_on_disk_gives_a_clear_error(
 def test_data_root_comes_from_advlab_data(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, offline: None
 ) -> None:
+    monkeypatch.setattr(advlab.data, "DEBIAN_FASHION_MNIST", tmp_path / "no-debian-package")
     monkeypatch.setenv("ADVLAB_DATA", str(tmp_path / "from-env"))
     with pytest.raises(DataUnavailableError, match="from-env"):
         load_split("fashion-mnist", "test")
@@ -156,3 +166,28 @@ def test_cifar10_corrupt_file_is_reported_clearly(tmp_path: Path, offline: None)
     (tmp_path / "cifar-10-batches-py" / "test_batch").write_bytes(b"not a pickle")
     with pytest.raises(DataUnavailableError, match=r"cifar10: .*unreadable"):
         load_split("cifar10", "test", root=tmp_path)
+
+
+DEBIAN = advlab.data.DEBIAN_FASHION_MNIST
+
+
+@pytest.mark.skipif(
+    not (DEBIAN / "t10k-images-idx3-ubyte.gz").is_file(),
+    reason=f"Debian's dataset-fashion-mnist is not installed at {DEBIAN}",
+)
+def test_fashion_mnist_falls_back_to_debians_package(tmp_path: Path, offline: None) -> None:
+    """No root, no ADVLAB_DATA folder holding it: Debian's files are used, and said so."""
+    before = sorted(p.name for p in DEBIAN.iterdir())
+    d = load_dataset("fashion-mnist")
+    assert (len(d.x_train), len(d.x_test)) == (60_000, 10_000)
+    assert d.image_shape == (1, 28, 28) and d.classes[0] == "T-shirt/top"
+    assert torch.bincount(d.y_test).tolist() == [1000] * 10  # the published balanced test set
+    assert "Debian's dataset-fashion-mnist package at /usr/share/datasets/fashion-mnist" in d.source
+    assert sorted(p.name for p in DEBIAN.iterdir()) == before  # unpacked into the cache only
+    assert any((tmp_path / "cache" / "data" / "unpacked").rglob("t10k-images-idx3-ubyte"))
+    # a data folder that holds the dataset wins over the system copy
+    with pytest.raises(DataUnavailableError, match="exist but are corrupt"):
+        (tmp_path / "mine" / "FashionMNIST" / "raw").mkdir(parents=True)
+        for name in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+            (tmp_path / "mine" / "FashionMNIST" / "raw" / name).write_bytes(b"")
+        load_split("fashion-mnist", "test", root=tmp_path / "mine")

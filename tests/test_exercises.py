@@ -124,3 +124,11 @@ def test_checkers_reject_bad_arguments() -> None:
         check_pgd(make_pgd(), norm=1)
     with pytest.raises(ValueError, match="trials"):
         check_fgsm(good_fgsm, trials=0)
+
+
+def test_checkers_leave_the_global_random_state_alone() -> None:
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    check_fgsm(good_fgsm, verbose=False)
+    assert torch.equal(torch.rand(3), expected)

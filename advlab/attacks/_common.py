@@ -10,8 +10,10 @@ a detached tensor on the input's device and dtype.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Literal
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -21,12 +23,16 @@ from .._utils import model_device, model_dtype
 __all__ = [
     "Loss",
     "Norm",
+    "ball_tolerance",
     "check_count",
     "check_eps",
+    "check_flag",
     "check_images",
     "check_labels",
+    "check_logits",
     "check_norm",
     "check_real",
+    "check_seed",
     "check_step_size",
     "input_gradient",
     "make_generator",
@@ -39,17 +45,27 @@ LOSSES = ("ce", "margin")
 Norm = Literal["inf", 2]
 
 
-def check_eps(value: object, name: str = "eps") -> float:
-    """A finite, non-negative float (pixel units), or a ValueError that says so."""
+def _as_real(value: object, name: str, what: str) -> float:
+    """A Python float from a real number: int, float, NumPy scalar or one-element tensor."""
     if isinstance(value, Tensor):
         if value.numel() != 1:
             raise ValueError(
                 f"{name} must be a single number, got a tensor of shape {tuple(value.shape)}"
             )
+        if value.dtype == torch.bool or value.is_complex():
+            raise ValueError(f"{name} must be {what}, got a {value.dtype} tensor")
         value = value.item()
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"{name} must be a number (pixel units), got {type(value).__name__}")
-    value = float(value)
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be {what}, got {type(value).__name__}")
+    return float(value)
+
+
+def check_eps(value: object, name: str = "eps") -> float:
+    """A finite, non-negative float (pixel units), or a ValueError that says so.
+
+    Python and NumPy numbers and one-element tensors are accepted.
+    """
+    value = _as_real(value, name, "a number (pixel units)")
     if not math.isfinite(value) or value < 0:
         raise ValueError(
             f"{name} must be a finite number >= 0 (pixel units, images in [0, 1]); got {value}"
@@ -57,8 +73,45 @@ def check_eps(value: object, name: str = "eps") -> float:
     return value
 
 
+def check_flag(value: object, name: str) -> bool:
+    """A real boolean (``True``/``False``, or a NumPy bool), or a ValueError.
+
+    Strings such as ``"False"`` are refused: ``bool("False")`` is True, so
+    accepting them would silently do the opposite of what was asked.
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise ValueError(f"{name} must be True or False, got {value!r} ({type(value).__name__})")
+
+
+def check_seed(value: object, name: str = "seed") -> int:
+    """An integer seed in 0 … 2**64 - 1 (Python or NumPy int), or a ValueError naming it."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be an int, got {type(value).__name__}")
+    value = int(value)
+    if not 0 <= value < 2**64:
+        raise ValueError(f"{name} must be an integer in 0 ... 2**64 - 1, got {name}={value}")
+    return value
+
+
+def ball_tolerance(dtype: torch.dtype) -> float:
+    """How far past its budget a result in ``dtype`` may lie through rounding alone.
+
+    The attacks compute ``x + delta`` and clamp in the images' own dtype, so a
+    distance measured afterwards can exceed ``eps`` by a few units in the last
+    place of values near 1: ``8 * torch.finfo(dtype).eps`` (about 1e-6 for
+    float32, 8e-3 for float16, 6e-2 for bfloat16). Tests of the ball use it.
+    """
+    return 8 * torch.finfo(dtype).eps
+
+
 def check_images(model: nn.Module, x: Tensor) -> None:
-    """x must be a float (N, C, H, W) tensor in [0, 1] on the model's device and dtype."""
+    """x must be a float (N, C, H, W) tensor in [0, 1] on the model's device and dtype.
+
+    Types, shape, device and dtype are checked before any value is read (a
+    meta tensor has none); attacks need gradients, so inference mode and
+    inference tensors are refused with a message that says how to leave them.
+    """
     if not isinstance(model, nn.Module):
         raise ValueError(
             f"model must be a torch.nn.Module returning logits, got {type(model).__name__}"
@@ -75,15 +128,7 @@ def check_images(model: nn.Module, x: Tensor) -> None:
             f"x must have shape (N, C, H, W) with N >= 1, got {tuple(x.shape)}; "
             "add a batch dimension with x.unsqueeze(0) for a single image"
         )
-    # one pass and one read-back: NaN and ±inf propagate into the extremes
-    lo, hi = torch.stack(torch.aminmax(x)).tolist()
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        raise ValueError("x contains NaN or infinite values")
-    if lo < 0.0 or hi > 1.0:
-        raise ValueError(
-            f"x must lie in [0, 1] (pixel space; normalisation belongs inside the model), "
-            f"but its values span [{lo:.4g}, {hi:.4g}]"
-        )
+    check_grad_mode(x)
     dev = model_device(model)
     if dev is not None and dev != x.device:
         raise ValueError(
@@ -95,6 +140,62 @@ def check_images(model: nn.Module, x: Tensor) -> None:
         raise ValueError(
             f"x has dtype {x.dtype} but the model's parameters are {dt}; use x.to({dt})"
         )
+    check_pixel_values(x)
+
+
+def check_grad_mode(x: Tensor) -> None:
+    """Refuse inference mode and inference tensors: an attack needs the input gradient."""
+    if torch.is_inference_mode_enabled():
+        raise ValueError(
+            "attacks need input gradients, which torch.inference_mode() turns off; "
+            "call the attack outside the `with torch.inference_mode():` block"
+        )
+    if x.is_inference():
+        raise ValueError(
+            "x is an inference tensor (made under torch.inference_mode()), which cannot take "
+            "part in autograd; pass x.clone() made outside inference mode"
+        )
+
+
+def check_pixel_values(x: Tensor, name: str = "x") -> None:
+    """The values of a float image tensor are finite and in [0, 1] (one read-back)."""
+    if x.device.type == "meta":
+        raise ValueError(f"{name} is a meta tensor (it has no values); create it on a real device")
+    if x.numel() == 0:
+        return
+    # one pass and one read-back: NaN and ±inf propagate into the extremes
+    lo, hi = torch.stack(torch.aminmax(x)).tolist()
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    if lo < 0.0 or hi > 1.0:
+        raise ValueError(
+            f"{name} must lie in [0, 1] (pixel space; normalisation belongs inside the model), "
+            f"but its values span [{lo:.4g}, {hi:.4g}]"
+        )
+
+
+def check_logits(logits: object, n: int) -> Tensor:
+    """The model's output must be a float tensor of shape (n, K) with K >= 1; returned as is.
+
+    Called once per attack (on the first forward pass), so a model that returns
+    a tuple, a dict, probabilities of the wrong shape or integer scores is
+    named at once instead of failing deep inside the loss.
+    """
+    if not isinstance(logits, Tensor):
+        raise ValueError(
+            f"the model must return a tensor of logits of shape (N, K), but it returned "
+            f"{type(logits).__name__}; wrap it so that forward returns the logits only"
+        )
+    if not logits.is_floating_point():
+        raise ValueError(
+            f"the model must return floating-point logits, but it returned dtype {logits.dtype}"
+        )
+    if logits.ndim != 2 or logits.shape[0] != n or logits.shape[1] < 1:
+        raise ValueError(
+            f"the model must return logits of shape (N, K) = ({n}, K) for {n} images, "
+            f"but it returned shape {tuple(logits.shape)}"
+        )
+    return logits
 
 
 def check_labels(y: Tensor, x: Tensor, what: str = "y") -> Tensor:
@@ -167,10 +268,34 @@ def input_gradient(
     with torch.enable_grad():
         logits = model(x)
         if check_range:
+            check_logits(logits, x.shape[0])
             check_label_range(y, logits.shape[1])
         value = objective(logits, y, loss=loss, targeted=targeted).sum()
         (grad,) = torch.autograd.grad(value, x)
-    return grad, logits.detach()
+    return safe_gradient(grad), logits.detach()
+
+
+def safe_gradient(grad: Tensor) -> Tensor:
+    """The documented safe step for a NaN input gradient: NaN entries become 0, in place.
+
+    A NaN carries no direction (e.g. ``0 * inf`` inside the model), so those
+    pixels do not move. Infinite entries (e.g. ``x.sqrt()`` at a black pixel)
+    keep their sign, which is all an L∞ step uses; the L2 step turns them into
+    a direction with :func:`limit_direction`. No attack can therefore step to
+    NaN. One in-place kernel, no read-back.
+    """
+    return grad.nan_to_num_(nan=0.0, posinf=math.inf, neginf=-math.inf)
+
+
+def limit_direction(grad: Tensor) -> Tensor:
+    """For each image whose gradient has infinite entries, keep only those, as ±1.
+
+    That is the direction the gradient takes in the limit; finite gradients
+    are returned unchanged. Branch-free (no read-back from the device).
+    """
+    inf = grad.isinf()
+    rows = inf.flatten(1).any(dim=1).view((-1,) + (1,) * (grad.ndim - 1))
+    return torch.where(rows, torch.where(inf, grad.sign(), 0.0), grad)
 
 
 def resolve_labels(model: nn.Module, x: Tensor, y: Tensor | None, *, targeted: bool) -> Tensor:
@@ -179,7 +304,7 @@ def resolve_labels(model: nn.Module, x: Tensor, y: Tensor | None, *, targeted: b
         if targeted:
             raise ValueError("a targeted attack needs y: pass the target class of each image as y")
         with torch.no_grad():
-            return model(x).argmax(dim=1)
+            return check_logits(model(x), x.shape[0]).argmax(dim=1)
     return check_labels(y, x)
 
 
@@ -193,11 +318,12 @@ def prepare_labels(model: nn.Module, x: Tensor, y: Tensor | None, *, targeted: b
     so the prediction is made in eval mode. Costs one forward pass when
     ``y`` is None or ``targeted`` is set, none otherwise.
     """
+    targeted = check_flag(targeted, "targeted")
     if not targeted:
         return resolve_labels(model, x, y, targeted=False)
     y = resolve_labels(model, x, y, targeted=True)
     with torch.no_grad():
-        logits = model(x)
+        logits = check_logits(model(x), x.shape[0])
     check_label_range(y, logits.shape[1], what="y (the targets)")
     hit = logits.argmax(dim=1) == y
     if bool(hit.any()):
@@ -213,12 +339,11 @@ def prepare_labels(model: nn.Module, x: Tensor, y: Tensor | None, *, targeted: b
 
 
 def check_real(value: object, name: str, *, positive: bool = False) -> float:
-    """A finite float that is >= 0 (or > 0 with ``positive``), or a ValueError that says so."""
-    if isinstance(value, Tensor) and value.numel() == 1:
-        value = value.item()
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"{name} must be a number, got {type(value).__name__}")
-    value = float(value)
+    """A finite float that is >= 0 (or > 0 with ``positive``), or a ValueError that says so.
+
+    Python and NumPy numbers and one-element tensors are accepted.
+    """
+    value = _as_real(value, name, "a number")
     if not math.isfinite(value) or value < 0 or (positive and value == 0):
         bound = "> 0" if positive else ">= 0"
         raise ValueError(f"{name} must be a finite number {bound}; got {value}")
@@ -226,9 +351,10 @@ def check_real(value: object, name: str, *, positive: bool = False) -> float:
 
 
 def check_count(value: object, name: str, *, minimum: int = 1) -> int:
-    """An int >= ``minimum`` (steps, restarts, ...), or a ValueError that says so."""
-    if isinstance(value, bool) or not isinstance(value, int):
+    """An int >= ``minimum`` (steps, restarts, ...), Python or NumPy, or a ValueError."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise ValueError(f"{name} must be an integer >= {minimum}, got {type(value).__name__}")
+    value = int(value)
     if value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")
     return value
@@ -242,7 +368,7 @@ def check_norm(norm: object) -> Norm:
             return "inf"
         if key in ("2", "l2"):
             return 2
-    elif isinstance(norm, (int, float)) and not isinstance(norm, bool):
+    elif isinstance(norm, numbers.Real) and not isinstance(norm, (bool, np.bool_)):
         if norm == math.inf:
             return "inf"
         if norm == 2:
@@ -258,19 +384,19 @@ def check_step_size(alpha: object, *, eps: float, steps: int) -> float:
 
     The default ``min(eps, 2.5 * eps / steps)`` lets the iterates travel 2.5
     times the radius in total, enough to cross the ball from a random start and
-    to come back from a wrong turn (Madry et al. use a similar ratio). A step
-    longer than ``eps`` is meaningless: the projection cuts it back to the ball.
+    to come back from a wrong turn. (Madry et al.'s own budgets travel less:
+    40 steps of 0.01 for eps = 0.3 on MNIST, 1.33 times the radius, and 7 steps
+    of 2/255 for eps = 8/255 on CIFAR-10, 1.75 times.)
+
+    Any finite ``alpha >= 0`` is allowed, including ``alpha > eps``: from a
+    random start a step longer than the radius is meaningful, since it can
+    reach the far face of the ball (R+FGSM, Tramèr et al. 2018; FGSM-RS with
+    alpha = 1.25 eps, Wong et al. 2020). From ``x`` itself (BIM) the projection
+    cuts such a step back to the radius.
     """
     if alpha is None:
         return min(eps, 2.5 * eps / steps)
-    step = check_real(alpha, "alpha")
-    if step > eps:
-        raise ValueError(
-            f"alpha (the step size, {step}) must not exceed eps ({eps}): a longer step is cut back "
-            "by the projection onto the eps-ball; use alpha <= eps, or alpha=None for the "
-            "default 2.5 * eps / steps"
-        )
-    return step
+    return check_real(alpha, "alpha")
 
 
 def make_generator(generator: object, seed: object) -> torch.Generator | None:
@@ -285,7 +411,5 @@ def make_generator(generator: object, seed: object) -> torch.Generator | None:
             raise ValueError(f"generator must be a torch.Generator, got {type(generator).__name__}")
         return generator
     if seed is not None:
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise ValueError(f"seed must be an int, got {type(seed).__name__}")
-        return torch.Generator().manual_seed(seed)
+        return torch.Generator().manual_seed(check_seed(seed))
     return None

@@ -52,7 +52,8 @@ def bim(
     eps:
         L∞ budget in pixel units (0 returns ``x``).
     alpha:
-        Step size in pixel units, at most ``eps``. Default
+        Step size in pixel units. A step longer than ``eps`` is cut back to the
+        radius by the projection (BIM starts at ``x``). Default
         ``min(eps, 2.5 * eps / steps)``. (Kurakin et al. used ``1/255`` with
         ``min(255 * eps + 4, 1.25 * 255 * eps)`` steps.)
     steps:
@@ -72,9 +73,10 @@ def bim(
     Raises
     ------
     ValueError
-        For a negative or non-finite ``eps`` or ``alpha``, ``alpha > eps``,
-        ``steps < 1``, an unknown ``loss``, bad images or labels, or (targeted)
-        a target the model already predicts.
+        For a negative or non-finite ``eps`` or ``alpha``, ``steps < 1``, an
+        unknown ``loss``, a ``targeted`` that is not a boolean, bad images or
+        labels, a model whose output is not (N, K) float logits, inference
+        mode, or (targeted) a target the model already predicts.
     """
     return pgd(
         model,

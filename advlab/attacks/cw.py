@@ -22,8 +22,10 @@ from torch import Tensor, nn
 from .._utils import frozen_eval
 from ._common import (
     check_count,
+    check_flag,
     check_images,
     check_label_range,
+    check_logits,
     check_real,
     objective,
     prepare_labels,
@@ -31,10 +33,17 @@ from ._common import (
 
 __all__ = ["cw_l2"]
 
-#: Pixels at exactly 0 or 1 have w = ±atanh(1) = ±inf; they start this close to the bound instead.
+#: Pixels at exactly 0 or 1 have w = ±atanh(1) = ±inf; they start this close to the bound instead
+#: (or, in low precision, a few units in the last place, see :func:`_tanh_margin`).
 _TANH_MARGIN = 1e-6
 #: Binary search: an upper bound on c this large (or never found) means "not yet bounded".
+#: The constants are kept in float32 whatever the images' dtype, so this never overflows float16.
 _NO_UPPER = 1e10
+
+
+def _tanh_margin(dtype: torch.dtype) -> float:
+    """How far inside (-1, 1) the start ``2x - 1`` is pulled: 1e-6, or 4 ulps where that is more."""
+    return max(_TANH_MARGIN, 4 * torch.finfo(dtype).eps)
 
 
 def cw_l2(
@@ -91,17 +100,22 @@ def cw_l2(
         Adam steps per round, at least 1. Cost: ``binary_search_steps * steps``
         forward and backward passes.
     lr:
-        Adam's learning rate on ``w`` (> 0). Adam divides each step by the
-        running size of the gradient, so ``w`` moves by about ``lr`` per step
-        whatever the gradient's scale, even where ``tanh`` is flat. That is a
-        typical step, not a cap: when a pixel leaves saturation its gradient
-        grows fast, Adam's second-moment estimate lags behind, and steps of two
-        to three times ``lr`` occur. A pixel at exactly 0 or 1 starts at
-        ``w = ∓7.25``, so ``steps * lr`` of a few units is needed before the
-        attack can use such pixels. Carlini and Wagner used 0.01 with up to 10,000 steps; 0.05 suits
-        the default 100 steps (on the digits, where 61% of pixels are 0 or 1:
-        100% targeted success against 52% with 0.01, and 25% smaller
-        untargeted perturbations).
+        Adam's learning rate on ``w`` (> 0). Adam moves each coordinate of
+        ``w`` by about ``lr`` per step only while its gradient is steady. Its
+        step ``m̂ / sqrt(v̂)`` follows a change of the gradient with β1 = 0.9 in
+        the numerator but only β2 = 0.999 in the denominator, so when a
+        coordinate's gradient grows after a stretch of small values, which is
+        exactly what happens to a pixel leaving tanh saturation (its gradient
+        carries the factor ``1 - tanh(w)²``, about 2e-6 for a pixel starting at
+        0 or 1), the step exceeds ``lr``: measured on a gradient jumping from
+        1e-6 to 1, at most 1.6 ``lr`` after 50 small steps, 2.1 ``lr`` after 90,
+        6.6 ``lr`` after 10,000. "At most about lr per step" is therefore not
+        a bound. A pixel at exactly 0 or 1 starts at ``w = ∓7.25`` (float32),
+        so with steady gradients ``steps * lr`` of a few units is
+        needed before the attack can use such pixels. Carlini and Wagner used
+        0.01 with up to 10,000 steps; 0.05 suits the default 100 steps (on the
+        digits, where 61% of pixels are 0 or 1: 100% targeted success against
+        52% with 0.01, and 25% smaller untargeted perturbations).
 
     Returns
     -------
@@ -116,9 +130,18 @@ def cw_l2(
     ------
     ValueError
         For a negative or non-finite ``confidence``, ``c`` or ``lr`` not > 0,
-        ``binary_search_steps`` or ``steps`` below 1, bad images or labels, or
-        (targeted) a target the model already predicts.
+        ``binary_search_steps`` or ``steps`` below 1, a ``targeted`` that is not
+        a boolean, bad images or labels, a model whose output is not (N, K)
+        float logits, inference mode, or (targeted) a target the model already
+        predicts.
+
+    Notes
+    -----
+    Runs in the images' dtype, float16 included; the search over ``c`` is
+    kept in float32, and in low precision the tanh start sits a few units in
+    the last place inside the bounds (:func:`_tanh_margin`).
     """
+    targeted = check_flag(targeted, "targeted")
     confidence = check_real(confidence, "confidence")
     c = check_real(c, "c", positive=True)
     binary_search_steps = check_count(binary_search_steps, "binary_search_steps")
@@ -129,8 +152,10 @@ def cw_l2(
     n = x.shape[0]
     with frozen_eval(model), torch.enable_grad():
         y = prepare_labels(model, x, y, targeted=targeted)
-        w_start = torch.atanh((2 * x - 1) * (1 - _TANH_MARGIN))
-        const = torch.full((n,), c, device=x.device, dtype=x.dtype)
+        w_start = torch.atanh((2 * x - 1) * (1 - _tanh_margin(x.dtype)))
+        # the search over c runs in float32 (at least): 1e10 overflows float16
+        cdtype = torch.promote_types(x.dtype, torch.float32)
+        const = torch.full((n,), c, device=x.device, dtype=cdtype).clamp_(max=_NO_UPPER)
         lower = torch.zeros_like(const)
         upper = torch.full_like(const, _NO_UPPER)
         best_dist = torch.full_like(const, float("inf"))
@@ -144,18 +169,20 @@ def cw_l2(
                 x_new = (torch.tanh(w) + 1) / 2
                 logits = model(x_new)
                 if round_ == 0 and step == 0:
+                    check_logits(logits, n)
                     check_label_range(y, logits.shape[1])
                 margin = objective(logits, y, loss="margin", targeted=targeted)
                 dist_sq = (x_new - x).flatten(1).pow(2).sum(dim=1)
                 total = (dist_sq + const * (confidence - margin).clamp_min(0.0)).sum()
                 (grad,) = torch.autograd.grad(total, w)
+                grad.nan_to_num_(nan=0.0)  # a NaN gradient moves nothing (never a NaN image)
                 with torch.no_grad():
                     w = adam.step(w.detach(), grad)
                     # score the iterate just evaluated (before this step's update)
                     x_new, margin, dist_sq = x_new.detach(), margin.detach(), dist_sq.detach()
                     hit = (logits.argmax(dim=1) == y) == targeted
-                    success = hit & (margin >= confidence)
-                    dist = dist_sq.sqrt()
+                    success = hit & (margin >= confidence) & x_new.isfinite().flatten(1).all(1)
+                    dist = dist_sq.to(cdtype).sqrt()
                     closer = success & (dist < best_dist)
                     best_dist = torch.where(closer, dist, best_dist)
                     best = torch.where(closer[:, None, None, None], x_new, best)
@@ -164,7 +191,7 @@ def cw_l2(
                 upper = torch.where(succeeded, torch.minimum(upper, const), upper)
                 lower = torch.where(succeeded, lower, torch.maximum(lower, const))
                 bounded = upper < _NO_UPPER
-                const = torch.where(bounded, (lower + upper) / 2, const * 10)
+                const = torch.where(bounded, (lower + upper) / 2, const * 10).clamp_(max=_NO_UPPER)
     return best.detach()
 
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from .._utils import frozen_eval
-from ._common import Loss, check_eps, check_images, check_loss, input_gradient, prepare_labels
+from ._common import (
+    Loss,
+    check_eps,
+    check_flag,
+    check_images,
+    check_loss,
+    input_gradient,
+    prepare_labels,
+)
 
 __all__ = ["fgsm"]
 
@@ -45,7 +53,8 @@ def fgsm(
         true label leaking into adversarial training through the perturbation,
         Kurakin et al. 2017) and lets you attack unlabelled images.
     eps:
-        L∞ budget in pixel units (0 returns ``x``).
+        L∞ budget in pixel units (0 returns ``x``; values above 1, which already
+        reach every image, act as 1).
     targeted:
         Move towards the classes in ``y`` instead of away from them. Every target
         must differ from the model's prediction on the clean image.
@@ -56,15 +65,20 @@ def fgsm(
     -------
     Tensor
         Adversarial images, detached, same shape, dtype and device as ``x``.
+        Pixels whose gradient is NaN do not move (see
+        :func:`~advlab.attacks._common.safe_gradient`), so the result is never NaN.
 
     Raises
     ------
     ValueError
-        For a negative or non-finite ``eps``, an unknown ``loss``, images that are
-        not float (N, C, H, W) in [0, 1] on the model's device and dtype, labels
-        of the wrong shape or type, or (targeted) a target the model already predicts.
+        For a negative or non-finite ``eps``, an unknown ``loss``, a ``targeted``
+        that is not a boolean, images that are not float (N, C, H, W) in [0, 1]
+        on the model's device and dtype, labels of the wrong shape or type, a
+        model whose output is not (N, K) float logits, inference mode, or
+        (targeted) a target the model already predicts.
     """
-    eps = check_eps(eps)
+    eps = min(check_eps(eps), 1.0)  # a step of 1 already reaches every image in [0, 1]
+    targeted = check_flag(targeted, "targeted")
     check_loss(loss)
     check_images(model, x)
     with frozen_eval(model):

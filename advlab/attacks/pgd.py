@@ -10,6 +10,8 @@ information only, which makes it the standard yardstick of robustness.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor, nn
 
@@ -19,11 +21,13 @@ from ._common import (
     Norm,
     check_count,
     check_eps,
+    check_flag,
     check_images,
     check_loss,
     check_norm,
     check_step_size,
     input_gradient,
+    limit_direction,
     make_generator,
     objective,
     prepare_labels,
@@ -64,7 +68,11 @@ def pgd(
       back to length ``eps`` if longer, then clip to [0, 1].
 
     The random start is uniform in the ball (L2: a uniform direction and a
-    radius ``eps * U ** (1 / d)`` for ``d`` pixels), clipped to [0, 1]. The last
+    radius ``eps * U ** (1 / d)`` for ``d`` pixels), clipped to [0, 1].
+    A non-finite input gradient takes the safe step of
+    :func:`~advlab.attacks._common.safe_gradient` (NaN entries count as 0;
+    for L2, an image with infinite entries steps along their signs, see
+    :func:`~advlab.attacks._common.limit_direction`), so the result is never NaN. The last
     iterate of each run is kept (no early stopping). With ``restarts > 1`` each
     image keeps, among the runs that fooled the model (or among all runs if
     none did), the one with the highest final objective.
@@ -82,9 +90,13 @@ def pgd(
         (untargeted only) the model's predictions are used (no label leaking).
     eps:
         Radius of the ball in pixel units, in the chosen norm (0 returns ``x``).
+        Radii that already allow every image in [0, 1] are clamped: to 1 for
+        L∞, to ``sqrt(C * H * W)`` for L2.
     alpha:
-        Step length in pixel units (L∞: per pixel; L2: of the whole step), at
-        most ``eps``. Default ``min(eps, 2.5 * eps / steps)``.
+        Step length in pixel units (L∞: per pixel; L2: of the whole step).
+        Default ``min(eps, 2.5 * eps / steps)``. Longer steps than ``eps`` are
+        allowed and meaningful from a random start (they can reach the far face
+        of the ball, as in R+FGSM and FGSM-RS with ``alpha = 1.25 * eps``).
     steps:
         Gradient steps per run, at least 1.
     norm:
@@ -114,16 +126,20 @@ def pgd(
     Raises
     ------
     ValueError
-        For a negative or non-finite ``eps`` or ``alpha``, ``alpha > eps``,
-        ``steps < 1``, ``restarts < 1`` (or ``> 1`` without a random start), an
-        unknown ``norm`` or ``loss``, bad images or labels, both ``generator``
-        and ``seed``, or (targeted) a target the model already predicts.
+        For a negative or non-finite ``eps`` or ``alpha``, ``steps < 1``,
+        ``restarts < 1`` (or ``> 1`` without a random start), an unknown
+        ``norm`` or ``loss``, flags that are not booleans, bad images or labels,
+        a model whose output is not (N, K) float logits, both ``generator`` and
+        ``seed``, a seed outside 0 … 2**64 - 1, inference mode, or (targeted)
+        a target the model already predicts.
     """
     eps = check_eps(eps)
     p = check_norm(norm)
     steps = check_count(steps, "steps")
     alpha = check_step_size(alpha, eps=eps, steps=steps)
     restarts = check_count(restarts, "restarts")
+    random_start = check_flag(random_start, "random_start")
+    targeted = check_flag(targeted, "targeted")
     if restarts > 1 and not random_start:
         raise ValueError(
             "restarts > 1 needs random_start=True: without a random start every run is the same"
@@ -132,6 +148,7 @@ def pgd(
     gen = make_generator(generator, seed)
     check_images(model, x)
     x = x.detach()
+    eps, alpha = meaningful_budget(eps, alpha, p, x[0].numel())
     with frozen_eval(model):
         y = prepare_labels(model, x, y, targeted=targeted)
         best = best_success = best_score = None
@@ -155,6 +172,22 @@ def pgd(
             best_success = best_success | success
             best_score = torch.where(better, score, best_score)
         return best
+
+
+def meaningful_budget(eps: float, alpha: float, p: Norm, d: int) -> tuple[float, float]:
+    """``eps`` and ``alpha`` clamped to what they can mean for images in [0, 1]^d.
+
+    L∞: a radius or step of 1 already reaches every image, so larger values
+    change nothing and are clamped to 1. L2: the cube [0, 1]^d has diameter
+    sqrt(d), so the radius is clamped to sqrt(d); a step is clamped to
+    10**4 * sqrt(d), beyond which the projected step is the gradient direction
+    to within 10**-4 of the radius. Without the clamps, huge budgets would
+    overflow to inf and then NaN in the random start and the projection.
+    """
+    if p == "inf":
+        return min(eps, 1.0), min(alpha, 1.0)
+    diameter = math.sqrt(d)
+    return min(eps, diameter), min(alpha, 1e4 * diameter)
 
 
 def linf_ascent(
@@ -198,19 +231,25 @@ def l2_ascent(
     targeted: bool,
     loss: Loss,
 ) -> Tensor:
-    """The L2 loop of PGD, on checked arguments; ``x_adv`` (a start inside the ball) is reused."""
+    """The L2 loop of PGD, on checked arguments; ``x_adv`` (a start inside the ball) is reused.
+
+    The step and the projection are computed in float32 for half-precision
+    images (a long step would overflow float16), then rounded back.
+    """
     shape = (-1,) + (1,) * (x.ndim - 1)
+    work = torch.float32 if x.dtype in (torch.float16, torch.bfloat16) else x.dtype
+    x_work = x.to(work)
     for step in range(steps):
         grad, _ = input_gradient(
             model, x_adv, y, loss=loss, targeted=targeted, check_range=step == 0
         )
+        grad = limit_direction(grad.to(work))
         grad_norm = torch.linalg.vector_norm(grad.flatten(1), dim=1).clamp_min_(1e-12)
-        x_adv.addcdiv_(grad, grad_norm.view(shape), value=alpha)
-        delta = x_adv.sub_(x)  # now the perturbation, in place
+        delta = x_adv.to(work).sub_(x_work).addcdiv_(grad, grad_norm.view(shape), value=alpha)
         length = torch.linalg.vector_norm(delta.flatten(1), dim=1)
         # scale back to the sphere where too long; where(...) never uses eps / 0
         delta.mul_(torch.where(length > eps, eps / length, 1.0).view(shape))
-        x_adv = delta.add_(x).clamp_(0.0, 1.0)
+        x_adv = delta.add_(x_work).clamp_(0.0, 1.0).to(x.dtype)
     return x_adv
 
 

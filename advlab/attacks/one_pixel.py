@@ -1,0 +1,411 @@
+"""The one-pixel attack (Su, Vargas and Sakurai, 2019): change k pixels, search with DE.
+
+Threat model
+------------
+Semi-black-box: the attacker sees the model's output *probabilities* for the
+images it submits, never its gradients or weights. It may change ``pixels``
+pixels (an L0 budget), each to any value in [0, 1] in every channel; nothing
+bounds how far a changed pixel moves.
+
+Encoding
+--------
+A candidate is one vector of ``pixels * (2 + C)`` numbers, per pixel
+``[row, col, v_1, ..., v_C]`` (the paper's ``[x, y, r, g, b]``; grayscale
+``[x, y, v]``). ``row`` lies in ``[0, H]`` and is decoded as
+``min(floor(row), H - 1)`` (likewise ``col``); each value lies in ``[0, 1]``
+and is rounded to the nearest of ``levels`` evenly spaced grey levels (256 by
+default: the adversarial image is a valid 8-bit image). Decoding is a pure
+function of the candidate, applied identically when scoring and when building
+the returned image, so the returned image is exactly the one that was scored.
+When two of a candidate's pixels land on the same position, the later one wins.
+
+Search
+------
+Differential evolution (:func:`advlab.de.differential_evolution`) with the
+paper's settings: population 400, at most 100 generations, F = 0.5, no
+crossover, coordinates drawn uniformly and values from N(0.5, 0.5) clipped to
+[0, 1] (the paper's N(128, 127) in 8-bit units). Fitness is the true class's
+probability (non-targeted, minimised) or the target's probability
+(targeted, maximised); an image stops as soon as the true class's
+probability falls below 5 % or the target's rises above 90 %. Every image's
+population is scored together, in chunks of ``batch_size`` images per
+forward pass on the model's device.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+from torch import Tensor, nn
+
+from .._utils import frozen_eval
+from ..de import STRATEGIES, counter_uniform, differential_evolution, problem_seeds
+from ._common import check_count, check_images, check_label_range, check_labels
+
+__all__ = ["OnePixelResult", "apply_pixels", "decode_candidates", "one_pixel", "random_pixels"]
+
+
+@dataclass
+class OnePixelResult:
+    """What :func:`one_pixel` did to each image.
+
+    Attributes
+    ----------
+    x_adv:
+        The adversarial images (N, C, H, W), exactly those that were scored.
+    success:
+        (N,) bool: targeted, the model predicts the target; non-targeted, it
+        no longer predicts the true class.
+    queries:
+        (N,) int64: images submitted to the model for this image, exactly,
+        including the one clean query.
+    probs:
+        (N, K) class probabilities of ``x_adv``, as scored during the search.
+    clean_probs:
+        (N, K) class probabilities of the clean images.
+    labels:
+        (N,) the labels the attack worked with: true classes (non-targeted)
+        or targets (targeted).
+    original:
+        (N,) the model's prediction on the clean images.
+    positions:
+        (N, pixels, 2) int64 (row, col) of each changed pixel, in candidate order.
+    values:
+        (N, pixels, C) the new values written there.
+    pixels_changed:
+        (N,) int64: positions where ``x_adv`` differs from ``x`` in any channel
+        (at most ``pixels``; fewer when two pixels coincide or a value equals
+        the old one).
+    generations:
+        (N,) generations DE ran for each image.
+    targeted:
+        Whether ``labels`` are targets.
+    pixels:
+        The pixel budget.
+    """
+
+    x_adv: Tensor
+    success: Tensor
+    queries: Tensor
+    probs: Tensor
+    clean_probs: Tensor
+    labels: Tensor
+    original: Tensor
+    positions: Tensor
+    values: Tensor
+    pixels_changed: Tensor
+    generations: Tensor
+    targeted: bool
+    pixels: int
+
+    @property
+    def predicted(self) -> Tensor:
+        """(N,) the model's prediction on ``x_adv``."""
+        return self.probs.argmax(dim=1)
+
+    @property
+    def adversarial_probability(self) -> Tensor:
+        """(N,) the probability of the predicted class of ``x_adv``."""
+        return self.probs.amax(dim=1)
+
+    def __len__(self) -> int:
+        return len(self.success)
+
+
+def decode_candidates(
+    cand: Tensor, image_shape: tuple[int, int, int], pixels: int, levels: int | None = 256
+) -> tuple[Tensor, Tensor]:
+    """Candidates (..., pixels * (2 + C)) -> integer positions (..., pixels, 2), values (..., pixels, C).
+
+    See the module docstring for the encoding. Values are returned in the
+    candidates' dtype, rounded to ``levels`` grey levels unless ``levels`` is None.
+    """
+    c, h, w = image_shape
+    per = cand.view(*cand.shape[:-1], pixels, 2 + c)
+    row = per[..., 0].floor().long().clamp(0, h - 1)
+    col = per[..., 1].floor().long().clamp(0, w - 1)
+    val = per[..., 2:].clamp(0.0, 1.0)
+    if levels is not None:
+        val = torch.round(val * (levels - 1)) / (levels - 1)
+    return torch.stack([row, col], dim=-1), val
+
+
+def apply_pixels(x: Tensor, positions: Tensor, values: Tensor) -> Tensor:
+    """Copies of ``x`` (B, C, H, W) with pixel ``positions[b, j]`` set to ``values[b, j]``.
+
+    ``positions`` (B, k, 2) int64 (row, col); ``values`` (B, k, C). Pixels are
+    written in order ``j = 0, 1, ...`` (a later one wins on a shared position),
+    which keeps the result deterministic on every device.
+    """
+    b, c, h, w = x.shape
+    out = x.clone().view(b, c, h * w)
+    flat = positions[..., 0] * w + positions[..., 1]  # (B, k)
+    vals = values.to(x.dtype)
+    for j in range(flat.shape[1]):  # over pixel slots (k <= a handful), never over images
+        out.scatter_(2, flat[:, j].view(b, 1, 1).expand(b, c, 1), vals[:, j, :, None])
+    return out.view(b, c, h, w)
+
+
+def _probs(model: nn.Module, x: Tensor, batch_size: int) -> Tensor:
+    return torch.cat(
+        [
+            torch.softmax(model(x[i : i + batch_size]).float(), dim=1)
+            for i in range(0, len(x), batch_size)
+        ]
+    )
+
+
+def one_pixel(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor | None = None,
+    *,
+    targeted: bool = False,
+    pixels: int = 1,
+    popsize: int = 400,
+    generations: int = 100,
+    F: float = 0.5,
+    CR: float | None = None,
+    strategy: Literal["rand1", "best1", "random"] = "rand1",
+    early_stop: bool | Literal["success"] = True,
+    stop_probability: float | None = None,
+    levels: int | None = 256,
+    batch_size: int = 4096,
+    seed: int | None = None,
+    generator: torch.Generator | None = None,
+) -> OnePixelResult:
+    """Change at most ``pixels`` pixels of each image to change the model's answer.
+
+    Parameters
+    ----------
+    model:
+        A classifier taking images in [0, 1] and returning logits; only its
+        softmax probabilities are used (no gradients).
+    x:
+        Images (N, C, H, W) in [0, 1] on the model's device; any size and channel count.
+    y:
+        Non-targeted: the true labels (default: the model's predictions).
+        Targeted: the target classes (required), each different from the
+        model's prediction on its image.
+    targeted:
+        Maximise the target's probability instead of minimising the true class's.
+    pixels:
+        How many pixels may change (the paper: 1, 3 or 5), at most H * W.
+    popsize, generations, F, CR:
+        DE settings; the paper's defaults are 400, 100, 0.5 and no crossover.
+    strategy:
+        ``"rand1"`` (the paper's DE/rand/1), ``"best1"`` (DE/best/1, try it
+        with ``CR=0.9``) or ``"random"``: random search with the same budget
+        (``popsize`` fresh random candidates per generation), the paper's control.
+    early_stop:
+        True: stop an image as soon as the paper's stopping rule holds;
+        ``"success"``: as soon as the attack succeeds (the answer changed, or is
+        the target), as torchattacks does; False: run every generation.
+    stop_probability:
+        The threshold of that rule: default 0.9 (targeted: target probability
+        above it) or 0.05 (non-targeted: true-class probability below it).
+    levels:
+        Grey levels a new pixel value is rounded to (256: 8-bit images); None keeps floats.
+    batch_size:
+        Images per forward pass when scoring populations.
+    seed, generator:
+        Randomness: image ``i`` uses seed ``seed + i``; or per-image seeds drawn
+        from ``generator`` (or PyTorch's global generator when both are None).
+
+    Returns
+    -------
+    OnePixelResult
+        ``queries`` counts every image submitted to the model: one clean
+        query plus ``popsize`` per evaluated population (at most
+        ``1 + popsize * (generations + 1)``).
+
+    Raises
+    ------
+    ValueError
+        For bad images or labels, ``pixels < 1`` or more pixels than an image
+        has, ``popsize < 4``, F outside (0, 2], a target equal to the model's
+        prediction, or an unknown strategy.
+    """
+    check_images(model, x)
+    if not isinstance(targeted, bool):
+        raise ValueError(f"targeted must be True or False, got {targeted!r}")
+    if not (isinstance(early_stop, bool) or early_stop == "success"):
+        raise ValueError(f"early_stop must be True, False or 'success', got {early_stop!r}")
+    pixels = check_count(pixels, "pixels", minimum=1)
+    popsize = check_count(popsize, "popsize", minimum=4)
+    generations = check_count(generations, "generations", minimum=0)
+    batch_size = check_count(batch_size, "batch_size", minimum=1)
+    if isinstance(F, bool) or not isinstance(F, (int, float)) or not (0.0 < F <= 2.0):
+        raise ValueError(f"F (the mutation factor) must be a number in (0, 2], got {F!r}")
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
+    if levels is not None:
+        levels = check_count(levels, "levels", minimum=2)
+    n, c, h, w = x.shape
+    if pixels > h * w:
+        raise ValueError(
+            f"pixels={pixels} exceeds the {h * w} pixels of a {h}x{w} image; use pixels <= {h * w}"
+        )
+    if stop_probability is None:
+        stop_probability = 0.9 if targeted else 0.05
+    elif (
+        isinstance(stop_probability, bool)
+        or not isinstance(stop_probability, (int, float))
+        or not 0.0 <= stop_probability <= 1.0
+    ):
+        raise ValueError(f"stop_probability must be in [0, 1], got {stop_probability!r}")
+    if y is None and targeted:
+        raise ValueError("a targeted attack needs y: pass the target class of each image as y")
+    if y is not None:
+        y = check_labels(y, x)
+    if seed is not None and generator is not None:
+        raise ValueError("pass either generator= or seed=, not both")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise ValueError(f"seed must be an int, got {type(seed).__name__}")
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise ValueError(f"generator must be a torch.Generator, got {type(generator).__name__}")
+
+    dev = x.device
+    dims = pixels * (2 + c)
+    x0 = x.detach()
+    with frozen_eval(model), torch.no_grad():
+        clean = _probs(model, x0, batch_size)  # the one clean query per image
+        original = clean.argmax(dim=1)
+        k = clean.shape[1]
+        if y is None:
+            y = original.clone()
+        check_label_range(y, k, what="y (the targets)" if targeted else "y")
+        if targeted and bool((original == y).any()):
+            where = (original == y).nonzero().flatten()
+            shown = ", ".join(str(int(i)) for i in where[:5]) + (", ..." if len(where) > 5 else "")
+            raise ValueError(
+                f"targeted attack: {len(where)} of {n} images are already classified as their "
+                f"target class (indices {shown}); pick targets that differ from the model's "
+                "prediction, e.g. y = (model(x).argmax(1) + 1) % num_classes"
+            )
+
+        lower = torch.tensor([0.0, 0.0] + [0.0] * c, dtype=torch.float64).repeat(pixels)
+        upper = torch.tensor([float(h), float(w)] + [1.0] * c, dtype=torch.float64).repeat(pixels)
+        seeds = problem_seeds(n, seed=seed, generator=generator, device=dev)
+        init = _initial_population(seeds, popsize, pixels, (c, h, w))
+        sign = -1.0 if targeted else 1.0
+
+        def fitness(cand: Tensor, idx: Tensor) -> tuple[Tensor, Tensor]:
+            m = len(idx)
+            flat = cand.reshape(m * popsize, dims)
+            owner = idx.repeat_interleave(popsize)
+            out = []
+            for s in range(0, m * popsize, batch_size):
+                pos, val = decode_candidates(flat[s : s + batch_size], (c, h, w), pixels, levels)
+                imgs = apply_pixels(x0[owner[s : s + batch_size]], pos, val)
+                out.append(torch.softmax(model(imgs).float(), dim=1))
+            p = torch.cat(out).view(m, popsize, k)
+            return sign * p.gather(2, y[idx, None, None].expand(m, popsize, 1)).squeeze(2), p
+
+        threshold = sign * stop_probability if early_stop is True else None
+
+        def succeeded(_f: Tensor, probs: Tensor | None, idx: Tensor) -> Tensor:
+            assert probs is not None
+            hit = probs.argmax(dim=1) == y[idx]
+            return hit if targeted else ~hit
+
+        stop_when = succeeded if early_stop == "success" else None
+        res = differential_evolution(
+            fitness,
+            lower,
+            upper,
+            popsize=popsize,
+            generations=generations,
+            F=F,
+            CR=CR,
+            strategy=strategy,
+            init=init,
+            stop_below=threshold,
+            stop_when=stop_when,
+            seed=seeds,
+            device=dev,
+        )
+
+    positions, values = decode_candidates(res.x, (c, h, w), pixels, levels)
+    x_adv = apply_pixels(x0, positions, values.to(x.dtype)).detach()
+    probs = res.aux
+    assert probs is not None
+    pred = probs.argmax(dim=1)
+    success = pred == y if targeted else pred != y
+    changed = (x_adv != x0).any(dim=1).flatten(1).sum(dim=1)
+    return OnePixelResult(
+        x_adv=x_adv,
+        success=success,
+        queries=res.evaluations + 1,
+        probs=probs,
+        clean_probs=clean,
+        labels=y,
+        original=original,
+        positions=positions,
+        values=values.to(x.dtype),
+        pixels_changed=changed,
+        generations=res.generations,
+        targeted=targeted,
+        pixels=pixels,
+    )
+
+
+def _initial_population(
+    seeds: Tensor, popsize: int, pixels: int, image_shape: tuple[int, int, int]
+) -> Tensor:
+    """The paper's initialisation: coordinates uniform, values N(0.5, 0.5) clipped to [0, 1].
+
+    Drawn from each image's own random stream (generation 0), like the rest of DE.
+    """
+    c, h, w = image_shape
+    u = counter_uniform(seeds, 0, 10, (popsize, pixels, 2 + c))
+    v = counter_uniform(seeds, 0, 11, (popsize, pixels, c))
+    # Box-Muller: a standard normal from two uniforms
+    z = torch.sqrt(-2.0 * torch.log1p(-u[..., 2:])) * torch.cos(2.0 * math.pi * v)
+    coords = u[..., :2] * torch.tensor([float(h), float(w)], dtype=u.dtype, device=u.device)
+    vals = (0.5 + 0.5 * z).clamp(0.0, 1.0)
+    return torch.cat([coords, vals], dim=-1).reshape(len(seeds), popsize, pixels * (2 + c))
+
+
+def random_pixels(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor | None = None,
+    *,
+    targeted: bool = False,
+    pixels: int = 1,
+    popsize: int = 400,
+    generations: int = 100,
+    early_stop: bool | Literal["success"] = True,
+    levels: int | None = 256,
+    batch_size: int = 4096,
+    seed: int | None = None,
+    generator: torch.Generator | None = None,
+) -> OnePixelResult:
+    """Random search with exactly the one-pixel attack's query budget: the paper's control.
+
+    It starts from the same initial population as :func:`one_pixel`; then each
+    "generation" scores ``popsize`` fresh candidates drawn uniformly (positions
+    and values) instead of evolving them. The best candidate ever seen is kept,
+    and the same stopping rule applies. With the same ``popsize`` and ``generations`` an image
+    gets at most ``1 + popsize * (generations + 1)`` queries, exactly as with
+    :func:`one_pixel`. Arguments and result as in :func:`one_pixel`.
+    """
+    return one_pixel(
+        model,
+        x,
+        y,
+        targeted=targeted,
+        pixels=pixels,
+        popsize=popsize,
+        generations=generations,
+        strategy="random",
+        early_stop=early_stop,
+        levels=levels,
+        batch_size=batch_size,
+        seed=seed,
+        generator=generator,
+    )

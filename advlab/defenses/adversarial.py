@@ -1,0 +1,598 @@
+"""Adversarial training: train on the attacks the model will face.
+
+Three recipes from the papers the book follows, all run through
+:func:`advlab.train.fit`'s ``perturb`` and ``loss_fn`` hooks:
+
+``"fgsm"``
+    Goodfellow, Shlens & Szegedy (2015): the mixed objective
+    ``α · CE(x, y) + (1 − α) · CE(x + ε·sign ∇x CE(x, y), y)``, with the FGSM
+    images recomputed for every batch against the current weights. ``α`` is
+    ``clean_weight`` (0.5 in the paper; 0 trains on adversarial images only).
+``"pgd"``
+    Madry, Makelov, Schmidt, Tsipras & Vladu (2018): train on PGD images only
+    (random start, ``steps`` steps of ``step_size``), the inner maximisation
+    of their min-max objective.
+``"fgsm_rs"``
+    Wong, Rice & Kolter (2020), "Fast is better than free": one FGSM step of
+    ``step_size`` (default ``1.25 ε``) from a uniform random start in the
+    ε-ball, projected back onto the ball.
+
+``labels="predicted"`` crafts the training perturbations against the model's
+own predictions instead of the true labels, which removes *label leaking*
+(Kurakin, Goodfellow & Bengio, 2017): FGSM on the true label encodes that label
+in the perturbation, and a model trained on such images learns to read it,
+becoming *more* accurate on FGSM(true label) images than on clean ones.
+
+A :class:`OverfitGuard` watches for *catastrophic overfitting* (Wong et al.):
+after each epoch it measures FGSM and PGD accuracy on a held-out batch of
+training images; when PGD accuracy collapses while FGSM accuracy holds or
+rises, the model has learned to defeat the single step only. The guard
+records it, warns, and (``stop=True``) ends training and restores the weights
+of the epoch with the best PGD accuracy.
+
+Every setting lives in :class:`AdversarialTraining`; :func:`adversarial_config`
+puts them, defaults filled in, into a :class:`~advlab.zoo.TrainConfig` for the
+``"adversarial"`` recipe, so cached models are keyed by all of them.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import warnings
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from .._utils import frozen_eval
+from ..attacks._common import check_count, check_eps, check_images, check_labels, check_real
+from ..attacks.fgsm import fgsm
+from ..attacks.pgd import _random_start, linf_ascent, pgd
+from ..train import History, fit, predict
+from ..zoo import TrainConfig, register_recipe
+
+__all__ = [
+    "METHODS",
+    "AdversarialHistory",
+    "AdversarialTraining",
+    "CatastrophicOverfittingWarning",
+    "GuardRecord",
+    "OverfitGuard",
+    "adversarial_config",
+    "adversarial_fit",
+    "adversarial_perturbation",
+    "fgsm_rs",
+]
+
+Method = Literal["fgsm", "pgd", "fgsm_rs"]
+#: The training methods, by name.
+METHODS: tuple[str, ...] = ("fgsm", "pgd", "fgsm_rs")
+LabelSource = Literal["true", "predicted"]
+
+
+class CatastrophicOverfittingWarning(RuntimeWarning):
+    """PGD accuracy collapsed during single-step adversarial training while FGSM accuracy held."""
+
+
+class _StopTraining(Exception):
+    """Raised from inside ``fit`` by the guard to end training early."""
+
+
+@dataclass(frozen=True)
+class AdversarialTraining:
+    """The settings of one adversarial-training run (all in pixel units, images in [0, 1]).
+
+    Attributes
+    ----------
+    method:
+        ``"fgsm"`` (Goodfellow et al.'s mixed objective), ``"pgd"`` (Madry et al.)
+        or ``"fgsm_rs"`` (FGSM from a random start, Wong et al.).
+    eps:
+        L∞ radius of the training perturbations.
+    clean_weight:
+        Weight α of the clean loss in the mixed objective
+        ``α·CE(x) + (1 − α)·CE(x_adv)``, in [0, 1]. Default 0.5 for ``"fgsm"``
+        (Goodfellow et al.), 0 (adversarial images only) for ``"pgd"`` and ``"fgsm_rs"``.
+    step_size:
+        ``"pgd"``: step of each iteration, at most ε (default ``min(ε, 2.5 ε / steps)``);
+        ``"fgsm_rs"``: the single step (default ``1.25 ε``, which may exceed ε);
+        ``"fgsm"``: must stay None (the step is ε).
+    steps:
+        PGD iterations (``"pgd"`` only; default 7).
+    labels:
+        ``"true"``: perturb against the true labels; ``"predicted"``: against the
+        model's current predictions (no label leaking). The loss always uses the true labels.
+    """
+
+    method: Method = "fgsm"
+    eps: float = 0.1
+    clean_weight: float | None = None
+    step_size: float | None = None
+    steps: int | None = None
+    labels: LabelSource = "true"
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(
+                f"unknown adversarial-training method {self.method!r}; choose one of "
+                + ", ".join(map(repr, METHODS))
+            )
+        eps = check_eps(self.eps)
+        if eps == 0:
+            raise ValueError(
+                "eps must be > 0 for adversarial training (eps=0 is standard training)"
+            )
+        object.__setattr__(self, "eps", eps)
+        if self.clean_weight is not None:
+            weight = check_real(self.clean_weight, "clean_weight")
+            if weight > 1:
+                raise ValueError(f"clean_weight must lie in [0, 1], got {weight}")
+            object.__setattr__(self, "clean_weight", weight)
+        if self.step_size is not None:
+            if self.method == "fgsm":
+                raise ValueError(
+                    "method='fgsm' steps by exactly eps; leave step_size=None, or use "
+                    "method='fgsm_rs' for a random start and a step of your choice"
+                )
+            step = check_real(self.step_size, "step_size", positive=True)
+            if self.method == "pgd" and step > eps:
+                raise ValueError(
+                    f"step_size ({step}) must not exceed eps ({eps}) for PGD training: the "
+                    "projection cuts a longer step back to the ball; leave it None for 2.5 eps / steps"
+                )
+            object.__setattr__(self, "step_size", step)
+        if self.steps is not None:
+            if self.method != "pgd":
+                raise ValueError(f"steps applies to method='pgd' only, not {self.method!r}")
+            check_count(self.steps, "steps")
+        if self.labels not in ("true", "predicted"):
+            raise ValueError(f"labels must be 'true' or 'predicted', got {self.labels!r}")
+
+    def resolved(self) -> AdversarialTraining:
+        """The same settings with every default filled in (what a cache key should hold)."""
+        weight = self.clean_weight
+        if weight is None:
+            weight = 0.5 if self.method == "fgsm" else 0.0
+        steps = self.steps if self.steps is not None else (7 if self.method == "pgd" else None)
+        step = self.step_size
+        if step is None and self.method == "pgd":
+            step = min(self.eps, 2.5 * self.eps / steps)
+        elif step is None and self.method == "fgsm_rs":
+            step = 1.25 * self.eps
+        return replace(self, clean_weight=weight, steps=steps, step_size=step)
+
+    def describe(self) -> str:
+        """A short human-readable name, e.g. ``FGSM-RS ε=0.1 step=0.125``."""
+        s = self.resolved()
+        name = {"fgsm": "FGSM", "pgd": "PGD", "fgsm_rs": "FGSM-RS"}[s.method]
+        parts = [name, f"ε={s.eps:g}"]
+        if s.method == "pgd":
+            parts.append(f"{s.steps}×{s.step_size:.3g}")
+        if s.method == "fgsm_rs":
+            parts.append(f"step={s.step_size:.3g}")
+        if s.method == "fgsm" and s.clean_weight != 0.5:
+            parts.append(f"α={s.clean_weight:g}")
+        if s.labels == "predicted":
+            parts.append("predicted labels")
+        return " ".join(parts)
+
+
+def fgsm_rs(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    *,
+    eps: float,
+    step_size: float,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """One FGSM step of ``step_size`` from a uniform random point of the L∞ ε-ball (Wong et al.).
+
+    The training-time attack of "Fast is better than free": ``δ ~ U(−ε, ε)``,
+    ``δ ← clip_ε(δ + step_size · sign ∇x CE(x + δ, y))``, ``x + δ`` clipped to [0, 1].
+    Unlike :func:`~advlab.attacks.pgd`, the step may be longer than ``eps``
+    (1.25 ε is the paper's default): the projection then lands the step on a
+    corner of the ball from almost any start.
+
+    Parameters
+    ----------
+    model:
+        Classifier returning logits; run in eval mode with frozen parameters (both restored).
+    x, y:
+        Images, float (N, C, H, W) in [0, 1] on the model's device, and true labels (N,).
+    eps:
+        L∞ radius in pixel units.
+    step_size:
+        Length of the signed step, > 0 (may exceed ``eps``).
+    generator:
+        Source of the random start (default: PyTorch's global generator).
+
+    Returns
+    -------
+    Tensor
+        Detached images in the ε-ball around ``x`` and in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        For a negative or non-finite ``eps``, a step that is not > 0, or bad images or labels.
+    """
+    eps = check_eps(eps)
+    step_size = check_real(step_size, "step_size", positive=True)
+    check_images(model, x)
+    y = check_labels(y, x)
+    x = x.detach()
+    with frozen_eval(model):
+        start = _random_start(x, eps, "inf", generator)
+        return linf_ascent(
+            model, x, start, y, eps=eps, alpha=step_size, steps=1, targeted=False, loss="ce"
+        ).detach()
+
+
+def adversarial_perturbation(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    settings: AdversarialTraining,
+    *,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """The training-time adversarial images of ``settings`` for a batch (true labels ``y``).
+
+    With ``settings.labels == "predicted"`` the perturbation is crafted against
+    the model's predictions instead of ``y`` (Kurakin et al.'s fix for label leaking).
+    """
+    s = settings.resolved()
+    with torch.no_grad(), frozen_eval(model):
+        target = predict(model, x).argmax(dim=1) if s.labels == "predicted" else y
+    if s.method == "fgsm":
+        return fgsm(model, x, target, eps=s.eps)
+    if s.method == "fgsm_rs":
+        return fgsm_rs(model, x, target, eps=s.eps, step_size=s.step_size, generator=generator)
+    return pgd(model, x, target, eps=s.eps, alpha=s.step_size, steps=s.steps, generator=generator)
+
+
+@dataclass
+class GuardRecord:
+    """One check of the :class:`OverfitGuard`: held-out accuracies after an epoch."""
+
+    epoch: int
+    clean_accuracy: float
+    fgsm_accuracy: float
+    pgd_accuracy: float
+    collapsed: bool
+
+
+@dataclass
+class OverfitGuard:
+    """Detects catastrophic overfitting on a held-out batch, after every epoch.
+
+    Attributes
+    ----------
+    eps:
+        L∞ radius of the FGSM and PGD checks (usually the training ε).
+    pgd_steps:
+        Iterations of the PGD check (random start, step ``2.5 ε / steps``).
+    drop:
+        The collapse threshold: PGD accuracy fell by more than ``drop`` (absolute)
+        below its best so far while FGSM accuracy is at least what it was then.
+    gap:
+        Optional second rule: flag when FGSM accuracy exceeds PGD accuracy by more
+        than ``gap`` (absolute). It catches runs that overfit to the single step
+        without ever having been PGD-robust (no drop to see), as single-step
+        training on the 8x8 digits does at large ε. None (default) turns it off.
+    stop:
+        On collapse, end training and restore the weights of the best PGD epoch
+        (Wong et al.'s early stopping); otherwise only warn and record.
+    held_out:
+        How many training images are set aside for the checks (not trained on).
+    records:
+        Filled in during training, one :class:`GuardRecord` per epoch.
+    """
+
+    eps: float
+    pgd_steps: int = 10
+    drop: float = 0.2
+    gap: float | None = None
+    stop: bool = False
+    held_out: int = 128
+    records: list[GuardRecord] = field(default_factory=list)
+    stopped_at: int | None = None
+    best_epoch: int | None = None
+
+    def __post_init__(self) -> None:
+        self.eps = check_eps(self.eps)
+        check_count(self.pgd_steps, "pgd_steps")
+        self.drop = check_real(self.drop, "drop", positive=True)
+        if self.gap is not None:
+            self.gap = check_real(self.gap, "gap", positive=True)
+        if not isinstance(self.stop, bool):
+            raise ValueError(f"stop must be True or False, got {self.stop!r}")
+        check_count(self.held_out, "held_out")
+
+    @property
+    def collapsed(self) -> bool:
+        """Whether any check found a collapse."""
+        return any(r.collapsed for r in self.records)
+
+    def is_collapse(self, fgsm_accuracy: float, pgd_accuracy: float) -> bool:
+        """The rule: PGD accuracy more than ``drop`` below its best check so far, while FGSM
+        accuracy is at least what it was at that check (FGSM-robust, PGD-broken); or, with
+        ``gap`` set, FGSM accuracy more than ``gap`` above PGD accuracy."""
+        if self.gap is not None and fgsm_accuracy - pgd_accuracy > self.gap:
+            return True
+        best = max(self.records, key=lambda r: r.pgd_accuracy, default=None)
+        return (
+            best is not None
+            and pgd_accuracy < best.pgd_accuracy - self.drop
+            and fgsm_accuracy >= best.fgsm_accuracy
+        )
+
+    def check(self, model: nn.Module, x: Tensor, y: Tensor, epoch: int) -> GuardRecord:
+        """Measure the held-out batch after ``epoch``; record, and flag a collapse."""
+        clean = float((predict(model, x).argmax(1) == y).float().mean())
+        x_f = fgsm(model, x, y, eps=self.eps)
+        x_p = pgd(model, x, y, eps=self.eps, steps=self.pgd_steps, seed=epoch)
+        acc_f = float((predict(model, x_f).argmax(1) == y).float().mean())
+        acc_p = float((predict(model, x_p).argmax(1) == y).float().mean())
+        collapsed = self.is_collapse(acc_f, acc_p)
+        record = GuardRecord(epoch, clean, acc_f, acc_p, collapsed)
+        self.records.append(record)
+        return record
+
+
+@dataclass
+class AdversarialHistory(History):
+    """:class:`~advlab.train.History` plus the guard's checks (empty without a guard)."""
+
+    guard: list[GuardRecord] = field(default_factory=list)
+    stopped_at: int | None = None
+
+
+def adversarial_fit(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    settings: AdversarialTraining,
+    *,
+    epochs: int = 10,
+    batch_size: int = 64,
+    lr: float = 1e-3,
+    weight_decay: float = 0.0,
+    seed: int = 0,
+    device: torch.device | str | None = None,
+    guard: OverfitGuard | None = None,
+    progress: bool = True,
+) -> AdversarialHistory:
+    """Adversarially train ``model`` in place on ``(x, y)``; return its history.
+
+    Threat model of the defense: an L∞ attacker with budget ``settings.eps``
+    (pixel units). Each batch is replaced by adversarial images crafted against
+    the current weights (see :class:`AdversarialTraining` for the three
+    methods), mixed with the clean batch when ``clean_weight > 0``, through
+    :func:`~advlab.train.fit`'s ``perturb`` and ``loss_fn`` hooks.
+
+    Parameters
+    ----------
+    model:
+        Classifier returning logits for images in [0, 1]; trained in place.
+    x, y:
+        Training images (N, C, H, W) in [0, 1] and integer labels (N,).
+    settings:
+        The adversarial-training method and its knobs.
+    epochs, batch_size, lr, weight_decay, seed, device, progress:
+        As in :func:`~advlab.train.fit` (``seed`` also drives the random starts).
+    guard:
+        Optional :class:`OverfitGuard`; its ``held_out`` images are taken from
+        ``(x, y)`` (a seeded random choice) and not trained on.
+
+    Returns
+    -------
+    AdversarialHistory
+        Per-epoch loss and accuracy on the (mixed) training batches, the guard's
+        records, and the epoch training stopped at if the guard stopped it.
+
+    Raises
+    ------
+    TypeError
+        If ``settings`` or ``guard`` has the wrong type.
+    ValueError
+        As :func:`~advlab.train.fit` does, or if the guard would hold out every image.
+    """
+    if not isinstance(settings, AdversarialTraining):
+        raise TypeError(
+            f"settings must be an AdversarialTraining, got {type(settings).__name__}; "
+            "e.g. AdversarialTraining(method='pgd', eps=0.1)"
+        )
+    if guard is not None and not isinstance(guard, OverfitGuard):
+        raise TypeError(f"guard must be an OverfitGuard or None, got {type(guard).__name__}")
+    epochs = check_count(epochs, "epochs")
+    s = settings.resolved()
+    weight = float(s.clean_weight)
+    gen = torch.Generator().manual_seed(seed)
+    x_check = y_check = None
+    if guard is not None:
+        if guard.held_out >= len(x):
+            raise ValueError(
+                f"the guard holds out {guard.held_out} images but there are only {len(x)}; "
+                "lower OverfitGuard(held_out=...)"
+            )
+        order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed + 1))
+        keep, check = order[guard.held_out :], order[: guard.held_out]
+        x, y, x_check, y_check = x[keep], y[keep], x[check], y[check]
+    batches_per_epoch = math.ceil(len(x) / batch_size)
+    state = {"batch": 0, "best": None, "best_acc": -1.0}
+    # with a guard, one bar that shows its checks; without, fit's own bar
+    bar = tqdm(
+        total=epochs,
+        desc=f"adversarial training ({s.describe()})",
+        disable=not progress or guard is None,
+    )
+
+    def perturb(net: nn.Module, xb: Tensor, yb: Tensor) -> Tensor | tuple[Tensor, Tensor]:
+        state["batch"] += 1
+        if (
+            guard is not None
+            and state["batch"] > 1
+            and (state["batch"] - 1) % batches_per_epoch == 0
+        ):
+            _epoch_end(net, (state["batch"] - 1) // batches_per_epoch)
+        x_adv = adversarial_perturbation(net, xb, yb, s, generator=gen)
+        if weight == 0.0:
+            return x_adv
+        return torch.cat([xb, x_adv]), torch.cat([yb, yb])
+
+    def loss_fn(logits: Tensor, targets: Tensor) -> Tensor:
+        if weight == 0.0:
+            return F.cross_entropy(logits, targets)
+        half = len(targets) // 2
+        clean = F.cross_entropy(logits[:half], targets[:half])
+        adv = F.cross_entropy(logits[half:], targets[half:])
+        return weight * clean + (1.0 - weight) * adv
+
+    def _epoch_end(net: nn.Module, epoch: int) -> None:
+        assert guard is not None and x_check is not None and y_check is not None
+        dev = next(net.parameters()).device
+        record = guard.check(net, x_check.to(dev), y_check.to(dev), epoch)
+        bar.update(1)
+        bar.set_postfix(fgsm=f"{record.fgsm_accuracy:.2f}", pgd=f"{record.pgd_accuracy:.2f}")
+        if record.pgd_accuracy > state["best_acc"]:
+            state["best_acc"] = record.pgd_accuracy
+            state["best"] = copy.deepcopy(net.state_dict())
+            guard.best_epoch = epoch
+        if record.collapsed:
+            what = "stopping and restoring" if guard.stop else "the best PGD accuracy was at"
+            warnings.warn(
+                f"catastrophic overfitting after epoch {epoch}: held-out PGD accuracy "
+                f"{record.pgd_accuracy:.2f} (best {state['best_acc']:.2f}) while FGSM accuracy "
+                f"is {record.fgsm_accuracy:.2f}; {what} epoch {guard.best_epoch}",
+                CatastrophicOverfittingWarning,
+                stacklevel=4,
+            )
+            if guard.stop:
+                guard.stopped_at = epoch
+                raise _StopTraining
+
+    history = AdversarialHistory()
+    try:
+        inner = fit(
+            model,
+            x,
+            y,
+            epochs=epochs,
+            batch_size=batch_size,
+            lr=lr,
+            weight_decay=weight_decay,
+            seed=seed,
+            device=device,
+            perturb=perturb,
+            loss_fn=loss_fn,
+            progress=progress and guard is None,
+        )
+        history.loss, history.accuracy = inner.loss, inner.accuracy
+        if guard is not None:
+            _epoch_end(model, epochs)
+    except _StopTraining:
+        assert guard is not None and state["best"] is not None
+        model.load_state_dict(state["best"])
+        history.stopped_at = guard.stopped_at
+    finally:
+        bar.close()
+    if guard is not None:
+        history.guard = list(guard.records)
+    return history
+
+
+# --- the zoo recipe ------------------------------------------------------------------------------
+
+_GUARD_KEYS = ("guard_stop", "guard_drop", "guard_gap", "guard_held_out")
+
+
+def adversarial_config(
+    base: TrainConfig | None = None,
+    *,
+    guard: bool = False,
+    guard_drop: float = 0.2,
+    guard_gap: float | None = None,
+    guard_held_out: int = 128,
+    **settings: Any,
+) -> TrainConfig:
+    """A :class:`~advlab.zoo.TrainConfig` for the ``"adversarial"`` recipe.
+
+    ``settings`` are the fields of :class:`AdversarialTraining` (``method``,
+    ``eps``, ...); they are checked and stored in ``config.extra`` with every
+    default filled in, so two configs that train the same model share one cache key.
+    ``guard=True`` trains with an :class:`OverfitGuard` (``guard_drop``, ``guard_gap``,
+    ``guard_held_out``) that stops on collapse and keeps the best epoch's weights.
+
+        >>> cfg = adversarial_config(TrainConfig(epochs=5), method="pgd", eps=0.1)
+        >>> advlab.zoo.pretrained(cfg).model
+    """
+    base = base or TrainConfig()
+    if not isinstance(base, TrainConfig):
+        raise TypeError(f"base must be a TrainConfig, got {type(base).__name__}")
+    s = AdversarialTraining(**settings).resolved()
+    extra: dict[str, Any] = dict(asdict(s))
+    if guard:
+        checked = OverfitGuard(eps=s.eps, drop=guard_drop, gap=guard_gap, held_out=guard_held_out)
+        extra.update(
+            guard_stop=True,
+            guard_drop=checked.drop,
+            guard_gap=checked.gap,
+            guard_held_out=guard_held_out,
+        )
+    return replace(base, recipe="adversarial", extra=extra)
+
+
+def settings_from_extra(
+    extra: Mapping[str, Any],
+) -> tuple[AdversarialTraining, OverfitGuard | None]:
+    """Read the adversarial-training settings (and guard) back from ``TrainConfig.extra``."""
+    fields = {k: v for k, v in extra.items() if k not in _GUARD_KEYS}
+    known = set(AdversarialTraining.__dataclass_fields__)
+    unknown = set(fields) - known
+    if unknown:
+        raise ValueError(
+            f"unknown adversarial-training settings {sorted(unknown)} in TrainConfig.extra; "
+            f"known: {sorted(known | set(_GUARD_KEYS))}"
+        )
+    s = AdversarialTraining(**fields)
+    guard = None
+    if extra.get("guard_stop"):
+        guard = OverfitGuard(
+            eps=s.eps,
+            drop=extra.get("guard_drop", 0.2),
+            gap=extra.get("guard_gap"),
+            held_out=extra.get("guard_held_out", 128),
+            stop=True,
+        )
+    return s, guard
+
+
+def _recipe(
+    model: nn.Module, data: Any, cfg: TrainConfig, device: torch.device, progress: bool
+) -> None:
+    """The zoo recipe ``"adversarial"``: settings from ``cfg.extra`` (see :func:`adversarial_config`)."""
+    s, guard = settings_from_extra(cfg.extra)
+    adversarial_fit(
+        model,
+        data.x_train,
+        data.y_train,
+        s,
+        epochs=cfg.epochs,
+        batch_size=cfg.batch_size,
+        lr=cfg.lr,
+        weight_decay=cfg.weight_decay,
+        seed=cfg.seed,
+        device=device,
+        guard=guard,
+        progress=progress,
+    )
+
+
+register_recipe("adversarial", _recipe)

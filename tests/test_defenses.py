@@ -1,0 +1,352 @@
+"""Adversarial training and defensive distillation: real effects on the digits, settings, recipes."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+import advlab
+from advlab import fgsm, pgd, predict
+from advlab.defenses import (
+    AdversarialTraining,
+    CatastrophicOverfittingWarning,
+    GuardRecord,
+    OverfitGuard,
+    TemperatureScaled,
+    adversarial_config,
+    adversarial_fit,
+    adversarial_perturbation,
+    distill,
+    distillation_config,
+    fgsm_rs,
+    logits_at,
+    soft_labels,
+)
+from advlab.zoo import RECIPES, TrainConfig
+
+
+def accuracy(model: nn.Module, x: Tensor, y: Tensor) -> float:
+    return float((predict(model, x).argmax(1) == y).float().mean())
+
+
+def fresh_model(data: advlab.Dataset, seed: int = 0) -> nn.Module:
+    torch.manual_seed(seed)
+    return advlab.build_model("small_cnn", data.image_shape, data.num_classes)
+
+
+def input_gradient_norms(model: nn.Module, x: Tensor, y: Tensor) -> Tensor:
+    """Per-image L2 norm of the input gradient of the cross-entropy at the deployed T = 1."""
+    x = x.clone().requires_grad_(True)
+    loss = F.cross_entropy(model(x), y, reduction="sum")
+    (grad,) = torch.autograd.grad(loss, x)
+    return grad.flatten(1).norm(dim=1)
+
+
+# --- adversarial training: real effects --------------------------------------------------------
+
+
+def test_adversarial_training_raises_pgd_accuracy(
+    digits: advlab.Dataset, digits_model: nn.Module
+) -> None:
+    """FGSM-RS training (5 epochs, like the standard fixture) resists PGD far better."""
+    model = fresh_model(digits)
+    adversarial_fit(
+        model,
+        digits.x_train,
+        digits.y_train,
+        AdversarialTraining(method="fgsm_rs", eps=0.2),
+        epochs=5,
+        device="cpu",
+        progress=False,
+    )
+    x, y = digits.x_test[:200], digits.y_test[:200]
+    standard = accuracy(digits_model, pgd(digits_model, x, y, eps=0.2, steps=10, seed=0), y)
+    defended = accuracy(model, pgd(model, x, y, eps=0.2, steps=10, seed=0), y)
+    assert defended >= standard + 0.2, (standard, defended)
+    assert accuracy(model, x, y) >= 0.85
+
+
+@pytest.mark.slow
+def test_pgd_training_raises_pgd_accuracy(digits: advlab.Dataset, digits_model: nn.Module) -> None:
+    model = fresh_model(digits)
+    settings = AdversarialTraining(method="pgd", eps=0.2, steps=5)
+    adversarial_fit(model, digits.x_train, digits.y_train, settings, epochs=8, progress=False)
+    x, y = digits.x_test, digits.y_test
+    standard = accuracy(digits_model, pgd(digits_model, x, y, eps=0.2, steps=20, seed=0), y)
+    defended = accuracy(model, pgd(model, x, y, eps=0.2, steps=20, seed=0), y)
+    assert defended >= standard + 0.3, (standard, defended)
+
+
+@pytest.mark.slow
+def test_label_leaking_with_true_labels_not_with_predicted(digits: advlab.Dataset) -> None:
+    """Kurakin et al.'s label leaking, at the chapter's setting (ε = 0.6, FGSM images only).
+
+    Slow (two 20-epoch FGSM trainings, about a minute on one core): the effect needs
+    a model trained long enough to learn to read the true-label perturbation.
+    """
+    x, y = digits.x_test, digits.y_test
+    gaps = {}
+    for labels in ("true", "predicted"):
+        model = fresh_model(digits)
+        settings = AdversarialTraining(method="fgsm", eps=0.6, clean_weight=0.0, labels=labels)
+        adversarial_fit(model, digits.x_train, digits.y_train, settings, epochs=20, progress=False)
+        gaps[labels] = accuracy(model, fgsm(model, x, y, eps=0.6), y) - accuracy(model, x, y)
+    assert gaps["true"] > 0.05, gaps  # more accurate on FGSM(true label) images than on clean ones
+    assert gaps["predicted"] < gaps["true"] - 0.05, gaps
+
+
+# --- adversarial training: the pieces ----------------------------------------------------------
+
+
+def test_clean_weight_one_is_standard_training(digits: advlab.Dataset) -> None:
+    """With α = 1 the adversarial half carries no weight: the same steps as plain training."""
+    x, y = digits.x_train[:256], digits.y_train[:256]
+    plain, mixed = fresh_model(digits), fresh_model(digits)
+    advlab.fit(plain, x, y, epochs=1, device="cpu", progress=False)
+    settings = AdversarialTraining(method="fgsm", eps=0.1, clean_weight=1.0)
+    adversarial_fit(mixed, x, y, settings, epochs=1, device="cpu", progress=False)
+    for a, b in zip(plain.parameters(), mixed.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_fgsm_rs_steps_past_eps_but_stays_in_the_ball(digits_model: nn.Module) -> None:
+    x = torch.rand(16, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    y = torch.arange(16) % 10
+    a = fgsm_rs(
+        digits_model, x, y, eps=0.1, step_size=0.125, generator=torch.Generator().manual_seed(1)
+    )
+    b = fgsm_rs(
+        digits_model, x, y, eps=0.1, step_size=0.125, generator=torch.Generator().manual_seed(1)
+    )
+    assert torch.equal(a, b)
+    delta = (a - x).abs()
+    assert float(delta.max()) <= 0.1 + 1e-6 and a.min() >= 0 and a.max() <= 1
+    # a step of 1.25 ε from anywhere in the ball ends on its boundary wherever [0, 1] allows
+    inside = (x > 0.1) & (x < 0.9)
+    assert float((delta[inside] > 0.1 - 1e-6).float().mean()) > 0.5
+
+
+def test_predicted_labels_perturb_against_the_models_prediction(
+    digits: advlab.Dataset, digits_model: nn.Module
+) -> None:
+    x, y = digits.x_test[:32], digits.y_test[:32]
+    wrong = (y + 1) % 10  # labels the model does not predict
+    s = AdversarialTraining(method="fgsm", eps=0.1, labels="predicted")
+    got = adversarial_perturbation(digits_model, x, wrong, s)
+    assert torch.equal(got, fgsm(digits_model, x, None, eps=0.1))
+    s_true = AdversarialTraining(method="fgsm", eps=0.1)
+    assert torch.equal(
+        adversarial_perturbation(digits_model, x, wrong, s_true),
+        fgsm(digits_model, x, wrong, eps=0.1),
+    )
+
+
+def test_settings_resolve_defaults_and_describe() -> None:
+    s = AdversarialTraining(method="pgd", eps=0.1).resolved()
+    assert s.steps == 7 and s.clean_weight == 0.0 and s.step_size == pytest.approx(2.5 * 0.1 / 7)
+    rs = AdversarialTraining(method="fgsm_rs", eps=0.2).resolved()
+    assert rs.step_size == pytest.approx(0.25) and rs.steps is None
+    assert AdversarialTraining().resolved().clean_weight == 0.5
+    assert AdversarialTraining(method="fgsm_rs", eps=0.2).describe() == "FGSM-RS ε=0.2 step=0.25"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"method": "trades"}, ValueError, "unknown adversarial-training method 'trades'"),
+        ({"eps": 0.0}, ValueError, "eps must be > 0 for adversarial training"),
+        ({"eps": -1.0}, ValueError, "eps must be a finite number >= 0"),
+        ({"clean_weight": 1.5}, ValueError, r"clean_weight must lie in \[0, 1\], got 1.5"),
+        ({"step_size": 0.1}, ValueError, "method='fgsm' steps by exactly eps"),
+        ({"method": "fgsm_rs", "steps": 3}, ValueError, "steps applies to method='pgd' only"),
+        ({"method": "pgd", "steps": 0}, ValueError, "steps must be an integer >= 1"),
+        ({"method": "pgd", "step_size": 0.2}, ValueError, r"step_size \(0.2\) must not exceed eps"),
+        ({"labels": "guessed"}, ValueError, "labels must be 'true' or 'predicted'"),
+    ],
+)
+def test_bad_settings_raise_clear_errors(
+    kwargs: dict[str, object], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        AdversarialTraining(**kwargs)  # type: ignore[arg-type]
+
+
+def test_adversarial_fit_checks_its_arguments(digits: advlab.Dataset) -> None:
+    model = fresh_model(digits)
+    with pytest.raises(TypeError, match="settings must be an AdversarialTraining"):
+        adversarial_fit(model, digits.x_train, digits.y_train, {"method": "pgd"})  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="the guard holds out 128 images but there are only 100"):
+        adversarial_fit(
+            model,
+            digits.x_train[:100],
+            digits.y_train[:100],
+            AdversarialTraining(),
+            guard=OverfitGuard(eps=0.1),
+        )
+
+
+def test_recipe_caches_defended_models_keyed_by_their_settings(
+    digits: advlab.Dataset, tmp_path: Path
+) -> None:
+    assert "adversarial" in RECIPES and "distillation" in RECIPES
+    base = TrainConfig(epochs=1)
+    cfg = adversarial_config(base, method="fgsm_rs", eps=0.1)
+    assert cfg.recipe == "adversarial" and cfg.extra["step_size"] == pytest.approx(0.125)
+    assert cfg.key() == adversarial_config(base, method="fgsm_rs", eps=0.1, step_size=0.125).key()
+    assert (
+        cfg.key() != adversarial_config(base, method="fgsm_rs", eps=0.1, labels="predicted").key()
+    )
+    assert cfg.key() != adversarial_config(base, method="fgsm_rs", eps=0.1, guard=True).key()
+    first = advlab.pretrained(cfg, data=digits, cache_dir=tmp_path, device="cpu", progress=False)
+    again = advlab.pretrained(cfg, data=digits, cache_dir=tmp_path, device="cpu", progress=False)
+    assert not first.from_cache and again.from_cache
+    assert again.test_accuracy == first.test_accuracy
+    bad = TrainConfig(epochs=1, recipe="adversarial", extra={"method": "pgd", "epsilon": 0.1})
+    with pytest.raises(ValueError, match=r"unknown adversarial-training settings \['epsilon'\]"):
+        advlab.pretrained(bad, data=digits, cache_dir=tmp_path, device="cpu", progress=False)
+
+
+# --- the catastrophic-overfitting guard ----------------------------------------------------------
+
+
+def test_guard_rule_flags_pgd_collapse_while_fgsm_holds() -> None:
+    guard = OverfitGuard(eps=0.1, drop=0.2)
+    assert not guard.is_collapse(0.5, 0.0)  # nothing to compare with yet
+    guard.records.append(GuardRecord(1, 0.9, 0.5, 0.4, False))
+    assert guard.is_collapse(0.6, 0.1)  # PGD fell by 0.3, FGSM rose: collapse
+    assert not guard.is_collapse(0.3, 0.1)  # both fell: a weaker model, not overfitting
+    assert not guard.is_collapse(0.6, 0.25)  # PGD fell by 0.15 < drop
+    with pytest.raises(ValueError, match="drop must be a finite number > 0"):
+        OverfitGuard(eps=0.1, drop=0.0)
+    # the optional gap rule: FGSM-robust far beyond PGD-robust, with no drop to see
+    gapped = OverfitGuard(eps=0.1, gap=0.3)
+    assert gapped.is_collapse(0.5, 0.1) and not gapped.is_collapse(0.5, 0.3)
+    assert not guard.is_collapse(0.5, 0.1 + 0.3)
+
+
+def test_guard_records_every_epoch_and_stop_restores_the_best(
+    digits: advlab.Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A guard forced to see a collapse after epoch 2 stops and restores epoch 1's weights."""
+    x, y = digits.x_train[:400], digits.y_train[:400]
+    model = fresh_model(digits)
+    guard = OverfitGuard(eps=0.1, pgd_steps=1, held_out=64, stop=True)
+    snapshots: list[dict[str, Tensor]] = []
+    real_check = OverfitGuard.check
+
+    def scripted(
+        self: OverfitGuard, net: nn.Module, xc: Tensor, yc: Tensor, epoch: int
+    ) -> GuardRecord:
+        record = real_check(self, net, xc, yc, epoch)
+        snapshots.append(copy.deepcopy(net.state_dict()))
+        record.pgd_accuracy, record.fgsm_accuracy = (0.5, 0.5) if epoch == 1 else (0.0, 0.9)
+        record.collapsed = epoch > 1
+        return record
+
+    monkeypatch.setattr(OverfitGuard, "check", scripted)
+    with pytest.warns(
+        CatastrophicOverfittingWarning, match="catastrophic overfitting after epoch 2"
+    ):
+        history = adversarial_fit(
+            model,
+            x,
+            y,
+            AdversarialTraining(eps=0.1),
+            epochs=4,
+            guard=guard,
+            device="cpu",
+            progress=False,
+        )
+    assert history.stopped_at == 2 and guard.best_epoch == 1 and len(history.guard) == 2
+    for name, value in model.state_dict().items():
+        assert torch.equal(value, snapshots[0][name])
+
+
+# --- defensive distillation --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def distilled(digits: advlab.Dataset) -> tuple[nn.Module, nn.Module]:
+    student = fresh_model(digits)
+    teacher, _, _ = distill(
+        student,
+        digits.x_train,
+        digits.y_train,
+        temperature=50,
+        epochs=5,
+        device="cpu",
+        progress=False,
+    )
+    return teacher, student
+
+
+def test_distilled_gradients_vanish_and_a_logit_attack_succeeds(
+    digits: advlab.Dataset, digits_model: nn.Module, distilled: tuple[nn.Module, nn.Module]
+) -> None:
+    teacher, student = distilled
+    x, y = digits.x_test[:200], digits.y_test[:200]
+    assert accuracy(student, x, y) >= 0.85
+    # medians: the few misclassified images have large gradients (their loss is huge)
+    undistilled = input_gradient_norms(digits_model, x, y).median()
+    at_one = input_gradient_norms(student, x, y).median()
+    teacher_at_t = input_gradient_norms(logits_at(teacher, 50), x, y).median()
+    assert undistilled > 0 and teacher_at_t > 0
+    assert at_one < 1e-2 * undistilled, (float(at_one), float(undistilled))
+    assert at_one < 1e-2 * teacher_at_t, (float(at_one), float(teacher_at_t))
+    # FGSM on the saturated softmax barely moves the student ...
+    assert accuracy(student, fgsm(student, x, y, eps=0.2), y) >= 0.6
+    # ... attacks on the logits (divided by T, or through the margin loss) succeed
+    assert accuracy(student, fgsm(logits_at(student, 50), x, y, eps=0.2), y) <= 0.3
+    assert accuracy(student, pgd(student, x, y, eps=0.2, steps=10, loss="margin", seed=0), y) <= 0.2
+
+
+def test_soft_labels_and_the_temperature_view(
+    distilled: tuple[nn.Module, nn.Module], digits: advlab.Dataset
+) -> None:
+    teacher, student = distilled
+    x = digits.x_test[:10]
+    soft = soft_labels(teacher, x, 50)
+    assert soft.shape == (10, 10) and torch.allclose(soft.sum(1), torch.ones(10))
+    hard = soft_labels(teacher, x, 1)
+    assert (soft.amax(1) < hard.amax(1)).all()  # higher temperature, softer labels
+    view = logits_at(student, 4.0)
+    assert isinstance(view, TemperatureScaled)
+    torch.testing.assert_close(predict(view, x), predict(student, x) / 4.0)
+    assert view.model is student
+
+
+@pytest.mark.parametrize("temperature", [0.5, 0.0, float("nan"), "high"])
+def test_temperature_below_one_is_refused(temperature: object) -> None:
+    with pytest.raises(ValueError, match="temperature must be"):
+        distillation_config(temperature=temperature)  # type: ignore[arg-type]
+
+
+def test_distillation_recipe_is_keyed_by_temperature(
+    digits: advlab.Dataset, tmp_path: Path
+) -> None:
+    cfg = distillation_config(TrainConfig(epochs=1), temperature=20)
+    assert cfg.recipe == "distillation" and cfg.extra == {"temperature": 20.0}
+    assert cfg.key() != distillation_config(TrainConfig(epochs=1), temperature=10).key()
+    trained = advlab.pretrained(cfg, data=digits, cache_dir=tmp_path, device="cpu", progress=False)
+    assert not trained.from_cache
+    # the recipe is distill() with the config's settings, on a model built from its seed
+    direct = advlab.zoo._build(cfg, digits)
+    distill(
+        direct,
+        digits.x_train,
+        digits.y_train,
+        temperature=20,
+        epochs=1,
+        device="cpu",
+        progress=False,
+    )
+    for a, b in zip(trained.model.parameters(), direct.parameters(), strict=True):
+        torch.testing.assert_close(a, b)
+    bad = TrainConfig(epochs=1, recipe="distillation", extra={"T": 20})
+    with pytest.raises(ValueError, match=r"needs TrainConfig.extra = \{'temperature': T\}"):
+        advlab.pretrained(bad, data=digits, cache_dir=tmp_path, device="cpu", progress=False)

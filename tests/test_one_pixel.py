@@ -1,0 +1,248 @@
+"""The one-pixel attack on models whose answer is known; exact queries; metrics by hand; errors."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import Tensor, nn
+
+from advlab.attacks import ATTACKS, OnePixelResult, one_pixel, random_pixels
+from advlab.attacks.one_pixel import apply_pixels
+from advlab.metrics import (
+    adversarial_class_counts,
+    adversarial_probability_label,
+    all_targets,
+    class_pair_counts,
+    class_pair_success,
+    success_rate,
+    target_class_counts,
+)
+
+
+class PixelReader(nn.Module):
+    """Reads one pixel (mean over channels) and answers the class whose centre is nearest.
+
+    Class k's centre is k / (K - 1): on a black image the answer is class 0, and
+    only that one pixel, set to about k / (K - 1), gives class k.
+    """
+
+    def __init__(self, row: int, col: int, num_classes: int) -> None:
+        super().__init__()
+        self.row, self.col = row, col
+        self.scale = nn.Parameter(torch.tensor(1.0))
+        self.register_buffer("centres", torch.linspace(0, 1, num_classes))
+        self.seen = 0  # images forwarded: the attack's queries, counted from the model's side
+
+    def forward(self, x: Tensor) -> Tensor:
+        self.seen += x.shape[0]
+        v = x[:, :, self.row, self.col].mean(dim=1) * self.scale
+        return -200.0 * (v[:, None] - self.centres) ** 2
+
+
+def black(n: int, c: int, size: int = 6) -> Tensor:
+    return torch.zeros(n, c, size, size)
+
+
+@pytest.mark.parametrize("channels", [1, 3], ids=["grey", "colour"])
+@pytest.mark.parametrize("num_classes", [3, 10])
+@pytest.mark.parametrize("pixels", [1, 3])
+def test_finds_the_known_pixel(channels: int, num_classes: int, pixels: int) -> None:
+    model = PixelReader(2, 4, num_classes)
+    model.train()
+    x = black(4, channels)
+    x_before = x.clone()
+    target = torch.full((4,), num_classes - 1)
+    res = one_pixel(
+        model, x, target, targeted=True, pixels=pixels, popsize=40, generations=100, seed=0
+    )
+    assert res.success.all()
+    assert model.training and model.scale.requires_grad  # mode and flags restored
+    assert torch.equal(x, x_before)  # input untouched
+    # the target is reached only through pixel (2, 4): it must be among the changed ones
+    assert ((res.positions == torch.tensor([2, 4])).all(-1)).any(-1).all()
+    assert bool((res.pixels_changed <= pixels).all()) and bool((res.pixels_changed >= 1).all())
+    assert int(((res.x_adv != x).any(1)).flatten(1).sum(1).max()) <= pixels
+    assert res.x_adv.min() >= 0 and res.x_adv.max() <= 1
+    # the returned image is exactly the scored one
+    assert torch.equal(res.x_adv, apply_pixels(x, res.positions, res.values))
+    with torch.no_grad():
+        torch.testing.assert_close(torch.softmax(model.eval()(res.x_adv), 1), res.probs)
+    rule = res.probs[:, num_classes - 1] > 0.9
+    assert torch.equal(rule, res.generations < 100)  # stopped early exactly when the rule held
+    # values are 8-bit grey levels
+    assert torch.equal(torch.round(res.values * 255) / 255, res.values)
+
+
+def test_untargeted_on_a_clean_image() -> None:
+    model = PixelReader(0, 5, 3)
+    res = one_pixel(model, black(3, 3), popsize=20, generations=30, seed=1)
+    assert res.success.all() and torch.equal(res.labels, torch.zeros(3, dtype=torch.long))
+    assert bool((res.predicted != 0).all())
+    assert bool((res.probs[:, 0] < 0.05).all())
+
+
+@pytest.mark.parametrize("attack", [one_pixel, random_pixels])
+def test_query_counts_are_exact_and_budgets_equal(attack) -> None:
+    model = PixelReader(3, 3, 4)
+    x = black(5, 1, 8)
+    model.seen = 0
+    res = attack(model, x, popsize=10, generations=6, early_stop=False, seed=0)
+    assert int(res.queries.sum()) == model.seen
+    assert torch.equal(res.queries, torch.full((5,), 1 + 10 * 7))
+    model.seen = 0
+    res = attack(model, x, popsize=10, generations=6, seed=0)  # early stop: fewer, still exact
+    assert int(res.queries.sum()) == model.seen
+    assert torch.equal(res.queries, 1 + 10 * (res.generations + 1))
+    assert bool((res.queries <= 1 + 10 * 7).all())
+
+
+class Bump(nn.Module):
+    """Class 1's logit grows with the image seen through a Gaussian window at (row, col).
+
+    A smooth landscape: the closer and brighter a pixel is to the window's centre,
+    the higher class 1's probability; only a bright pixel on (or next to) the
+    centre makes it win.
+    """
+
+    def __init__(self, size: int, row: int, col: int) -> None:
+        super().__init__()
+        r = torch.arange(size, dtype=torch.float32)
+        g = torch.exp(-((r[:, None] - row) ** 2 + (r[None, :] - col) ** 2) / (2 * 1.5**2))
+        self.register_buffer("window", g)
+
+    def forward(self, x: Tensor) -> Tensor:
+        s = (x.mean(dim=1) * self.window).sum(dim=(1, 2))
+        return torch.stack([torch.zeros_like(s), 40.0 * (s - 0.9)], dim=1)
+
+
+def test_random_search_gets_the_same_budget_and_de_beats_it() -> None:
+    model = Bump(16, 5, 9)
+    x = black(32, 1, 16)
+    target = torch.ones(32, dtype=torch.long)
+    kw = dict(targeted=True, popsize=20, generations=15, seed=3)
+    de = one_pixel(model, x, target, **kw)
+    rs = random_pixels(model, x, target, **kw)
+    assert int(de.queries.max()) <= 1 + 20 * 16 and int(rs.queries.max()) <= 1 + 20 * 16
+    assert int(de.success.sum()) >= int(rs.success.sum()) + 8, (de.success.sum(), rs.success.sum())
+
+
+def hand_result() -> OnePixelResult:
+    # 4 cases, 3 classes; cases 0, 1, 3 succeed
+    probs = torch.tensor([[0.1, 0.7, 0.2], [0.2, 0.2, 0.6], [0.8, 0.1, 0.1], [0.1, 0.9, 0.0]])
+    z = torch.zeros(4, 1, 2, 2)
+    return OnePixelResult(
+        x_adv=z,
+        success=torch.tensor([True, True, False, True]),
+        queries=torch.tensor([11, 21, 41, 11]),
+        probs=probs,
+        clean_probs=torch.eye(3)[[0, 0, 0, 2]],
+        labels=torch.tensor([1, 2, 1, 1]),  # targets
+        original=torch.tensor([0, 0, 0, 2]),
+        positions=torch.zeros(4, 1, 2, dtype=torch.long),
+        values=torch.zeros(4, 1, 1),
+        pixels_changed=torch.ones(4, dtype=torch.long),
+        generations=torch.tensor([0, 1, 3, 0]),
+        targeted=True,
+        pixels=1,
+    )
+
+
+def test_metrics_on_a_hand_made_result() -> None:
+    r = hand_result()
+    assert success_rate(r) == 0.75
+    assert math.isclose(adversarial_probability_label(r), (0.7 + 0.6 + 0.9) / 3, rel_tol=1e-6)
+    pairs = class_pair_counts(r)
+    expected = torch.zeros(3, 3, dtype=torch.long)
+    expected[0, 1], expected[0, 2], expected[2, 1] = 1, 1, 1
+    assert torch.equal(pairs, expected)
+    rate = class_pair_success(r)
+    assert rate[0, 1] == 0.5 and rate[0, 2] == 1.0 and rate[2, 1] == 1.0
+    assert math.isnan(float(rate[1, 0]))
+    assert torch.equal(adversarial_class_counts(r), torch.tensor([0, 2, 1]))
+    # rows 0-2 are image 0 (reaches 2 classes), row 3 is image 1 (reaches 1)
+    assert torch.equal(target_class_counts(r, torch.tensor([0, 0, 0, 1])), torch.tensor([0, 1, 1]))
+
+
+def test_all_targets_pairs_every_image_with_every_other_class() -> None:
+    x = torch.arange(2.0).view(2, 1, 1, 1)
+    x_rep, targets, ids = all_targets(x, torch.tensor([0, 2]), 3)
+    assert torch.equal(targets, torch.tensor([1, 2, 0, 1]))
+    assert torch.equal(ids, torch.tensor([0, 0, 1, 1]))
+    assert torch.equal(x_rep.flatten(), torch.tensor([0.0, 0.0, 1.0, 1.0]))
+
+
+def test_registered() -> None:
+    info = ATTACKS["one_pixel"]
+    assert info.fn is one_pixel and info.norm == "0" and info.returns == "result"
+    assert ATTACKS["random_pixels"].fn is random_pixels
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"pixels": 0}, "pixels must be an integer >= 1"),
+        ({"popsize": 3}, "popsize must be an integer >= 4"),
+        ({"F": 0.0}, r"F \(the mutation factor\) must be a number in \(0, 2\]"),
+        ({"F": 2.01}, r"F \(the mutation factor\) must be a number in \(0, 2\]"),
+        ({"pixels": 37}, "pixels=37 exceeds the 36 pixels of a 6x6 image"),
+        ({"targeted": True}, "a targeted attack needs y"),
+        (
+            {"targeted": True, "y": torch.zeros(2, dtype=torch.long)},
+            "already classified as their target",
+        ),
+        ({"y": torch.tensor([0, 5])}, r"y must hold class indices in \[0, 2\]"),
+        ({"strategy": "cmaes"}, "unknown strategy 'cmaes'"),
+    ],
+)
+def test_bad_arguments(kwargs: dict, message: str) -> None:
+    kwargs = dict(kwargs)
+    y = kwargs.pop("y", None)
+    with pytest.raises(ValueError, match=message):
+        one_pixel(PixelReader(0, 0, 3), black(2, 1), y, **kwargs)
+
+
+def reader_set_pixels(x, positions, values, *, mistake: str = ""):
+    out = x if mistake == "inplace" else x.clone()
+    for b in range(x.shape[0]):
+        for j in range(positions.shape[1]):
+            r, c = positions[b, j].tolist()
+            if mistake == "swap":
+                r, c = c, r
+            if mistake == "first":
+                out[b, 0, r, c] = values[b, j, 0]
+            else:
+                out[b, :, r, c] = values[b, j]
+    return out
+
+
+@pytest.mark.parametrize(
+    ("mistake", "message"),
+    [
+        ("", "exact match with advlab's apply_pixels"),
+        ("inplace", "changed x in place"),
+        ("swap", "did you swap them?"),
+        ("first", "you wrote only the first channel"),
+    ],
+)
+def test_check_set_pixels_names_the_mistake(mistake: str, message: str) -> None:
+    from advlab.exercises import check_set_pixels
+
+    report = check_set_pixels(lambda *a: reader_set_pixels(*a, mistake=mistake), verbose=False)
+    assert report.passed == (mistake == "")
+    assert message in str(report) or (
+        mistake == "swap" and "swapped rows and columns" in str(report)
+    )
+
+
+def test_a_batch_equals_its_parts_with_the_same_seeds() -> None:
+    model = Bump(10, 4, 6)
+    x = torch.rand(6, 3, 10, 10) * 0.1
+    kw = dict(popsize=12, generations=8, pixels=2)
+    whole = one_pixel(model, x, **kw, seed=100)
+    part = one_pixel(model, x[2:5], **kw, seed=102)  # image i uses seed + i
+    assert torch.equal(whole.x_adv[2:5], part.x_adv)
+    assert torch.equal(whole.queries[2:5], part.queries)
+    again = one_pixel(model, x, **kw, seed=100)
+    assert torch.equal(whole.x_adv, again.x_adv)
