@@ -80,6 +80,13 @@ _EPOCHS = {
 }
 
 
+# The chapters' reference L∞ budget per dataset (pixel units). The linearity argument (chapter 2)
+# says the budget that matters shrinks as the number of pixels grows: the 64-pixel digits (17 grey
+# levels) need a visible 0.1; the 784-pixel sets fall at smaller budgets (0.1 for MNIST's thick
+# strokes, 0.05 for Fashion-MNIST); 3072-value CIFAR-10 at the customary 2/255 for an undefended model.
+_EPS = {"digits": 0.1, "mnist": 0.1, "fashion-mnist": 0.05, "cifar10": 2 / 255}
+
+
 @dataclass(frozen=True)
 class BookSettings:
     """The dataset and profile a chapter runs with, and what follows from them."""
@@ -106,6 +113,11 @@ class BookSettings:
             raise TypeError(f"data must be an advlab Dataset, got {type(data).__name__}")
         idx = eval_indices(len(data.y_test), self.eval_size)
         return data.x_test[idx], data.y_test[idx]
+
+    @property
+    def eps(self) -> float:
+        """The chapters' reference L∞ budget for this dataset (pixel units); others scale from it."""
+        return _EPS[self.dataset]
 
     def describe(self) -> str:
         size = "all" if self.eval_size is None else f"≤ {self.eval_size:,}"

@@ -719,6 +719,14 @@ CASES.update(
     }
 )
 
+# Metrics (science branch): the per-image budget search and its result record.
+CASES[advlab.metrics.smallest_budget] = Case(
+    _positional(JUNK, JUNK, JUNK, JUNK, JUNK, refine=JUNK, norm=JUNK),
+    lambda r, a, k: None,
+    budget=20,
+)
+CASES[advlab.metrics.BudgetSearch] = Case(_positional(JUNK, JUNK, JUNK, JUNK), budget=3)  # a record
+
 # Figures and widgets (platform branch): arguments of the wrong type must give ValueError/TypeError.
 for _name in advlab.viz.__all__:
     if not callable(getattr(advlab.viz, _name)):

@@ -265,3 +265,11 @@ def test_book_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("ADVLAB_DATASET", "svhn")
     with pytest.raises(ValueError, match="ADVLAB_DATASET='svhn'"):
         settings()
+
+
+def test_book_settings_eps_per_dataset(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ADVLAB_DATASET", "digits")
+    digits_eps = settings().eps
+    monkeypatch.setenv("ADVLAB_DATASET", "fashion-mnist")
+    # more pixels, smaller budget (the linearity argument)
+    assert 0 < settings().eps < digits_eps <= 0.1

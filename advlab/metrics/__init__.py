@@ -2,12 +2,14 @@
 
 Split by topic and re-exported here: :mod:`~advlab.metrics.robustness` (accuracy
 under attack, logit margins, the first budget that fools along a grid, targeted
-success by class pair), :mod:`~advlab.metrics.masking` (the gradient-masking
+success by class pair), :mod:`~advlab.metrics.budget` (the smallest budget per
+image, refined by bisection), :mod:`~advlab.metrics.masking` (the gradient-masking
 sanity checks, :func:`masking_report`), :mod:`~advlab.metrics.table` (every
 model against every attack) and :mod:`~advlab.metrics.one_pixel` (the one-pixel
 paper's four metrics).
 """
 
+from .budget import BudgetSearch, smallest_budget
 from .masking import MaskingCheck, MaskingReport, masking_report
 from .one_pixel import (
     adversarial_class_counts,
@@ -24,6 +26,7 @@ from .table import AttackTable, attack_table
 
 __all__: list[str] = [
     "AttackTable",
+    "BudgetSearch",
     "MaskingCheck",
     "MaskingReport",
     "adversarial_class_counts",
@@ -37,6 +40,7 @@ __all__: list[str] = [
     "masking_report",
     "one_pixel_summary",
     "robust_accuracy",
+    "smallest_budget",
     "success_matrix",
     "success_rate",
     "target_class_counts",
