@@ -75,9 +75,27 @@ def logits_at(model: nn.Module, temperature: float) -> TemperatureScaled:
 
 @torch.no_grad()
 def soft_labels(model: nn.Module, x: Tensor, temperature: float) -> Tensor:
-    """``softmax(model(x) / T)``: the soft labels a teacher gives at temperature ``T``, (N, K)."""
+    """``softmax(model(x) / T)``: the soft labels a teacher gives at temperature ``T``, (N, K).
+
+    Returns
+    -------
+    Tensor
+        Float (N, K) probabilities on x's device: finite, non-negative, rows summing to 1.
+
+    Raises
+    ------
+    ValueError
+        For ``temperature < 1`` or not finite, bad images (as :func:`~advlab.train.predict`),
+        or a model whose logits are not finite (soft labels of NaN would train on NaN).
+    """
     t = _check_temperature(temperature)
-    return F.softmax(predict(model, x) / t, dim=1)
+    logits = predict(model, x)
+    if not bool(torch.isfinite(logits).all()):
+        raise ValueError(
+            "the teacher's logits are not finite (NaN or inf) on these images, so its soft "
+            "labels would be NaN; check the teacher (e.g. a diverged training run)"
+        )
+    return F.softmax(logits.float() / t, dim=1).to(logits.dtype)
 
 
 def distill(
@@ -164,7 +182,7 @@ def distillation_config(base: TrainConfig | None = None, *, temperature: float) 
 
         >>> student = advlab.zoo.pretrained(distillation_config(temperature=20)).model
     """
-    base = base or TrainConfig()
+    base = TrainConfig() if base is None else base
     if not isinstance(base, TrainConfig):
         raise TypeError(f"base must be a TrainConfig, got {type(base).__name__}")
     return replace(
