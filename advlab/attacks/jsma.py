@@ -89,7 +89,7 @@ class JSMAResult:
 
 
 def _check_jacobian(jacobian: object) -> Jacobian:
-    if jacobian not in ("probs", "logits"):
+    if not isinstance(jacobian, str) or jacobian not in ("probs", "logits"):
         raise ValueError(
             f"jacobian must be 'probs' (softmax, as in the paper) or 'logits', got {jacobian!r}"
         )

@@ -53,6 +53,7 @@ from .._utils import frozen_eval
 from ..attacks._common import (
     check_count,
     check_eps,
+    check_flag,
     check_images,
     check_labels,
     check_real,
@@ -125,7 +126,7 @@ class AdversarialTraining:
     labels: LabelSource = "true"
 
     def __post_init__(self) -> None:
-        if self.method not in METHODS:
+        if not isinstance(self.method, str) or self.method not in METHODS:
             raise ValueError(
                 f"unknown adversarial-training method {self.method!r}; choose one of "
                 + ", ".join(map(repr, METHODS))
@@ -157,8 +158,8 @@ class AdversarialTraining:
         if self.steps is not None:
             if self.method != "pgd":
                 raise ValueError(f"steps applies to method='pgd' only, not {self.method!r}")
-            check_count(self.steps, "steps")
-        if self.labels not in ("true", "predicted"):
+            object.__setattr__(self, "steps", check_count(self.steps, "steps"))
+        if not isinstance(self.labels, str) or self.labels not in ("true", "predicted"):
             raise ValueError(f"labels must be 'true' or 'predicted', got {self.labels!r}")
 
     def resolved(self) -> AdversarialTraining:
@@ -345,13 +346,13 @@ class OverfitGuard:
 
     def __post_init__(self) -> None:
         self.eps = check_eps(self.eps)
-        check_count(self.pgd_steps, "pgd_steps")
+        self.pgd_steps = check_count(self.pgd_steps, "pgd_steps")
         self.drop = check_real(self.drop, "drop", positive=True)
         if self.gap is not None:
             self.gap = check_real(self.gap, "gap", positive=True)
         if not isinstance(self.stop, bool):
             raise ValueError(f"stop must be True or False, got {self.stop!r}")
-        check_count(self.held_out, "held_out")
+        self.held_out = check_count(self.held_out, "held_out")
 
     @property
     def collapsed(self) -> bool:
@@ -585,6 +586,7 @@ def adversarial_config(
     base = TrainConfig() if base is None else base
     if not isinstance(base, TrainConfig):
         raise TypeError(f"base must be a TrainConfig, got {type(base).__name__}")
+    guard = check_flag(guard, "guard")
     s = AdversarialTraining(**settings).resolved()
     extra: dict[str, Any] = dict(asdict(s))
     if guard:
@@ -593,7 +595,7 @@ def adversarial_config(
             guard_stop=True,
             guard_drop=checked.drop,
             guard_gap=checked.gap,
-            guard_held_out=guard_held_out,
+            guard_held_out=checked.held_out,
         )
     return replace(base, recipe="adversarial", extra=extra)
 

@@ -25,8 +25,16 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..attacks._common import check_real
-from ..train import History, fit, predict, set_seed
+from ..attacks._common import check_real, check_seed
+from ..train import (
+    History,
+    _check_image_batch,
+    _check_model,
+    _check_targets,
+    fit,
+    predict,
+    set_seed,
+)
 from ..zoo import TrainConfig, register_recipe
 
 __all__ = [
@@ -143,11 +151,23 @@ def distill(
     ------
     ValueError
         For ``temperature < 1`` or not finite, or as :func:`~advlab.train.fit` does.
+    TypeError
+        If ``teacher`` is neither None nor a ``torch.nn.Module``.
     """
     t = _check_temperature(temperature)
+    # what is used before fit's own checks is checked here, before any training
+    _check_model(model)
+    x = _check_image_batch(x, allow_empty=False)
+    y = _check_targets(y, x.shape[0])
+    seed = check_seed(seed)
+    if teacher is not None and not isinstance(teacher, nn.Module):
+        raise TypeError(
+            f"teacher must be a torch.nn.Module (of the student's architecture) or None, got "
+            f"{type(teacher).__name__}"
+        )
     if teacher is None:
         teacher = copy.deepcopy(model)
-        set_seed(seed + 1)
+        set_seed((seed + 1) % 2**64)
         for m in teacher.modules():
             if hasattr(m, "reset_parameters") and m is not teacher:
                 m.reset_parameters()
