@@ -480,3 +480,17 @@ def test_distill_checks_the_model_data_seed_and_teacher_first() -> None:
         model, x, y, temperature=10.0, seed=2**64 - 1, epochs=1, progress=False
     )
     assert isinstance(teacher, nn.Module) and len(student_history.loss) == 1
+
+
+def test_adversarial_fit_takes_a_real_flag_for_progress() -> None:
+    model, x, y = _tiny()
+    with pytest.raises(ValueError, match="progress must be True or False"):
+        adversarial_fit(
+            model,
+            x,
+            y,
+            AdversarialTraining(eps=0.1),
+            epochs=1,
+            guard=OverfitGuard(eps=0.1, pgd_steps=1, held_out=2),
+            progress=torch.zeros(2, 2),  # type: ignore[arg-type]
+        )

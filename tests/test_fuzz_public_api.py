@@ -794,7 +794,9 @@ def check_jsma(result: Any, args: tuple, kwargs: dict) -> None:
     theta = float(kwargs.get("theta", 1.0))
     moved = (result.x_adv.double() - x.double()) * math.copysign(1.0, theta)
     assert float(moved.min()) >= 0, "JSMA moved a feature against theta's sign"
-    assert float(moved.max()) <= abs(theta) + ball_tolerance(x.dtype)
+    # a feature may be chosen again until it reaches the bound (Papernot et al.), so it can
+    # move by more than |theta|; the untouched ones do not move at all
+    assert bool((moved[result.x_adv == x] == 0).all())
     evals = result.gradient_evals
     assert evals.shape == (n,) and bool((evals % 2 == 0).all()) and bool((evals >= 2).all())
     assert result.success.dtype == torch.bool and result.success.shape == (n,)
@@ -1031,7 +1033,9 @@ def _first_success_args():
     @st.composite
     def draw_args(draw: st.DrawFn) -> tuple[tuple, dict]:
         (model, x, y), kwargs = draw(_half_valid(True)())
-        kwargs = {"norm": draw(maybe(st.sampled_from([2, "inf", "l2"])))} if draw(FLAG) else {}
+        kwargs = (
+            {"norm": draw(maybe(st.sampled_from([2, "inf", "l2"])))} if draw(st.booleans()) else {}
+        )
         return (model, draw(attacks), x, y, draw(budgets)), kwargs
 
     return draw_args
@@ -1084,7 +1088,16 @@ def _best_pair_functions() -> st.SearchStrategy[Any]:
         pq, found = _J.best_pairs(alpha[None], beta[None], torch.ones(1, len(alpha)).bool())
         return (int(pq[0, 0]), int(pq[0, 1])) if bool(found[0]) else None
 
-    return st.one_of(_reader_functions(), st.just(right))
+    def top_alpha(alpha: Tensor, beta: Tensor) -> Any:
+        return tuple(alpha.topk(2).indices.tolist())  # a typical mistake: a report, not a crash
+
+    def raises(alpha: Tensor, beta: Tensor) -> Any:
+        raise RuntimeError("reader's bug")
+
+    readers = st.sampled_from(
+        [right, right, top_alpha, raises, lambda a, b: (0, 0), lambda a, b: 7]
+    )
+    return maybe(readers)
 
 
 def check_best_pair_report(result: Any, args: tuple, kwargs: dict) -> None:
@@ -1153,11 +1166,15 @@ CASES.update(
             budget=40,
         ),
         _DIS.TemperatureScaled: Case(
-            _positional(MODEL_OR_JUNK, maybe(st.sampled_from([1.0, 20.0, 0.5, 1e300]))),
+            _positional(
+                maybe(MODELS.map(make_model)), maybe(st.sampled_from([1.0, 20.0, 0.5, 1e300]))
+            ),
             check_scaled,
         ),
         _DIS.logits_at: Case(
-            _positional(MODEL_OR_JUNK, maybe(st.sampled_from([1.0, 20.0, 0.5, 1e300]))),
+            _positional(
+                maybe(MODELS.map(make_model)), maybe(st.sampled_from([1.0, 20.0, 0.5, 1e300]))
+            ),
             check_scaled,
         ),
         _DIS.soft_labels: Case(

@@ -233,8 +233,12 @@ def jsma(
     """Targeted JSMA: change at most ``gamma`` of the features, in pairs, towards class ``y``.
 
     Threat model: white box (the attacker differentiates the model), L0 budget:
-    at most ``gamma · C·H·W`` features change, each by up to ``|theta|`` (pixel
-    units), the result stays in [0, 1]. Deterministic: no randomness.
+    at most ``gamma · C·H·W`` distinct features change, each only in ``theta``'s
+    direction, and the result stays in [0, 1]. As in Papernot et al., a feature
+    stays in the search domain until it reaches 1 (or 0 for ``theta < 0``), so
+    with ``|theta| < 1`` it may be chosen again and move by a multiple of
+    ``|theta|``; with the paper's ``theta = ±1`` each feature moves once, to the
+    bound. Deterministic: no randomness.
 
     Parameters
     ----------
@@ -248,8 +252,9 @@ def jsma(
     targeted:
         Must be True: JSMA is a targeted attack (accepted for the common call shape).
     theta:
-        Change applied to each chosen feature: > 0 brightens (the paper's θ = +1
-        sets it to 1), < 0 darkens. Non-zero, ``|theta| <= 1``.
+        Change applied to a feature each time it is chosen (pixel units): > 0
+        brightens (the paper's θ = +1 sets it to 1), < 0 darkens. Non-zero,
+        ``|theta| <= 1``.
     gamma:
         Largest fraction of the features that may change, in (0, 1] (the paper uses
         14.5 % on MNIST). Must allow at least one pair.

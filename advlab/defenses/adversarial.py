@@ -462,6 +462,7 @@ def adversarial_fit(
     epochs = check_count(epochs, "epochs")
     batch_size = check_count(batch_size, "batch_size")
     seed = check_seed(seed)
+    progress = check_flag(progress, "progress")
     s = settings.resolved()
     weight = float(s.clean_weight)
     gen = torch.Generator().manual_seed(seed)
