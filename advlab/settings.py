@@ -22,9 +22,11 @@ Every chapter prints the settings it ran with, so each number in it can be trace
 
 from __future__ import annotations
 
+import numbers
 import os
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -38,6 +40,15 @@ PROFILES = ("quick", "full")
 QUICK_EVAL_SIZE = 500
 
 
+#: The largest test set :func:`eval_indices` permutes (its permutation is held in memory).
+MAX_TEST_SIZE = 10**8
+
+
+def _is_int(value: object) -> bool:
+    """A Python or NumPy integer (not a bool, not a tensor)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
 def eval_indices(n_test: int, size: int | None) -> Tensor:
     """The test-set indices a chapter evaluates: all of them, or a fixed subset of ``size``.
 
@@ -48,12 +59,20 @@ def eval_indices(n_test: int, size: int | None) -> Tensor:
     Raises
     ------
     ValueError
-        If ``n_test`` is not a positive integer or ``size`` is not ``None`` or a positive integer.
+        If ``n_test`` is not a positive integer (Python or NumPy) of at most
+        :data:`MAX_TEST_SIZE`, or ``size`` is not ``None`` or a positive integer.
     """
-    if isinstance(n_test, bool) or not isinstance(n_test, int) or n_test < 1:
+    if not _is_int(n_test) or n_test < 1:
         raise ValueError(f"n_test must be a positive integer, got {n_test!r}")
-    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
+    if n_test > MAX_TEST_SIZE:
+        raise ValueError(
+            f"n_test={n_test} is larger than any test set eval_indices can permute in memory "
+            f"(at most {MAX_TEST_SIZE:,}); pass the number of images in the test set"
+        )
+    if size is not None and (not _is_int(size) or size < 1):
         raise ValueError(f"size must be None (every image) or a positive integer, got {size!r}")
+    n_test = int(n_test)
+    size = None if size is None else int(size)
     if size is None or size >= n_test:
         return torch.arange(n_test)
     perm = torch.randperm(n_test, generator=torch.Generator().manual_seed(0))

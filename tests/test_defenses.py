@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -350,3 +351,146 @@ def test_distillation_recipe_is_keyed_by_temperature(
     bad = TrainConfig(epochs=1, recipe="distillation", extra={"T": 20})
     with pytest.raises(ValueError, match=r"needs TrainConfig.extra = \{'temperature': T\}"):
         advlab.pretrained(bad, data=digits, cache_dir=tmp_path, device="cpu", progress=False)
+
+
+# --- found by the hypothesis suite (tests/test_fuzz_public_api.py) --------------------------------
+
+
+def _tiny() -> tuple[nn.Module, Tensor, Tensor]:
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(16, 3))
+    return model, torch.rand(6, 1, 4, 4), torch.arange(6) % 3
+
+
+@pytest.mark.parametrize("eps", [1e300, 3e38, 5.0])
+def test_fgsm_rs_with_a_huge_eps_returns_images_not_nan(eps: float) -> None:
+    model, x, y = _tiny()
+    x_adv = fgsm_rs(model, x, y, eps=eps, step_size=2 * eps)
+    assert torch.isfinite(x_adv).all() and x_adv.min() >= 0 and x_adv.max() <= 1
+    assert not torch.equal(x_adv, x)
+
+
+def test_fgsm_rs_refuses_a_generator_that_is_not_one() -> None:
+    model, x, y = _tiny()
+    with pytest.raises(ValueError, match=r"generator must be a torch\.Generator"):
+        fgsm_rs(model, x, y, eps=0.1, step_size=0.1, generator=0)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"seed": None}, "seed must be an int"),
+        ({"seed": 2**64}, "seed must be an integer in 0 ... 2\\*\\*64 - 1"),
+        ({"batch_size": 0}, "batch_size must be an integer >= 1"),
+        ({"x": [[0.5]]}, "x must be a torch.Tensor"),
+        ({"y": torch.rand(6, 3)}, "y must be integer class labels"),
+    ],
+)
+def test_adversarial_fit_checks_seed_batch_and_data_before_any_work(
+    kwargs: dict, message: str
+) -> None:
+    model, x, y = _tiny()
+    call = {"x": x, "y": y, **kwargs}
+    guard = OverfitGuard(eps=0.1, pgd_steps=1, held_out=2)
+    with pytest.raises(ValueError, match=message):
+        adversarial_fit(
+            model,
+            call.pop("x"),
+            call.pop("y"),
+            AdversarialTraining(eps=0.1),
+            epochs=1,
+            guard=guard,
+            progress=False,
+            **call,
+        )
+
+
+def test_adversarial_fit_with_the_largest_seed_and_a_guard_trains() -> None:
+    model, x, y = _tiny()
+    guard = OverfitGuard(eps=0.1, pgd_steps=1, held_out=2)
+    history = adversarial_fit(
+        model,
+        x,
+        y,
+        AdversarialTraining(eps=0.1),
+        epochs=1,
+        seed=2**64 - 1,
+        guard=guard,
+        progress=False,
+    )
+    assert len(history.loss) == 1 and len(history.guard) == 1
+
+
+def test_adversarial_perturbation_checks_its_arguments() -> None:
+    model, x, y = _tiny()
+    with pytest.raises(TypeError, match="settings must be an AdversarialTraining"):
+        adversarial_perturbation(model, x, y, None)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="model must be"):
+        adversarial_perturbation(None, x, y, AdversarialTraining(eps=0.1))  # type: ignore[arg-type]
+    x_adv = adversarial_perturbation(model, x, y, AdversarialTraining(method="pgd", eps=0.1))
+    assert float((x_adv - x).abs().max()) <= 0.1 + 1e-6
+
+
+@pytest.mark.parametrize("make", [adversarial_config, distillation_config])
+def test_configs_refuse_a_base_that_is_not_a_train_config(make: object) -> None:
+    kwargs = {"temperature": 10.0} if make is distillation_config else {}
+    for base in (torch.zeros(2, 2), 0, ""):
+        with pytest.raises(TypeError, match="base must be a TrainConfig"):
+            make(base, **kwargs)  # type: ignore[operator]
+
+
+def test_adversarial_config_takes_real_flags_and_string_methods_only() -> None:
+    with pytest.raises(ValueError, match="guard must be True or False"):
+        adversarial_config(guard="False")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="unknown adversarial-training method"):
+        adversarial_config(method=np.zeros(3))
+    with pytest.raises(ValueError, match="labels must be 'true' or 'predicted'"):
+        AdversarialTraining(labels=["true"])  # type: ignore[arg-type]
+    s = AdversarialTraining(method="pgd", eps=0.1, steps=np.int64(3))
+    assert type(s.steps) is int  # a plain int in the cache key
+    cfg = adversarial_config(guard=True, guard_held_out=np.int64(4), method="pgd", eps=0.1)
+    assert type(cfg.extra["guard_held_out"]) is int and len(cfg.key()) == 16
+
+
+def test_soft_labels_refuse_non_finite_logits() -> None:
+    class NaNTeacher(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lin = nn.Linear(16, 3)
+
+        def forward(self, x: Tensor) -> Tensor:
+            return self.lin(x.flatten(1)) * float("nan")
+
+    _, x, _ = _tiny()
+    with pytest.raises(ValueError, match="logits are not finite"):
+        soft_labels(NaNTeacher(), x, 10.0)
+
+
+def test_distill_checks_the_model_data_seed_and_teacher_first() -> None:
+    model, x, y = _tiny()
+    with pytest.raises(ValueError, match=r"model must be a torch\.nn\.Module"):
+        distill(None, x, y, temperature=10.0, epochs=1, progress=False)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"teacher must be a torch\.nn\.Module"):
+        distill(model, x, y, temperature=10.0, teacher="t", epochs=1, progress=False)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="seed must be an int"):
+        distill(model, x, y, temperature=10.0, seed=None, epochs=1, progress=False)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"x must be a torch\.Tensor"):
+        distill(model, x.numpy(), y, temperature=10.0, epochs=1, progress=False)  # type: ignore[arg-type]
+    teacher, _, student_history = distill(
+        model, x, y, temperature=10.0, seed=2**64 - 1, epochs=1, progress=False
+    )
+    assert isinstance(teacher, nn.Module) and len(student_history.loss) == 1
+
+
+def test_adversarial_fit_takes_a_real_flag_for_progress() -> None:
+    model, x, y = _tiny()
+    with pytest.raises(ValueError, match="progress must be True or False"):
+        adversarial_fit(
+            model,
+            x,
+            y,
+            AdversarialTraining(eps=0.1),
+            epochs=1,
+            guard=OverfitGuard(eps=0.1, pgd_steps=1, held_out=2),
+            progress=torch.zeros(2, 2),  # type: ignore[arg-type]
+        )

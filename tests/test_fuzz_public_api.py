@@ -42,6 +42,7 @@ import advlab.device
 import advlab.settings
 import advlab.viz
 import advlab.widgets
+from advlab._utils import frozen_eval
 from advlab.attacks._common import ball_tolerance
 from advlab.data import DataUnavailableError
 
@@ -726,6 +727,495 @@ CASES[advlab.metrics.smallest_budget] = Case(
     budget=20,
 )
 CASES[advlab.metrics.BudgetSearch] = Case(_positional(JUNK, JUNK, JUNK, JUNK), budget=3)  # a record
+
+
+# Part II (part2 branch: JSMA, adversarial training, distillation) and the platform's metrics
+# and settings (fuzz2 branch).
+import advlab.defenses.adversarial  # noqa: E402
+import advlab.defenses.distillation  # noqa: E402
+import advlab.metrics.robustness  # noqa: E402
+
+_J, _ADV, _DIS, _ROB = (  # modules (advlab.attacks.jsma is also the function's name)
+    importlib.import_module(f"advlab.{name}")
+    for name in (
+        "attacks.jsma",
+        "defenses.adversarial",
+        "defenses.distillation",
+        "metrics.robustness",
+    )
+)
+
+
+def _half_valid(n_labels: bool = True, **kw: st.SearchStrategy[Any]):
+    """As :func:`_model_and_data`, but half the calls get a well-behaved model, valid images
+    and valid labels, so that the documented result is really checked."""
+
+    @st.composite
+    def draw_args(draw: st.DrawFn) -> tuple[tuple, dict]:
+        if not draw(st.booleans()):
+            return draw(_model_and_data(n_labels, **kw)())
+        name = draw(st.sampled_from(["linear", "conv", "half"]))
+        x = draw(tensors(valid=True))
+        x = x.half() if name == "half" else x
+        y = torch.randint(0, 3, (len(x),), generator=torch.Generator().manual_seed(len(x)))
+        args = (make_model(name), x, y) if n_labels else (make_model(name), x)
+        return args, {k: draw(v) for k, v in kw.items() if draw(st.booleans())}
+
+    return draw_args
+
+
+def _finite_logits(model: Any, x: Tensor) -> Tensor | None:
+    """The model's logits on ``x`` when they are a finite (N, K) float tensor, else None."""
+    with torch.no_grad(), frozen_eval(model):  # as the metrics and attacks run it
+        z = model(x)
+    if isinstance(z, Tensor) and z.ndim == 2 and z.is_floating_point() and torch.isfinite(z).all():
+        return z.float()
+    return None
+
+
+def _jsma_args():
+    extra = {
+        "theta": st.sampled_from([1.0, -1.0, 0.5, 0.0, 2.0, float("nan")]),
+        "gamma": st.sampled_from([0.145, 0.25, 1.0, 0.01, 0.0, 1.5, float("inf")]),
+        "jacobian": st.sampled_from(["probs", "logits"]),
+        "candidates": st.integers(1, 20),
+    }
+
+    def to_targeted(call: tuple[tuple, dict]) -> tuple[tuple, dict]:
+        args, kwargs = call
+        if kwargs.get("targeted") is False:  # JSMA is targeted: valid calls say so
+            kwargs = {**kwargs, "targeted": True}
+        return args, kwargs
+
+    return _attack_args(False, extra, {"gamma": 0.25})().map(to_targeted)
+
+
+def check_jsma(result: Any, args: tuple, kwargs: dict) -> None:
+    model, x, y = args
+    assert isinstance(result, _J.JSMAResult)
+    check_attack(result.x_adv, args, {})
+    n, d = x.shape[0], x[0].numel()
+    assert result.num_features == d
+    changed = (result.x_adv != x).flatten(1).sum(dim=1)
+    assert torch.equal(result.pixels_changed, changed)
+    gamma = float(kwargs.get("gamma", 0.145))
+    assert int(changed.max()) <= int(gamma * d + 1e-9), "JSMA changed more than gamma"
+    theta = float(kwargs.get("theta", 1.0))
+    moved = (result.x_adv.double() - x.double()) * math.copysign(1.0, theta)
+    assert float(moved.min()) >= 0, "JSMA moved a feature against theta's sign"
+    # a feature may be chosen again until it reaches the bound (Papernot et al.), so it can
+    # move by more than |theta|; the untouched ones do not move at all
+    assert bool((moved[result.x_adv == x] == 0).all())
+    evals = result.gradient_evals
+    assert evals.shape == (n,) and bool((evals % 2 == 0).all()) and bool((evals >= 2).all())
+    assert result.success.dtype == torch.bool and result.success.shape == (n,)
+    z = _finite_logits(model, result.x_adv)
+    if z is not None and y is not None:
+        top2 = z.topk(2, dim=1).values
+        clear = (top2[:, 0] - top2[:, 1]) > 1e-3  # ties aside
+        hit = z.argmax(dim=1) == y
+        assert torch.equal(result.success[clear], hit[clear]), "success != target predicted"
+    assert float(result.fraction_changed.max()) <= gamma + 1e-9
+
+
+def _pair_maps():
+    @st.composite
+    def draw_args(draw: st.DrawFn) -> tuple[tuple, dict]:
+        m, d = draw(st.integers(0, 3)), draw(st.integers(1, 7))
+        g = torch.Generator().manual_seed(draw(st.integers(0, 2**16)))
+        alpha, beta = torch.randn(m, d, generator=g), torch.randn(m, d, generator=g)
+        domain = torch.rand(m, d, generator=g) < 0.8
+        kind = draw(st.sampled_from(["ok"] * 6 + ["junk", "shape", "dtype", "nan", "1d"]))
+        if kind == "junk":
+            alpha = draw(JUNK)
+        elif kind == "shape":
+            beta = beta[:, :-1]
+        elif kind == "dtype":
+            domain = domain.float()
+        elif kind == "nan" and alpha.numel():
+            alpha.view(-1)[0] = float("nan")
+        elif kind == "1d":
+            alpha, beta, domain = alpha.flatten(), beta.flatten(), domain.flatten()
+        kwargs: dict[str, Any] = {}
+        if draw(st.booleans()):
+            kwargs["sign"] = draw(maybe(st.sampled_from([1.0, -1.0, 1, -1])))
+        if draw(st.booleans()):
+            kwargs["candidates"] = draw(maybe(st.sampled_from([None, 1, 2, 3, 100])))
+        return (alpha, beta, domain), kwargs
+
+    return draw_args
+
+
+def check_pairs(result: Any, args: tuple, kwargs: dict) -> None:
+    alpha, beta, domain = args
+    pairs, found = result
+    m, d = alpha.shape
+    assert pairs.shape == (m, 2) and pairs.dtype == torch.long
+    assert found.shape == (m,) and found.dtype == torch.bool
+    sign = float(kwargs.get("sign", 1.0))
+    for i in range(m):  # the brute-force answer, pair by pair
+        best = -math.inf
+        for p in range(d):
+            for q in range(p + 1, d):
+                a, b = float(alpha[i, p] + alpha[i, q]), float(beta[i, p] + beta[i, q])
+                if domain[i, p] and domain[i, q] and sign * a > 0 and sign * b < 0:
+                    best = max(best, abs(a) * abs(b))
+        if bool(found[i]):
+            p, q = int(pairs[i, 0]), int(pairs[i, 1])
+            a, b = float(alpha[i, p] + alpha[i, q]), float(beta[i, p] + beta[i, q])
+            assert p != q and bool(domain[i, p]) and bool(domain[i, q])
+            assert sign * a > 0 and sign * b < 0
+            if kwargs.get("candidates") is None:
+                assert abs(a) * abs(b) >= best * (1 - 1e-6), "not the best pair"
+        elif kwargs.get("candidates") is None:
+            assert best == -math.inf, "a qualifying pair was missed"
+
+
+def check_saliency(result: Any, args: tuple, kwargs: dict) -> None:
+    alpha, beta = result
+    x = args[1]
+    assert alpha.shape == x.shape and beta.shape == x.shape
+    assert not alpha.requires_grad and not beta.requires_grad
+
+
+def _training_settings() -> st.SearchStrategy[Any]:
+    return maybe(
+        st.builds(
+            _ADV.AdversarialTraining,
+            method=st.sampled_from(["fgsm", "pgd", "fgsm_rs"]),
+            eps=st.sampled_from([0.05, 0.3]),
+            labels=st.sampled_from(["true", "predicted"]),
+        )
+    )
+
+
+ADV_TRAINING_KW = {
+    "method": maybe(st.sampled_from(["fgsm", "pgd", "fgsm_rs", "FGSM"])),
+    "eps": maybe(st.sampled_from([0.0, 0.1, 1.0, 1e300])),
+    "clean_weight": maybe(st.sampled_from([None, 0.0, 0.5, 1.0, 1.5])),
+    "step_size": maybe(st.sampled_from([None, 0.01, 0.1, 1.0])),
+    "steps": maybe(st.sampled_from([None, 1, 2])),
+    "labels": maybe(st.sampled_from(["true", "predicted", "none"])),
+}
+
+
+def check_training(result: Any, args: tuple, kwargs: dict) -> None:
+    s = result.resolved()
+    assert isinstance(s, _ADV.AdversarialTraining) and hash(s) is not None
+    assert s.clean_weight is not None and 0 <= s.clean_weight <= 1 and s.eps > 0
+    assert isinstance(result.describe(), str)
+    if s.method == "pgd":
+        assert s.steps >= 1 and 0 < s.step_size <= s.eps
+
+
+def _guard() -> st.SearchStrategy[Any]:
+    return st.builds(
+        _ADV.OverfitGuard,
+        eps=st.sampled_from([0.05, 0.3]),
+        pgd_steps=st.just(1),
+        held_out=st.integers(1, 3),
+        stop=st.booleans(),
+        gap=st.sampled_from([None, 0.0001]),
+    )
+
+
+def _fit_args(settings: bool):
+    """(model, x, y[, settings]) and fit's keywords, one epoch of tiny batches."""
+    kw = {
+        "epochs": maybe(st.integers(1, 2)),
+        "batch_size": maybe(st.integers(1, 4)),
+        "seed": maybe(st.integers(0, 2**64 - 1)),
+        "progress": st.one_of(st.just(False), JUNK),
+    }
+    if settings:
+        kw["guard"] = maybe(st.one_of(st.none(), _guard()))
+    else:
+        kw["temperature"] = maybe(st.sampled_from([1.0, 20.0, 0.5, float("inf")]))
+
+    @st.composite
+    def draw_args(draw: st.DrawFn) -> tuple[tuple, dict]:
+        (model, x, y), kwargs = draw(_half_valid(True, **kw)())
+        if not settings and "temperature" not in kwargs:
+            kwargs["temperature"] = 10.0
+        kwargs.setdefault("epochs", 1)
+        kwargs.setdefault("progress", False)
+        if settings:
+            return (model, x, y, draw(_training_settings())), kwargs
+        return (model, x, y), kwargs
+
+    return draw_args
+
+
+def check_adversarial_fit(result: Any, args: tuple, kwargs: dict) -> None:
+    assert isinstance(result, _ADV.AdversarialHistory)
+    epochs = kwargs.get("epochs", 1)
+    if result.stopped_at is None:
+        assert len(result.loss) == epochs
+    assert all(math.isfinite(v) or math.isnan(v) for v in result.loss)
+    assert all(0 <= a <= 1 for a in result.accuracy)
+    guard = kwargs.get("guard")
+    if guard is not None:
+        assert result.guard and all(isinstance(r, _ADV.GuardRecord) for r in result.guard)
+        for r in result.guard:
+            assert 0 <= r.clean_accuracy <= 1 and 0 <= r.pgd_accuracy <= 1
+
+
+def _perturbation_args():
+    @st.composite
+    def draw_args(draw: st.DrawFn) -> tuple[tuple, dict]:
+        (model, x, y), kwargs = draw(_attack_args(False, {})())
+        kwargs.pop("targeted")
+        settings = draw(_training_settings())
+        return (model, x, y, settings), kwargs
+
+    return draw_args
+
+
+def check_perturbation(result: Any, args: tuple, kwargs: dict) -> None:
+    model, x, y, settings = args
+    check_attack(result, (model, x, y), {"eps": settings.eps})
+
+
+def check_distill(result: Any, args: tuple, kwargs: dict) -> None:
+    teacher, t_hist, s_hist = result
+    assert isinstance(teacher, nn.Module) and not teacher.training and not args[0].training
+    assert len(t_hist.loss) == len(s_hist.loss) == kwargs.get("epochs", 1)
+
+
+def check_soft_labels(result: Any, args: tuple, kwargs: dict) -> None:
+    x = args[1]
+    assert isinstance(result, Tensor) and result.ndim == 2 and result.shape[0] == len(x)
+    assert torch.isfinite(result).all() and float(result.min()) >= 0
+    assert torch.allclose(result.double().sum(dim=1), torch.ones(len(x)).double(), atol=1e-3)
+
+
+def check_scaled(result: Any, args: tuple, kwargs: dict) -> None:
+    assert isinstance(result, _DIS.TemperatureScaled) and result.temperature >= 1
+    model = args[0]
+    x = torch.rand(2, 1, 4, 4)
+    if not isinstance(model, Weird) and next(model.parameters()).dtype == torch.float32:
+        with torch.no_grad():
+            assert torch.allclose(result(x), model(x) / float(args[1]))
+
+
+def check_margins(result: Any, args: tuple, kwargs: dict) -> None:
+    model, x, y = args
+    assert isinstance(result, Tensor) and result.shape == (len(x),) and not result.requires_grad
+    z = _finite_logits(model, x)
+    if z is not None:
+        pred = z.argmax(dim=1)
+        clear = result.float().abs() > 1e-3
+        assert torch.equal((result > 0)[clear], (pred == y)[clear])
+
+
+def _robust_args():
+    def shrink(model: nn.Module, x: Tensor, y: Tensor, **kwargs: Any) -> Tensor:
+        return x[:1]  # a broken attack: fewer images than it was given
+
+    attacks = maybe(st.sampled_from(["fgsm", "random_noise", "nope", advlab.fgsm, shrink]))
+
+    @st.composite
+    def draw_args(draw: st.DrawFn) -> tuple[tuple, dict]:
+        (model, x, y), kwargs = draw(_half_valid(True)())
+        kwargs = {"eps": draw(maybe(st.sampled_from([0.0, 0.1, 1.0])))}
+        if draw(st.integers(0, 4)) == 0:
+            kwargs["targeted"] = draw(FLAG)
+        return (model, draw(attacks), x, y), kwargs
+
+    return draw_args
+
+
+def _first_success_args():
+    def noise(x: Tensor, y: Tensor, b: float) -> Tensor:
+        return (x + b).clamp(0, 1)
+
+    attacks = maybe(
+        st.sampled_from(
+            [noise, noise, lambda x, y, b: None, lambda x, y, b: x[:1], lambda x, y, b: x[..., :2]]
+        )
+    )
+    budgets = st.one_of(
+        st.lists(st.sampled_from([0.0, 0.1, 0.5, 1.0]), min_size=1, max_size=3),
+        maybe(st.lists(st.sampled_from([0.0, 0.5, -1.0, math.inf]), max_size=3)),
+    )
+
+    @st.composite
+    def draw_args(draw: st.DrawFn) -> tuple[tuple, dict]:
+        (model, x, y), kwargs = draw(_half_valid(True)())
+        kwargs = (
+            {"norm": draw(maybe(st.sampled_from([2, "inf", "l2"])))} if draw(st.booleans()) else {}
+        )
+        return (model, draw(attacks), x, y, draw(budgets)), kwargs
+
+    return draw_args
+
+
+def check_first_success(result: Any, args: tuple, kwargs: dict) -> None:
+    size, found = result
+    x, budgets = args[2], [float(b) for b in args[4]]
+    assert size.shape == found.shape == (len(x),)
+    assert torch.equal(size.isnan(), found.isnan())
+    done = ~found.isnan()
+    grid = torch.tensor(budgets, dtype=found.dtype)  # the budgets, as returned (float32)
+    assert all(bool((grid == b).any()) for b in found[done])
+    assert bool((size[done] >= 0).all())
+
+
+def _success_matrix_args():
+    @st.composite
+    def draw_args(draw: st.DrawFn) -> tuple[tuple, dict]:
+        (model, x, y), _ = draw(_half_valid(True)())
+        n = x.shape[0] if isinstance(x, Tensor) and x.ndim else 1
+        targets = draw(labels(n))
+        kwargs = {}
+        if draw(st.booleans()):
+            kwargs["num_classes"] = draw(maybe(st.sampled_from([None, 3, 5, 0, 2.5, 10**12])))
+        return (model, x, y, targets), kwargs
+
+    return draw_args
+
+
+def check_success_matrix(result: Any, args: tuple, kwargs: dict) -> None:
+    assert isinstance(result, np.ndarray) and result.ndim == 2
+    assert result.shape[0] == result.shape[1] >= 1
+    values = result[~np.isnan(result)]
+    assert ((values >= 0) & (values <= 1)).all()
+    if kwargs.get("num_classes") is not None:
+        assert result.shape[0] == kwargs["num_classes"]
+
+
+def check_eval_indices(result: Any, args: tuple, kwargs: dict) -> None:
+    n_test, size = int(args[0]), args[1]
+    expect = n_test if size is None else min(int(size), n_test)
+    assert isinstance(result, Tensor) and result.dtype == torch.long and len(result) == expect
+    assert bool((result[1:] > result[:-1]).all()) and int(result.min()) >= 0
+    assert int(result.max()) < n_test
+
+
+def _best_pair_functions() -> st.SearchStrategy[Any]:
+    def right(alpha: Tensor, beta: Tensor) -> Any:
+        pq, found = _J.best_pairs(alpha[None], beta[None], torch.ones(1, len(alpha)).bool())
+        return (int(pq[0, 0]), int(pq[0, 1])) if bool(found[0]) else None
+
+    def top_alpha(alpha: Tensor, beta: Tensor) -> Any:
+        return tuple(alpha.topk(2).indices.tolist())  # a typical mistake: a report, not a crash
+
+    def raises(alpha: Tensor, beta: Tensor) -> Any:
+        raise RuntimeError("reader's bug")
+
+    readers = st.sampled_from(
+        [right, right, top_alpha, raises, lambda a, b: (0, 0), lambda a, b: 7]
+    )
+    return maybe(readers)
+
+
+def check_best_pair_report(result: Any, args: tuple, kwargs: dict) -> None:
+    check_report(result, args, kwargs)
+    if getattr(args[0], "__name__", "") == "right":
+        assert result.passed, "the reference pair choice must pass"
+
+
+CASES.update(
+    {
+        _J.jsma: Case(_jsma_args, check_jsma, budget=60),
+        _J.JSMAResult: Case(_positional(*[JUNK] * 6), budget=3),  # a plain record
+        _J.best_pairs: Case(_pair_maps(), check_pairs, budget=60),
+        _J.saliency_map: Case(
+            lambda: _half_valid(True, jacobian=maybe(st.sampled_from(["probs", "logits"])))(),
+            check_saliency,
+            budget=40,
+        ),
+        advlab.exercises.check_best_pair: Case(
+            _positional(_best_pair_functions(), fixed={"verbose": False}),
+            check_best_pair_report,
+            budget=20,
+        ),
+        _ADV.AdversarialTraining: Case(_kwargs_of(**ADV_TRAINING_KW), check_training, budget=60),
+        _ADV.AdversarialHistory: Case(_positional(*[JUNK] * 4), budget=3),  # a plain record
+        _ADV.GuardRecord: Case(_positional(*[JUNK] * 5), budget=3),  # a plain record
+        _ADV.CatastrophicOverfittingWarning: Case(_positional(JUNK), budget=3),
+        _ADV.OverfitGuard: Case(
+            _positional(
+                maybe(st.sampled_from([0.0, 0.1, 1.0])),
+                pgd_steps=SMALL_COUNT,
+                drop=maybe(FLOATS),
+                gap=maybe(st.one_of(st.none(), FLOATS)),
+                stop=FLAG,
+                held_out=SMALL_COUNT,
+            ),
+            lambda r, a, k: r.records == [] and not r.collapsed and r.stopped_at is None,
+            budget=40,
+        ),
+        _ADV.adversarial_config: Case(
+            _positional(
+                maybe(st.sampled_from([None, advlab.TrainConfig(epochs=1)])),
+                guard=FLAG,
+                guard_drop=maybe(FLOATS),
+                guard_gap=maybe(st.one_of(st.none(), FLOATS)),
+                guard_held_out=SMALL_COUNT,
+                **ADV_TRAINING_KW,
+            ),
+            lambda r, a, k: (
+                isinstance(r, advlab.TrainConfig)
+                and r.recipe == "adversarial"
+                and len(r.key()) == 16
+                and _ADV.settings_from_extra(r.extra)[0].resolved() is not None
+            ),
+            budget=40,
+        ),
+        _ADV.adversarial_fit: Case(_fit_args(True), check_adversarial_fit, budget=30),
+        _ADV.adversarial_perturbation: Case(_perturbation_args(), check_perturbation, budget=40),
+        _ADV.fgsm_rs: Case(
+            lambda: _attack_args(
+                True,
+                {"step_size": st.sampled_from([0.01, 0.125, 1.0, 0.0, 1e300])},
+                {"step_size": 0.1},
+            )().map(_drop_targeted),
+            check_attack,
+            budget=40,
+        ),
+        _DIS.TemperatureScaled: Case(
+            _positional(
+                maybe(MODELS.map(make_model)), maybe(st.sampled_from([1.0, 20.0, 0.5, 1e300]))
+            ),
+            check_scaled,
+        ),
+        _DIS.logits_at: Case(
+            _positional(
+                maybe(MODELS.map(make_model)), maybe(st.sampled_from([1.0, 20.0, 0.5, 1e300]))
+            ),
+            check_scaled,
+        ),
+        _DIS.soft_labels: Case(
+            lambda: _half_valid(False)().map(lambda c: ((*c[0], 1.0 if c[1] else 20.0), c[1])),
+            check_soft_labels,
+            budget=40,
+        ),
+        _DIS.distill: Case(_fit_args(False), check_distill, budget=20),
+        _DIS.distillation_config: Case(
+            _positional(
+                maybe(st.sampled_from([None, advlab.TrainConfig(epochs=1)])),
+                temperature=maybe(st.sampled_from([1.0, 20.0, 0.5, 1e300])),
+            ),
+            lambda r, a, k: (
+                isinstance(r, advlab.TrainConfig)
+                and r.recipe == "distillation"
+                and r.extra["temperature"] >= 1
+            ),
+        ),
+        _ROB.margin_at: Case(lambda: _half_valid(True)(), check_margins, budget=40),
+        _ROB.robust_accuracy: Case(_robust_args(), check_fraction, budget=40),
+        _ROB.first_success: Case(_first_success_args(), check_first_success, budget=40),
+        _ROB.success_matrix: Case(_success_matrix_args(), check_success_matrix, budget=40),
+        advlab.settings.eval_indices: Case(
+            _positional(
+                maybe(st.sampled_from([1, 5, 360, 10**12, 0, -3, np.int64(20)])),
+                maybe(st.sampled_from([None, 1, 3, 500, 0, np.int64(4)])),
+            ),
+            check_eval_indices,
+        ),
+    }
+)
 
 # Figures and widgets (platform branch): arguments of the wrong type must give ValueError/TypeError.
 for _name in advlab.viz.__all__:

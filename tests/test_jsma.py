@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -234,3 +235,45 @@ def test_best_pair_checker_accepts_a_right_answer_and_names_mistakes() -> None:
         return _reader_best_pair(alpha, beta) or (0, 1)
 
     assert "return None" in str(check_best_pair(never_none, verbose=False))
+
+
+# --- found by the hypothesis suite (tests/test_fuzz_public_api.py) --------------------------------
+
+
+def test_best_pairs_checks_its_arguments() -> None:
+    from advlab.attacks.jsma import best_pairs
+
+    a, b = torch.randn(2, 5), torch.randn(2, 5)
+    domain = torch.ones(2, 5, dtype=torch.bool)
+    cases = [
+        ((None, b, domain), {}, "alpha must be a torch.Tensor"),
+        ((a[0], b[0], domain[0]), {}, "alpha must be a float tensor of shape \\(M, D\\)"),
+        ((a, b[:, :-1], domain), {}, "beta must match alpha"),
+        ((a, b, domain.float()), {}, "domain must be a bool tensor"),
+        ((a[:, :0], b[:, :0], domain[:, :0]), {}, "alpha has no features"),
+        ((a, b, domain), {"sign": 0.0}, "sign must be \\+1"),
+        ((a, b, domain), {"sign": "up"}, "sign must be \\+1"),
+        ((a, b, domain), {"candidates": 1}, "candidates must be an integer >= 2"),
+    ]
+    for args, kwargs, message in cases:
+        with pytest.raises(ValueError, match=message):
+            best_pairs(*args, **kwargs)
+
+
+def test_best_pairs_uses_only_the_sign_of_sign() -> None:
+    from advlab.attacks.jsma import best_pairs
+
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(3, 6, generator=g), torch.randn(3, 6, generator=g)
+    domain = torch.ones(3, 6, dtype=torch.bool)
+    for s in (-1.0, 1.0):
+        pairs, found = best_pairs(a, b, domain, sign=s)
+        pairs5, found5 = best_pairs(a, b, domain, sign=5 * s)
+        assert torch.equal(found, found5) and torch.equal(pairs[found], pairs5[found5])
+
+
+def test_jsma_refuses_a_jacobian_that_is_not_a_string() -> None:
+    model = block_model((1, 4, 4), 3)
+    x = torch.rand(2, 1, 4, 4)
+    with pytest.raises(ValueError, match="jacobian must be 'probs'"):
+        saliency_map(model, x, torch.tensor([0, 1]), jacobian=np.zeros(2))  # type: ignore[arg-type]

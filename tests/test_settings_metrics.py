@@ -177,3 +177,63 @@ def test_settings_live_and_profile(monkeypatch) -> None:
     monkeypatch.delenv("ADVLAB_LIVE")
     monkeypatch.setenv("ADVLAB_PROFILE", "quick")
     assert not settings().live and settings().eval_size == QUICK_EVAL_SIZE
+
+
+# --- found by the hypothesis suite (tests/test_fuzz_public_api.py) --------------------------------
+
+
+def _tiny3() -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
+    torch.manual_seed(0)
+    return (
+        nn.Sequential(nn.Flatten(), nn.Linear(16, 3)),
+        torch.rand(4, 1, 4, 4),
+        torch.arange(4) % 3,
+    )
+
+
+def test_metrics_refuse_an_attack_that_returns_the_wrong_number_of_images() -> None:
+    model, x, y = _tiny3()
+
+    def shrink(
+        model: nn.Module, x: torch.Tensor, y: torch.Tensor, **kwargs: object
+    ) -> torch.Tensor:
+        return x[:1]
+
+    with pytest.raises(ValueError, match="one adversarial image per input image"):
+        robust_accuracy(model, shrink, x, y)
+    with pytest.raises(ValueError, match="one adversarial image per input image"):
+        first_success(model, lambda x, y, b: x[:1], x, y, [0.1])
+    with pytest.raises(ValueError, match="one adversarial image per input image"):
+        first_success(model, lambda x, y, b: x[..., :2], x, y, [0.1])
+
+
+def test_robust_accuracy_takes_a_real_flag_for_targeted() -> None:
+    model, x, y = _tiny3()
+    with pytest.raises(ValueError, match="targeted must be True or False"):
+        robust_accuracy(model, fgsm, x, y, eps=0.1, targeted="False")
+    assert 0 <= robust_accuracy(model, fgsm, x, y, eps=0.1, targeted=False) <= 1
+
+
+@pytest.mark.parametrize(
+    ("num_classes", "message"),
+    [
+        (2.5, "num_classes must be an integer >= 1, got float"),
+        ("3", "num_classes must be an integer >= 1, got str"),
+        (True, "num_classes must be an integer >= 1, got bool"),
+        (0, "num_classes must be an integer >= 1, got 0"),
+        (10**12, "exceeds the model's 3 classes"),
+    ],
+)
+def test_success_matrix_checks_num_classes(num_classes: object, message: str) -> None:
+    model, x, y = _tiny3()
+    with pytest.raises(ValueError, match=message):
+        success_matrix(model, x, y % 2, (y + 1) % 2, num_classes=num_classes)  # type: ignore[arg-type]
+    assert success_matrix(model, x, y % 2, (y + 1) % 2, num_classes=np.int64(2)).shape == (2, 2)
+
+
+def test_eval_indices_takes_numpy_integers_and_refuses_tensors_and_huge_sets() -> None:
+    assert torch.equal(eval_indices(np.int64(20), np.int64(4)), eval_indices(20, 4))
+    with pytest.raises(ValueError, match="size must be None"):
+        eval_indices(20, torch.tensor([1, 2]))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="larger than any test set"):
+        eval_indices(10**12, 5)

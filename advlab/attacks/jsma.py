@@ -35,6 +35,7 @@ import numbers
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -88,7 +89,7 @@ class JSMAResult:
 
 
 def _check_jacobian(jacobian: object) -> Jacobian:
-    if jacobian not in ("probs", "logits"):
+    if not isinstance(jacobian, str) or jacobian not in ("probs", "logits"):
         raise ValueError(
             f"jacobian must be 'probs' (softmax, as in the paper) or 'logits', got {jacobian!r}"
         )
@@ -121,12 +122,60 @@ def best_pairs(
     features with the largest ``sign·(α_p − β_p)`` are paired (exact when it is
     at least ``D``).
 
+    A pair whose sums are NaN never qualifies (comparisons with NaN are false).
+
     Returns
     -------
     (pairs, found)
         int64 (M, 2) flat feature indices, and bool (M,): whether a pair qualifies
         (where it does not, the pair is meaningless).
+
+    Raises
+    ------
+    ValueError
+        If ``alpha`` and ``beta`` are not float tensors of one shape (M, D), ``domain``
+        is not a bool tensor of that shape on their device, ``sign`` is not a non-zero
+        finite number, or ``candidates`` is not None or an integer >= 2.
     """
+    for name, value in (("alpha", alpha), ("beta", beta), ("domain", domain)):
+        if not isinstance(value, Tensor):
+            raise ValueError(
+                f"{name} must be a torch.Tensor of shape (M, D), got {type(value).__name__}"
+            )
+    if alpha.ndim != 2 or not alpha.is_floating_point():
+        raise ValueError(
+            f"alpha must be a float tensor of shape (M, D) (one saliency map per row), got "
+            f"{alpha.dtype} of shape {tuple(alpha.shape)}; flatten one map with alpha[None]"
+        )
+    if beta.shape != alpha.shape or beta.dtype != alpha.dtype or beta.device != alpha.device:
+        raise ValueError(
+            f"beta must match alpha: {alpha.dtype} {tuple(alpha.shape)} on {alpha.device}, got "
+            f"{beta.dtype} {tuple(beta.shape)} on {beta.device}"
+        )
+    if domain.shape != alpha.shape or domain.dtype != torch.bool or domain.device != alpha.device:
+        raise ValueError(
+            f"domain must be a bool tensor of alpha's shape {tuple(alpha.shape)} on {alpha.device} "
+            f"(True where a feature may change), got {domain.dtype} {tuple(domain.shape)} "
+            f"on {domain.device}"
+        )
+    if alpha.shape[1] == 0:
+        raise ValueError("alpha has no features (shape (M, 0)); pass at least one per row")
+    if (
+        isinstance(sign, (bool, np.bool_))
+        or not isinstance(sign, numbers.Real)
+        or not math.isfinite(sign)
+        or sign == 0
+    ):
+        raise ValueError(f"sign must be +1 (increase features) or -1 (decrease), got {sign!r}")
+    if candidates is not None:
+        candidates = check_count(candidates, "candidates", minimum=2)
+    return _best_pairs(alpha, beta, domain, sign=1.0 if sign > 0 else -1.0, candidates=candidates)
+
+
+def _best_pairs(
+    alpha: Tensor, beta: Tensor, domain: Tensor, *, sign: float, candidates: int | None
+) -> tuple[Tensor, Tensor]:
+    """:func:`best_pairs` without the argument checks (for :func:`jsma`'s inner loop)."""
     d = alpha.shape[1]
     k = d if candidates is None else min(candidates, d)
     single = (sign * (alpha - beta)).masked_fill(~domain, float("-inf"))
@@ -184,8 +233,12 @@ def jsma(
     """Targeted JSMA: change at most ``gamma`` of the features, in pairs, towards class ``y``.
 
     Threat model: white box (the attacker differentiates the model), L0 budget:
-    at most ``gamma · C·H·W`` features change, each by up to ``|theta|`` (pixel
-    units), the result stays in [0, 1]. Deterministic: no randomness.
+    at most ``gamma · C·H·W`` distinct features change, each only in ``theta``'s
+    direction, and the result stays in [0, 1]. As in Papernot et al., a feature
+    stays in the search domain until it reaches 1 (or 0 for ``theta < 0``), so
+    with ``|theta| < 1`` it may be chosen again and move by a multiple of
+    ``|theta|``; with the paper's ``theta = ±1`` each feature moves once, to the
+    bound. Deterministic: no randomness.
 
     Parameters
     ----------
@@ -199,8 +252,9 @@ def jsma(
     targeted:
         Must be True: JSMA is a targeted attack (accepted for the common call shape).
     theta:
-        Change applied to each chosen feature: > 0 brightens (the paper's θ = +1
-        sets it to 1), < 0 darkens. Non-zero, ``|theta| <= 1``.
+        Change applied to a feature each time it is chosen (pixel units): > 0
+        brightens (the paper's θ = +1 sets it to 1), < 0 darkens. Non-zero,
+        ``|theta| <= 1``.
     gamma:
         Largest fraction of the features that may change, in (0, 1] (the paper uses
         14.5 % on MNIST). Must allow at least one pair.
@@ -290,7 +344,7 @@ def jsma(
             if not bool(go.any()):
                 continue
             idx, alpha, beta = idx[go], alpha[go], beta[go]
-            pq, found = best_pairs(alpha, beta, domain[idx], sign=sign, candidates=k)
+            pq, found = _best_pairs(alpha, beta, domain[idx], sign=sign, candidates=k)
             active[idx[~found]] = False  # no qualifying pair: the image stops (failure)
             idx, pq = idx[found], pq[found]
             if len(idx) == 0:

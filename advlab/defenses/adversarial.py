@@ -50,10 +50,19 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from .._utils import frozen_eval
-from ..attacks._common import check_count, check_eps, check_images, check_labels, check_real
+from ..attacks._common import (
+    check_count,
+    check_eps,
+    check_flag,
+    check_images,
+    check_labels,
+    check_real,
+    check_seed,
+    make_generator,
+)
 from ..attacks.fgsm import fgsm
-from ..attacks.pgd import _random_start, linf_ascent, pgd
-from ..train import History, fit, predict
+from ..attacks.pgd import _random_start, linf_ascent, meaningful_budget, pgd
+from ..train import History, _check_image_batch, _check_model, _check_targets, fit, predict
 from ..zoo import TrainConfig, register_recipe
 
 __all__ = [
@@ -117,7 +126,7 @@ class AdversarialTraining:
     labels: LabelSource = "true"
 
     def __post_init__(self) -> None:
-        if self.method not in METHODS:
+        if not isinstance(self.method, str) or self.method not in METHODS:
             raise ValueError(
                 f"unknown adversarial-training method {self.method!r}; choose one of "
                 + ", ".join(map(repr, METHODS))
@@ -149,8 +158,8 @@ class AdversarialTraining:
         if self.steps is not None:
             if self.method != "pgd":
                 raise ValueError(f"steps applies to method='pgd' only, not {self.method!r}")
-            check_count(self.steps, "steps")
-        if self.labels not in ("true", "predicted"):
+            object.__setattr__(self, "steps", check_count(self.steps, "steps"))
+        if not isinstance(self.labels, str) or self.labels not in ("true", "predicted"):
             raise ValueError(f"labels must be 'true' or 'predicted', got {self.labels!r}")
 
     def resolved(self) -> AdversarialTraining:
@@ -220,13 +229,23 @@ def fgsm_rs(
     Raises
     ------
     ValueError
-        For a negative or non-finite ``eps``, a step that is not > 0, or bad images or labels.
+        For a negative or non-finite ``eps``, a step that is not > 0, bad images or labels,
+        or a ``generator`` that is not a ``torch.Generator``.
+
+    Notes
+    -----
+    A radius or step beyond 1 changes nothing for images in [0, 1] (the L∞ ball
+    already holds every image), so both are clamped to 1 before use; without the
+    clamp a huge ``eps`` would overflow the random start to inf and NaN.
     """
     eps = check_eps(eps)
     step_size = check_real(step_size, "step_size", positive=True)
+    generator = make_generator(generator, None)
     check_images(model, x)
     y = check_labels(y, x)
     x = x.detach()
+    # beyond 1 (pixel units) a radius or a signed step changes nothing; huge values would overflow
+    eps, step_size = meaningful_budget(eps, step_size, "inf", x[0].numel())
     with frozen_eval(model):
         start = _random_start(x, eps, "inf", generator)
         return linf_ascent(
@@ -246,7 +265,27 @@ def adversarial_perturbation(
 
     With ``settings.labels == "predicted"`` the perturbation is crafted against
     the model's predictions instead of ``y`` (Kurakin et al.'s fix for label leaking).
+
+    Returns
+    -------
+    Tensor
+        Detached images in the L∞ ``settings.eps``-ball around ``x`` and in [0, 1].
+
+    Raises
+    ------
+    TypeError
+        If ``settings`` is not an :class:`AdversarialTraining`.
+    ValueError
+        For bad images, labels or ``generator`` (as the attacks check them).
     """
+    if not isinstance(settings, AdversarialTraining):
+        raise TypeError(
+            f"settings must be an AdversarialTraining, got {type(settings).__name__}; "
+            "e.g. AdversarialTraining(method='pgd', eps=0.1)"
+        )
+    generator = make_generator(generator, None)
+    check_images(model, x)
+    y = check_labels(y, x)
     s = settings.resolved()
     with torch.no_grad(), frozen_eval(model):
         target = predict(model, x).argmax(dim=1) if s.labels == "predicted" else y
@@ -307,13 +346,13 @@ class OverfitGuard:
 
     def __post_init__(self) -> None:
         self.eps = check_eps(self.eps)
-        check_count(self.pgd_steps, "pgd_steps")
+        self.pgd_steps = check_count(self.pgd_steps, "pgd_steps")
         self.drop = check_real(self.drop, "drop", positive=True)
         if self.gap is not None:
             self.gap = check_real(self.gap, "gap", positive=True)
         if not isinstance(self.stop, bool):
             raise ValueError(f"stop must be True or False, got {self.stop!r}")
-        check_count(self.held_out, "held_out")
+        self.held_out = check_count(self.held_out, "held_out")
 
     @property
     def collapsed(self) -> bool:
@@ -411,7 +450,19 @@ def adversarial_fit(
         )
     if guard is not None and not isinstance(guard, OverfitGuard):
         raise TypeError(f"guard must be an OverfitGuard or None, got {type(guard).__name__}")
+    # everything used before fit's own checks is checked here, before any work
+    _check_model(model)
+    x = _check_image_batch(x, allow_empty=False)
+    y = _check_targets(y, x.shape[0])
+    if y.ndim != 1:
+        raise ValueError(
+            f"y must be integer class labels (N,) for adversarial training, got shape "
+            f"{tuple(y.shape)}"
+        )
     epochs = check_count(epochs, "epochs")
+    batch_size = check_count(batch_size, "batch_size")
+    seed = check_seed(seed)
+    progress = check_flag(progress, "progress")
     s = settings.resolved()
     weight = float(s.clean_weight)
     gen = torch.Generator().manual_seed(seed)
@@ -422,7 +473,7 @@ def adversarial_fit(
                 f"the guard holds out {guard.held_out} images but there are only {len(x)}; "
                 "lower OverfitGuard(held_out=...)"
             )
-        order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed + 1))
+        order = torch.randperm(len(x), generator=torch.Generator().manual_seed((seed + 1) % 2**64))
         keep, check = order[guard.held_out :], order[: guard.held_out]
         x, y, x_check, y_check = x[keep], y[keep], x[check], y[check]
     batches_per_epoch = math.ceil(len(x) / batch_size)
@@ -533,9 +584,10 @@ def adversarial_config(
         >>> cfg = adversarial_config(TrainConfig(epochs=5), method="pgd", eps=0.1)
         >>> advlab.zoo.pretrained(cfg).model
     """
-    base = base or TrainConfig()
+    base = TrainConfig() if base is None else base
     if not isinstance(base, TrainConfig):
         raise TypeError(f"base must be a TrainConfig, got {type(base).__name__}")
+    guard = check_flag(guard, "guard")
     s = AdversarialTraining(**settings).resolved()
     extra: dict[str, Any] = dict(asdict(s))
     if guard:
@@ -544,7 +596,7 @@ def adversarial_config(
             guard_stop=True,
             guard_drop=checked.drop,
             guard_gap=checked.gap,
-            guard_held_out=guard_held_out,
+            guard_held_out=checked.held_out,
         )
     return replace(base, recipe="adversarial", extra=extra)
 

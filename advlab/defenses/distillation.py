@@ -25,8 +25,16 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..attacks._common import check_real
-from ..train import History, fit, predict, set_seed
+from ..attacks._common import check_real, check_seed
+from ..train import (
+    History,
+    _check_image_batch,
+    _check_model,
+    _check_targets,
+    fit,
+    predict,
+    set_seed,
+)
 from ..zoo import TrainConfig, register_recipe
 
 __all__ = [
@@ -75,9 +83,27 @@ def logits_at(model: nn.Module, temperature: float) -> TemperatureScaled:
 
 @torch.no_grad()
 def soft_labels(model: nn.Module, x: Tensor, temperature: float) -> Tensor:
-    """``softmax(model(x) / T)``: the soft labels a teacher gives at temperature ``T``, (N, K)."""
+    """``softmax(model(x) / T)``: the soft labels a teacher gives at temperature ``T``, (N, K).
+
+    Returns
+    -------
+    Tensor
+        Float (N, K) probabilities on x's device: finite, non-negative, rows summing to 1.
+
+    Raises
+    ------
+    ValueError
+        For ``temperature < 1`` or not finite, bad images (as :func:`~advlab.train.predict`),
+        or a model whose logits are not finite (soft labels of NaN would train on NaN).
+    """
     t = _check_temperature(temperature)
-    return F.softmax(predict(model, x) / t, dim=1)
+    logits = predict(model, x)
+    if not bool(torch.isfinite(logits).all()):
+        raise ValueError(
+            "the teacher's logits are not finite (NaN or inf) on these images, so its soft "
+            "labels would be NaN; check the teacher (e.g. a diverged training run)"
+        )
+    return F.softmax(logits.float() / t, dim=1).to(logits.dtype)
 
 
 def distill(
@@ -125,11 +151,23 @@ def distill(
     ------
     ValueError
         For ``temperature < 1`` or not finite, or as :func:`~advlab.train.fit` does.
+    TypeError
+        If ``teacher`` is neither None nor a ``torch.nn.Module``.
     """
     t = _check_temperature(temperature)
+    # what is used before fit's own checks is checked here, before any training
+    _check_model(model)
+    x = _check_image_batch(x, allow_empty=False)
+    y = _check_targets(y, x.shape[0])
+    seed = check_seed(seed)
+    if teacher is not None and not isinstance(teacher, nn.Module):
+        raise TypeError(
+            f"teacher must be a torch.nn.Module (of the student's architecture) or None, got "
+            f"{type(teacher).__name__}"
+        )
     if teacher is None:
         teacher = copy.deepcopy(model)
-        set_seed(seed + 1)
+        set_seed((seed + 1) % 2**64)
         for m in teacher.modules():
             if hasattr(m, "reset_parameters") and m is not teacher:
                 m.reset_parameters()
@@ -164,7 +202,7 @@ def distillation_config(base: TrainConfig | None = None, *, temperature: float) 
 
         >>> student = advlab.zoo.pretrained(distillation_config(temperature=20)).model
     """
-    base = base or TrainConfig()
+    base = TrainConfig() if base is None else base
     if not isinstance(base, TrainConfig):
         raise TypeError(f"base must be a TrainConfig, got {type(base).__name__}")
     return replace(

@@ -15,20 +15,34 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..attacks._common import check_images, check_label_range, check_labels, check_norm
+from ..attacks._common import (
+    check_count,
+    check_flag,
+    check_images,
+    check_label_range,
+    check_labels,
+    check_norm,
+)
 from ..attacks.registry import attack_info
 from ..train import predict
 
 __all__ = ["first_success", "margin_at", "robust_accuracy", "success_matrix"]
 
 
-def _adv_images(out: object) -> Tensor:
-    """An attack's adversarial images, whether it returns them or a result with ``x_adv``."""
+def _adv_images(out: object, x: Tensor) -> Tensor:
+    """An attack's adversarial images, whether it returns them or a result with ``x_adv``;
+    they must be shaped like the images ``x`` it was given, on x's device."""
     x_adv = getattr(out, "x_adv", out)
     if not isinstance(x_adv, Tensor):
         raise TypeError(
             f"the attack must return a tensor of images or a result with x_adv, got "
             f"{type(out).__name__}"
+        )
+    if x_adv.shape != x.shape or x_adv.device != x.device:
+        raise ValueError(
+            f"the attack must return one adversarial image per input image, shaped like its "
+            f"input {tuple(x.shape)} on {x.device}; it returned {tuple(x_adv.shape)} on "
+            f"{x_adv.device}"
         )
     return x_adv
 
@@ -108,16 +122,17 @@ def robust_accuracy(
         (robust accuracy is an untargeted measure); the attack's own errors pass through.
     TypeError
         If ``attack`` is not callable or returns neither a tensor nor a result with ``x_adv``.
+        A ``ValueError`` if what it returns is not shaped like ``x``.
     """
     if isinstance(attack, str):
         attack = attack_info(attack).fn
     if not callable(attack):
         raise TypeError(f"attack must be an attack function or its name, got {type(attack)}")
-    if kwargs.get("targeted", False):
+    if check_flag(kwargs.get("targeted", False), "targeted"):
         raise ValueError("robust_accuracy measures untargeted attacks; drop targeted=True")
     check_images(model, x)
     y = check_labels(y, x)
-    x_adv = _adv_images(attack(model, x, y, **kwargs))
+    x_adv = _adv_images(attack(model, x, y, **kwargs), x)
     return float((predict(model, x_adv).argmax(dim=1) == y).float().mean())
 
 
@@ -163,7 +178,9 @@ def first_success(
     ------
     ValueError
         For bad images or labels, an empty or non-finite or negative ``budgets``,
-        or an unknown ``norm``.
+        an unknown ``norm``, or an attack whose images are not shaped like its input.
+    TypeError
+        If ``attack`` is not callable or returns neither a tensor nor a result with ``x_adv``.
     """
     check_images(model, x)
     y = check_labels(y, x)
@@ -180,7 +197,7 @@ def first_success(
         if len(todo) == 0:
             break
         idx = todo.to(x.device)
-        x_adv = _adv_images(attack(x[idx], y[idx], b))
+        x_adv = _adv_images(attack(x[idx], y[idx], b), x[idx])
         fooled = (predict(model, x_adv).argmax(dim=1) != y[idx]).cpu()
         delta = (x_adv - x[idx]).flatten(1)
         norms = (delta.abs().amax(dim=1) if p == "inf" else delta.norm(dim=1)).detach().cpu()
@@ -209,7 +226,8 @@ def success_matrix(
     targets:
         The class each attempt aimed at (N,).
     num_classes:
-        Size of the matrix; default: the model's number of logits.
+        Size of the matrix, an integer from 1 to the model's number of logits
+        (the default).
 
     Returns
     -------
@@ -219,16 +237,21 @@ def success_matrix(
     Raises
     ------
     ValueError
-        For bad images, ``sources``/``targets`` of the wrong shape or dtype, or
-        classes outside ``[0, num_classes)``.
+        For bad images, ``sources``/``targets`` of the wrong shape or dtype,
+        classes outside ``[0, num_classes)``, or a ``num_classes`` that is not an
+        integer from 1 to the model's number of logits.
     """
     check_images(model, x_adv)
     s = check_labels(sources, x_adv, "sources")
     t = check_labels(targets, x_adv, "targets")
-    pred = predict(model, x_adv).argmax(dim=1)
-    k = int(num_classes) if num_classes is not None else int(predict(model, x_adv[:1]).shape[1])
-    if k < 1:
-        raise ValueError(f"num_classes must be >= 1, got {num_classes}")
+    logits = predict(model, x_adv)
+    pred, model_k = logits.argmax(dim=1), int(logits.shape[1])
+    k = model_k if num_classes is None else check_count(num_classes, "num_classes")
+    if k > model_k:
+        raise ValueError(
+            f"num_classes={k} exceeds the model's {model_k} classes; leave it None for a "
+            f"{model_k} x {model_k} matrix"
+        )
     check_label_range(s, k, "sources")
     check_label_range(t, k, "targets")
     hit = (pred == t).double().cpu().numpy()
