@@ -114,6 +114,16 @@ class TrainConfig:
     def __hash__(self) -> int:
         return hash(self.to_json())
 
+    def fit_kwargs(self) -> dict[str, Any]:
+        """The optimisation settings every recipe passes on to its training loop."""
+        return {
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "lr": self.lr,
+            "weight_decay": self.weight_decay,
+            "seed": self.seed,
+        }
+
     def to_json(self) -> str:
         return json.dumps({"format": ZOO_FORMAT, **asdict(self)}, sort_keys=True)
 
@@ -156,18 +166,7 @@ def _standard(
     model: nn.Module, data: Dataset, cfg: TrainConfig, device: torch.device, progress: bool
 ) -> None:
     """Plain empirical risk minimisation: Adam on cross-entropy."""
-    fit(
-        model,
-        data.x_train,
-        data.y_train,
-        epochs=cfg.epochs,
-        batch_size=cfg.batch_size,
-        lr=cfg.lr,
-        weight_decay=cfg.weight_decay,
-        seed=cfg.seed,
-        device=device,
-        progress=progress,
-    )
+    fit(model, data.x_train, data.y_train, device=device, progress=progress, **cfg.fit_kwargs())
 
 
 register_recipe("standard", _standard)

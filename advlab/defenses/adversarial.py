@@ -636,14 +636,10 @@ def _recipe(
         data.x_train,
         data.y_train,
         s,
-        epochs=cfg.epochs,
-        batch_size=cfg.batch_size,
-        lr=cfg.lr,
-        weight_decay=cfg.weight_decay,
-        seed=cfg.seed,
         device=device,
         guard=guard,
         progress=progress,
+        **cfg.fit_kwargs(),
     )
 
 

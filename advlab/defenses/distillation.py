@@ -225,13 +225,9 @@ def _recipe(
         data.x_train,
         data.y_train,
         temperature=cfg.extra["temperature"],
-        epochs=cfg.epochs,
-        batch_size=cfg.batch_size,
-        lr=cfg.lr,
-        weight_decay=cfg.weight_decay,
-        seed=cfg.seed,
         device=device,
         progress=progress,
+        **cfg.fit_kwargs(),
     )
 
 
