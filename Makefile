@@ -67,13 +67,23 @@ test: $(STAMP) lint book browser notebooks
 	ADVLAB_REQUIRE_BOOK=1 ADVLAB_REQUIRE_BROWSER=1 ADVLAB_REQUIRE_NOTEBOOKS=1 $(BIN)/python -m pytest
 
 # Chapters 1-2 on real data: Fashion-MNIST (from Debian, `make data`), quick profile, built into
-# a separate folder so the default book is untouched.
+# a separate folder so the default book is untouched. Only the pages in _toc_real.yml are built
+# (intro, chapters 1-2, the API reference and the bibliography), with -W as the main build. Its
+# config is _config.yml with one change: links to chapters outside this toc (chapter 2 points
+# at chapter 3) render as plain text instead of failing -W; the main build checks those links.
 REAL_OUT := _build/real
+REAL_CONFIG := $(REAL_OUT)/_config.yml
 test-real: $(STAMP) vendor data
+	@mkdir -p $(REAL_OUT)
+	@$(BIN)/python -c "import yaml; c = yaml.safe_load(open('_config.yml')); \
+	  s = c.setdefault('sphinx', {}).setdefault('config', {}); \
+	  s['suppress_warnings'] = list(s.get('suppress_warnings', [])) + ['ref.doc']; \
+	  yaml.safe_dump(c, open('$(REAL_CONFIG)', 'w'), allow_unicode=True, sort_keys=False)"
 	@start=$$(date +%s); \
 	ADVLAB_DATASET=fashion-mnist ADVLAB_PROFILE=quick \
-	  $(BIN)/jupyter-book build . --all -W --keep-going --path-output $(REAL_OUT) && \
-	echo "test-real: chapters built on Fashion-MNIST in $$(( $$(date +%s) - start )) s ($(REAL_OUT)/_build/html)"
+	  $(BIN)/jupyter-book build . --toc _toc_real.yml --config $(REAL_CONFIG) --all -W --keep-going \
+	  --path-output $(REAL_OUT) && \
+	echo "test-real: intro and chapters 1-2 built on Fashion-MNIST in $$(( $$(date +%s) - start )) s ($(REAL_OUT)/_build/html)"
 
 format: $(STAMP)
 	$(BIN)/ruff format $(LINTED)

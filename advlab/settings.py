@@ -17,6 +17,15 @@ The evaluation subset
     images (the embedded digits: 360) are evaluated whole. The full profile uses
     every test image.
 
+The heavy subset
+    Cells that run many iterative attacks (sweeps over ε and steps, budget searches,
+    every source–target pair) cost much more per image on 28×28 or larger images
+    than on the 8×8 digits. In the quick profile, on images with more than 64
+    pixels per channel, they use only the first :data:`QUICK_HEAVY_SIZE` (100) images
+    of the evaluation subset (:meth:`BookSettings.heavy_size`); the chapters say so
+    where it applies. On the digits, and in the full profile, they use the whole
+    evaluation set.
+
 Every chapter prints the settings it ran with, so each number in it can be traced.
 """
 
@@ -32,12 +41,22 @@ from torch import Tensor
 
 from .data import DATASETS, Dataset, _canonical
 
-__all__ = ["PROFILES", "QUICK_EVAL_SIZE", "BookSettings", "eval_indices", "settings"]
+__all__ = [
+    "PROFILES",
+    "QUICK_EVAL_SIZE",
+    "QUICK_HEAVY_SIZE",
+    "BookSettings",
+    "eval_indices",
+    "settings",
+]
 
 PROFILES = ("quick", "full")
 
 #: How many test images the quick profile evaluates (a fixed subset, the same in every chapter).
 QUICK_EVAL_SIZE = 500
+
+#: How many of those the quick profile's expensive cells use on images larger than 8×8.
+QUICK_HEAVY_SIZE = 100
 
 
 #: The largest test set :func:`eval_indices` permutes (its permutation is held in memory).
@@ -132,6 +151,25 @@ class BookSettings:
             raise TypeError(f"data must be an advlab Dataset, got {type(data).__name__}")
         idx = eval_indices(len(data.y_test), self.eval_size)
         return data.x_test[idx], data.y_test[idx]
+
+    def heavy_size(self, data: Dataset) -> int | None:
+        """How many evaluation images the expensive cells (many iterative attacks) use.
+
+        ``None`` means all of the evaluation subset: on images of at most 8×8 pixels
+        per channel (the embedded digits) and in the full profile. In the quick profile,
+        on larger images, :data:`QUICK_HEAVY_SIZE`: a chapter takes the first that many
+        images of :meth:`eval_subset` (a fixed prefix, the same in every chapter).
+
+        Raises
+        ------
+        TypeError
+            If ``data`` is not an advlab :class:`~advlab.data.Dataset`.
+        """
+        if not isinstance(data, Dataset):
+            raise TypeError(f"data must be an advlab Dataset, got {type(data).__name__}")
+        if self.profile == "full" or data.x_test.shape[-2] * data.x_test.shape[-1] <= 64:
+            return None
+        return QUICK_HEAVY_SIZE
 
     @property
     def eps(self) -> float:

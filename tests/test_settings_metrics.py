@@ -237,3 +237,25 @@ def test_eval_indices_takes_numpy_integers_and_refuses_tensors_and_huge_sets() -
         eval_indices(20, torch.tensor([1, 2]))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="larger than any test set"):
         eval_indices(10**12, 5)
+
+
+def test_heavy_size_only_shrinks_large_images_in_the_quick_profile(monkeypatch, digits) -> None:
+    from dataclasses import replace
+
+    from advlab.settings import QUICK_HEAVY_SIZE
+
+    monkeypatch.delenv("ADVLAB_DATASET", raising=False)
+    monkeypatch.setenv("ADVLAB_PROFILE", "quick")
+    quick = settings()
+    assert quick.heavy_size(digits) is None  # 8×8: the expensive cells use every evaluated image
+    # the same data upsampled to 16×16 (256 pixels > 64): the quick profile's heavy subset
+    big = replace(
+        digits,
+        x_test=torch.nn.functional.interpolate(digits.x_test[:4], scale_factor=2),
+        y_test=digits.y_test[:4],
+    )
+    assert quick.heavy_size(big) == QUICK_HEAVY_SIZE < QUICK_EVAL_SIZE
+    monkeypatch.setenv("ADVLAB_PROFILE", "full")
+    assert settings().heavy_size(big) is None
+    with pytest.raises(TypeError, match="advlab Dataset"):
+        quick.heavy_size((digits.x_test, digits.y_test))
