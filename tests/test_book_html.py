@@ -204,17 +204,21 @@ VIEW_JS = """async (box) => {
             parts.push(String(img.naturalWidth > 0));
         }
     }
-    return {setting: JSON.parse(cap.dataset.advlabSetting), text: cap.textContent,
+    const setting = JSON.parse(cap.dataset.advlabSetting).map((s) => String(s).replace(/\\s+/g, ' ').trim());
+    return {setting: setting, text: cap.textContent,
             content: parts.join('|'), images: parts.length};
 }"""
 
-# What a control shows as its value: a slider's readout, or a dropdown's selected option.
+# What a control shows as its value: a slider's readout, or a dropdown's selected option. The
+# widget manager renders the spaces of option labels as no-break spaces (U+00A0): white space is
+# folded to plain spaces before the value is compared with the caption's setting.
 CONTROL_JS = """(c) => {
+    const fold = (s) => s.replace(/\\s+/g, ' ').trim();
     const sel = c.querySelector('select');
-    if (sel) return {kind: 'select', value: sel.options[sel.selectedIndex].text,
+    if (sel) return {kind: 'select', value: fold(sel.options[sel.selectedIndex].text),
                      index: sel.selectedIndex, n: sel.options.length};
     const readout = c.querySelector('.widget-readout');
-    return {kind: 'slider', value: readout ? readout.textContent.trim() : null};
+    return {kind: 'slider', value: readout ? fold(readout.textContent) : null};
 }"""
 
 
