@@ -1,11 +1,45 @@
-"""Shared fixtures. Keep this small: one real dataset and one real model, built once per session."""
+"""Shared fixtures. Keep this small: one real dataset and one real model, built once per session,
+a one-thread switch for modules of tiny tensors, and the tiny model the attack tests share."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+import torch
 from torch import nn
 
 import advlab
+from advlab.models import Normalize
+
+
+@pytest.fixture(scope="module")
+def one_thread() -> Iterator[None]:
+    """Run a module on one CPU thread (restored afterwards): ``pytestmark = usefixtures(...)``.
+
+    Its tensors are tiny, so extra threads only add synchronisation; and on a
+    shared 2-core machine a second OpenMP thread that is descheduled makes every
+    small op wait for a time slice (measured: 25 s instead of 0.6 s for one test).
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def tiny_conv(num_classes: int = 3) -> nn.Module:
+    """A small seeded convolutional classifier of 8x8 grey images, with BatchNorm and Dropout
+    (so a forgotten eval mode shows)."""
+    torch.manual_seed(0)
+    return nn.Sequential(
+        Normalize([0.4], [0.3]),
+        nn.Conv2d(1, 4, 3, padding=1),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+        nn.Dropout(0.25),
+        nn.Flatten(),
+        nn.Linear(4 * 8 * 8, num_classes),
+    )
 
 
 @pytest.fixture(scope="session")

@@ -11,47 +11,22 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
 import torch
+from conftest import tiny_conv
 from torch import Tensor, nn
 
 import advlab
 from advlab import bim, cw_l2, fgsm, pgd
 from advlab.attacks._common import ball_tolerance, objective
-from advlab.models import Normalize
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread() -> Iterator[None]:
-    """Run this module on one CPU thread (restored afterwards).
-
-    Its tensors are tiny, so extra threads only add synchronisation; and on a
-    shared 2-core machine a second OpenMP thread that is descheduled makes every
-    small op wait for a time slice (measured: 25 s instead of 0.6 s for one test).
-    """
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # --- tiny models and data ------------------------------------------------------------------------
-
-
-def tiny_conv(num_classes: int = 3) -> nn.Module:
-    torch.manual_seed(0)
-    return nn.Sequential(
-        Normalize([0.4], [0.3]),
-        nn.Conv2d(1, 4, 3, padding=1),
-        nn.BatchNorm2d(4),
-        nn.ReLU(),
-        nn.Dropout(0.25),
-        nn.Flatten(),
-        nn.Linear(4 * 8 * 8, num_classes),
-    )
 
 
 def tiny_linear(num_classes: int = 3) -> nn.Module:

@@ -14,10 +14,9 @@ its own as the minimal model of the same saturation.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import torch
+from conftest import tiny_conv
 from torch import Tensor, nn
 
 import advlab
@@ -46,28 +45,8 @@ from advlab.defenses import (
     thresholded,
 )
 from advlab.metrics import masking_report
-from advlab.models import Normalize
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def tiny_conv(num_classes: int = 3) -> nn.Module:
-    torch.manual_seed(0)
-    return nn.Sequential(
-        Normalize([0.4], [0.3]),
-        nn.Conv2d(1, 4, 3, padding=1),
-        nn.BatchNorm2d(4),
-        nn.ReLU(),
-        nn.Dropout(0.25),
-        nn.Flatten(),
-        nn.Linear(4 * 8 * 8, num_classes),
-    )
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def images(n: int = 6, seed: int = 0) -> Tensor:
