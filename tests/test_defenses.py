@@ -83,22 +83,40 @@ def test_pgd_training_raises_pgd_accuracy(digits: advlab.Dataset, digits_model: 
     assert defended >= standard + 0.3, (standard, defended)
 
 
-@pytest.mark.slow
 def test_label_leaking_with_true_labels_not_with_predicted(digits: advlab.Dataset) -> None:
-    """Kurakin et al.'s label leaking, at the chapter's setting (ε = 0.6, FGSM images only).
-
-    Slow (two 20-epoch FGSM trainings, about a minute on one core): the effect needs
-    a model trained long enough to learn to read the true-label perturbation.
+    """Kurakin et al.'s label leaking, at the chapter's setting (ε = 0.6, FGSM images only,
+    10 epochs), over two seeds: trained on the true labels, a model is more accurate on
+    FGSM(true-label) images than on clean ones; trained on its own predictions, it is not.
+    Random signs of the same size do not help the true-label models: the gain is the label.
     """
     x, y = digits.x_test, digits.y_test
-    gaps = {}
+    gaps: dict[str, list[float]] = {"true": [], "predicted": []}
     for labels in ("true", "predicted"):
-        model = fresh_model(digits)
         settings = AdversarialTraining(method="fgsm", eps=0.6, clean_weight=0.0, labels=labels)
-        adversarial_fit(model, digits.x_train, digits.y_train, settings, epochs=20, progress=False)
-        gaps[labels] = accuracy(model, fgsm(model, x, y, eps=0.6), y) - accuracy(model, x, y)
-    assert gaps["true"] > 0.05, gaps  # more accurate on FGSM(true label) images than on clean ones
-    assert gaps["predicted"] < gaps["true"] - 0.05, gaps
+        for seed in (0, 1):
+            model = fresh_model(digits, seed)
+            adversarial_fit(
+                model,
+                digits.x_train,
+                digits.y_train,
+                settings,
+                epochs=10,
+                seed=seed,
+                device="cpu",
+                progress=False,
+            )
+            clean = accuracy(model, x, y)
+            gaps[labels].append(accuracy(model, fgsm(model, x, y, eps=0.6), y) - clean)
+            if labels == "true":
+                g = torch.Generator().manual_seed(0)
+                signs = (x + 0.6 * (torch.randint(0, 2, x.shape, generator=g) * 2 - 1)).clamp(0, 1)
+                assert accuracy(model, signs, y) - clean < gaps["true"][-1], gaps
+    # every true-label model is more accurate on FGSM(true label) images than on clean ones;
+    # with predicted labels the advantage is gone: below every true-label gap, and on average
+    # FGSM images are harder than clean ones
+    assert min(gaps["true"]) > 0.03, gaps
+    assert max(gaps["predicted"]) < min(gaps["true"]) - 0.03, gaps
+    assert sum(gaps["predicted"]) <= 0.0, gaps
 
 
 # --- adversarial training: the pieces ----------------------------------------------------------
