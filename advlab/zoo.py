@@ -142,10 +142,15 @@ class Trained:
     train_seconds: float
     path: Path
     from_cache: bool
+    #: What the recipe recorded while training (JSON-like; e.g. the adversarial recipe's guard
+    #: checks), saved in the checkpoint with the weights, so a cached model brings it back.
+    notes: dict[str, Any] = field(default_factory=dict)
 
 
-#: ``recipe(model, data, config, device, progress)`` trains ``model`` in place on ``data``.
-Recipe = Callable[[nn.Module, Dataset, "TrainConfig", torch.device, bool], None]
+#: ``recipe(model, data, config, device, progress)`` trains ``model`` in place on ``data``; it
+#: may return a dict of notes (JSON-serialisable: what it recorded while training), which the
+#: cache stores beside the weights and :class:`Trained` hands back as ``notes``.
+Recipe = Callable[[nn.Module, Dataset, "TrainConfig", torch.device, bool], "dict[str, Any] | None"]
 _RECIPES: dict[str, Recipe] = {}
 #: Training recipes by name (``TrainConfig.recipe``): "standard", and those of advlab.defenses.
 RECIPES = _RECIPES
@@ -212,6 +217,9 @@ def _try_load(path: Path, config: TrainConfig, model: nn.Module) -> dict[str, An
                 or not math.isfinite(value)
             ):
                 raise ValueError(f"its field {name!r} is missing or not a finite number")
+        notes = blob.get("notes", {})
+        if not isinstance(notes, dict) or not all(isinstance(k, str) for k in notes):
+            raise ValueError("its field 'notes' is not a dict with string keys")
         state = blob.get("state_dict")
         if not isinstance(state, dict) or set(state) != set(fresh):
             raise ValueError("its state_dict does not hold this model's tensors")
@@ -338,11 +346,17 @@ def pretrained(
     if blob is not None:
         model.to(dev).eval()
         return Trained(
-            model, cfg, float(blob["test_accuracy"]), float(blob["train_seconds"]), path, True
+            model,
+            cfg,
+            float(blob["test_accuracy"]),
+            float(blob["train_seconds"]),
+            path,
+            True,
+            dict(blob.get("notes", {})),
         )
     _check_writable(path)
     start = time.perf_counter()
-    _RECIPES[cfg.recipe](model, data, cfg, dev, progress)
+    notes = _checked_notes(_RECIPES[cfg.recipe](model, data, cfg, dev, progress), cfg.recipe)
     seconds = time.perf_counter() - start
     model.eval()
     acc = evaluate(model, data.x_test.to(dev), data.y_test.to(dev))
@@ -352,6 +366,25 @@ def pretrained(
         "state_dict": state,
         "test_accuracy": acc,
         "train_seconds": seconds,
+        "notes": notes,
     }
     atomic_write(path, lambda tmp: torch.save(blob, tmp), mode=0o644)
-    return Trained(model, cfg, acc, seconds, path, False)
+    return Trained(model, cfg, acc, seconds, path, False, notes)
+
+
+def _checked_notes(notes: object, recipe: str) -> dict[str, Any]:
+    """A recipe's notes as a plain JSON copy (what ``weights_only`` loading accepts), or {}."""
+    if notes is None:
+        return {}
+    if not isinstance(notes, dict) or not all(isinstance(k, str) for k in notes):
+        raise TypeError(
+            f"recipe {recipe!r} returned {type(notes).__name__}; a recipe returns None or a "
+            "dict of notes with string keys"
+        )
+    try:
+        return json.loads(json.dumps(notes, allow_nan=False))
+    except (TypeError, ValueError) as err:
+        raise TypeError(
+            f"recipe {recipe!r} returned notes that are not JSON-serialisable (finite numbers, "
+            f"strings, lists, dicts): {err}"
+        ) from None

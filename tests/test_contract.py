@@ -278,6 +278,26 @@ def test_nothing_is_trained_that_cannot_be_saved(
     assert calls == []
 
 
+def test_a_recipe_with_bad_notes_fails_and_writes_nothing(tmp_path: Path) -> None:
+    """A recipe's notes must survive JSON (and so ``weights_only`` loading); if they do not,
+    pretrained says so and leaves no checkpoint behind."""
+    advlab.zoo.register_recipe("bad-notes", lambda *args: {"when": object()})
+    advlab.zoo.register_recipe("list-notes", lambda *args: [1, 2])
+    try:
+        data = _tiny_digits()
+        for recipe, message in [
+            ("bad-notes", "not JSON-serialisable"),
+            ("list-notes", "dict of notes"),
+        ]:
+            cfg = TrainConfig(recipe=recipe, epochs=1)
+            with pytest.raises(TypeError, match=message):
+                pretrained(cfg, data=data, cache_dir=tmp_path, device="cpu", progress=False)
+            assert not checkpoint_path(cfg, tmp_path).exists()
+    finally:
+        advlab.zoo.RECIPES.pop("bad-notes")
+        advlab.zoo.RECIPES.pop("list-notes")
+
+
 @pytest.mark.parametrize("content", [b"\x1f\x8b\x08\x00truncated", b"random bytes, not gzip"])
 def test_bad_gz_files_raise_data_unavailable(tmp_path: Path, content: bytes, offline: None) -> None:
     raw = _fake_mnist(tmp_path, [1, 2])

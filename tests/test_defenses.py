@@ -119,6 +119,41 @@ def test_label_leaking_with_true_labels_not_with_predicted(digits: advlab.Datase
     assert sum(gaps["predicted"]) <= 0.0, gaps
 
 
+def test_guard_checks_come_back_with_the_model_from_the_cache(
+    digits: advlab.Dataset, tmp_path: Path
+) -> None:
+    """The zoo keeps a guarded run's per-epoch checks beside its weights (``Trained.notes``),
+    and ``train_size`` trains on the first images only (the guard holds out from those)."""
+    cfg = adversarial_config(
+        TrainConfig(epochs=2),
+        method="fgsm",
+        eps=0.3,
+        guard=True,
+        guard_stop=False,
+        guard_held_out=64,
+        train_size=400,
+    )
+    kw = {"data": digits, "cache_dir": tmp_path, "device": "cpu", "progress": False}
+    first = advlab.pretrained(cfg, **kw)
+    records = first.notes["guard"]
+    assert not first.from_cache and len(records) == 2 and first.notes["stopped_at"] is None
+    assert records[0]["epoch"] < records[1]["epoch"]
+    assert all(0 <= r["pgd_accuracy"] <= r["clean_accuracy"] <= 1 for r in records), records
+    again = advlab.pretrained(cfg, **kw)
+    assert again.from_cache and again.notes == first.notes
+    small = adversarial_config(
+        TrainConfig(epochs=1), method="fgsm", eps=0.1, guard=True, train_size=100
+    )
+    with pytest.raises(ValueError, match="holds out 128 images but there are only 100"):
+        advlab.pretrained(small, **kw)
+    plain = advlab.pretrained(
+        adversarial_config(TrainConfig(epochs=1), method="fgsm", eps=0.1), **kw
+    )
+    assert plain.notes == {}
+    with pytest.raises(ValueError, match="train_size must be"):
+        adversarial_config(method="fgsm", eps=0.1, train_size=0)
+
+
 # --- adversarial training: the pieces ----------------------------------------------------------
 
 

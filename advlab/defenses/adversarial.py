@@ -561,16 +561,18 @@ def adversarial_fit(
 
 # --- the zoo recipe ------------------------------------------------------------------------------
 
-_GUARD_KEYS = ("guard_stop", "guard_drop", "guard_gap", "guard_held_out")
+_GUARD_KEYS = ("guard", "guard_stop", "guard_drop", "guard_gap", "guard_held_out", "train_size")
 
 
 def adversarial_config(
     base: TrainConfig | None = None,
     *,
     guard: bool = False,
+    guard_stop: bool = True,
     guard_drop: float = 0.2,
     guard_gap: float | None = None,
     guard_held_out: int = 128,
+    train_size: int | None = None,
     **settings: Any,
 ) -> TrainConfig:
     """A :class:`~advlab.zoo.TrainConfig` for the ``"adversarial"`` recipe.
@@ -579,7 +581,13 @@ def adversarial_config(
     ``eps``, ...); they are checked and stored in ``config.extra`` with every
     default filled in, so two configs that train the same model share one cache key.
     ``guard=True`` trains with an :class:`OverfitGuard` (``guard_drop``, ``guard_gap``,
-    ``guard_held_out``) that stops on collapse and keeps the best epoch's weights.
+    ``guard_held_out``); with ``guard_stop=True`` (the default) it stops on collapse and
+    keeps the best epoch's weights, with ``guard_stop=False`` it only records. Either way
+    its checks come back with the model, from the cache too, in
+    ``pretrained(config).notes["guard"]`` (one dict per epoch, the fields of
+    :class:`GuardRecord`), with ``notes["stopped_at"]`` and ``notes["best_epoch"]``.
+    ``train_size`` trains on the first ``train_size`` training images only (default: all),
+    for experiments that must stay cheap on a large dataset.
 
         >>> cfg = adversarial_config(TrainConfig(epochs=5), method="pgd", eps=0.1)
         >>> advlab.zoo.pretrained(cfg).model
@@ -588,16 +596,20 @@ def adversarial_config(
     if not isinstance(base, TrainConfig):
         raise TypeError(f"base must be a TrainConfig, got {type(base).__name__}")
     guard = check_flag(guard, "guard")
+    guard_stop = check_flag(guard_stop, "guard_stop")
     s = AdversarialTraining(**settings).resolved()
     extra: dict[str, Any] = dict(asdict(s))
     if guard:
         checked = OverfitGuard(eps=s.eps, drop=guard_drop, gap=guard_gap, held_out=guard_held_out)
         extra.update(
-            guard_stop=True,
+            guard=True,
+            guard_stop=guard_stop,
             guard_drop=checked.drop,
             guard_gap=checked.gap,
             guard_held_out=checked.held_out,
         )
+    if train_size is not None:
+        extra["train_size"] = check_count(train_size, "train_size")
     return replace(base, recipe="adversarial", extra=extra)
 
 
@@ -615,32 +627,42 @@ def settings_from_extra(
         )
     s = AdversarialTraining(**fields)
     guard = None
-    if extra.get("guard_stop"):
+    if extra.get("guard"):
         guard = OverfitGuard(
             eps=s.eps,
             drop=extra.get("guard_drop", 0.2),
             gap=extra.get("guard_gap"),
             held_out=extra.get("guard_held_out", 128),
-            stop=True,
+            stop=bool(extra.get("guard_stop", True)),
         )
     return s, guard
 
 
 def _recipe(
     model: nn.Module, data: Any, cfg: TrainConfig, device: torch.device, progress: bool
-) -> None:
-    """The zoo recipe ``"adversarial"``: settings from ``cfg.extra`` (see :func:`adversarial_config`)."""
+) -> dict[str, Any]:
+    """The zoo recipe ``"adversarial"``: settings from ``cfg.extra`` (see :func:`adversarial_config`).
+
+    Returns the guard's checks as notes for the cache (empty without a guard)."""
     s, guard = settings_from_extra(cfg.extra)
-    adversarial_fit(
+    n = cfg.extra.get("train_size")
+    history = adversarial_fit(
         model,
-        data.x_train,
-        data.y_train,
+        data.x_train[:n],
+        data.y_train[:n],
         s,
         device=device,
         guard=guard,
         progress=progress,
         **cfg.fit_kwargs(),
     )
+    if guard is None:
+        return {}
+    return {
+        "guard": [asdict(r) for r in history.guard],
+        "stopped_at": guard.stopped_at,
+        "best_epoch": guard.best_epoch,
+    }
 
 
 register_recipe("adversarial", _recipe)
