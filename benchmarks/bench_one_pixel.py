@@ -80,16 +80,16 @@ def sync(device: torch.device) -> None:
 
 
 def floor_time(
-    model: nn.Module, shape: tuple[int, ...], n: int, device: torch.device
+    model: nn.Module, shape: tuple[int, ...], n: int, device: torch.device, batch: int = 4096
 ) -> tuple[float, float]:
-    """Seconds for ``n`` plain forward passes (+ softmax) in batches of 4,096, all ``n`` timed.
+    """Seconds for ``n`` plain forward passes (+ softmax) in batches of ``batch``, all ``n`` timed.
 
     Timing the full count (not a sample scaled up) gives the floor the same
     duration as the attack it is compared with, so a busy machine slows both alike.
     Returns wall seconds and this process's CPU seconds (on a shared CPU, the
     CPU seconds of a one-thread run are the steadier measure).
     """
-    xb = torch.rand(min(n, 4096), *shape, device=device)
+    xb = torch.rand(min(n, batch), *shape, device=device)
     with torch.no_grad():
         model(xb[:8])
         sync(device)
@@ -265,6 +265,7 @@ def batching(
     sizes: list[int],
     threads: list[int],
     per_point: int,
+    chunk: int = 4096,
 ) -> None:
     """Cost per image as more images share one call, against a loop of one-image calls.
 
@@ -275,13 +276,15 @@ def batching(
     returned identical adversarial images. Each point runs ``per_point /
     N`` times (rounded up) so that every point attacks about the same number of
     images; the table gives wall and CPU milliseconds per image, and the floor:
-    the same queries as plain forward passes in batches of 4,096.
+    the same queries as plain forward passes in batches of ``chunk`` images, the
+    attack's own forward-pass size (its ``batch_size``).
     """
     queries = 1 + pop * (gens + 1)
     shape = tuple(x.shape[1:])
     print(
         f"\n### {name}: cost per image against images per call (population {pop}, "
-        f"{gens} generations, no early stop: {queries} queries/image)\n"
+        f"{gens} generations, no early stop: {queries} queries/image; forward passes of at "
+        f"most {chunk} images)\n"
     )
     print(
         "| threads | N | batched wall ms/img | batched cpu ms/img | loop wall ms/img "
@@ -289,10 +292,10 @@ def batching(
         "| batched/floor (cpu) | same images |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
-    kw = dict(popsize=pop, generations=gens, early_stop=False)
+    kw = dict(popsize=pop, generations=gens, early_stop=False, batch_size=chunk)
     for t in threads:
         torch.set_num_threads(t)
-        fl_wall, fl_cpu = floor_time(model, shape, queries * per_point, device)
+        fl_wall, fl_cpu = floor_time(model, shape, queries * per_point, device, chunk)
         fl_wall, fl_cpu = fl_wall / per_point, fl_cpu / per_point
         one_pixel(model, x[:2], y[:2], seed=0, **kw)  # warm-up
         for n in sizes:
@@ -362,6 +365,7 @@ def run_batching(args: argparse.Namespace, device: torch.device) -> None:
                 sizes,
                 threads,
                 max(sizes),
+                args.batching_chunk,
             )
 
 
@@ -431,6 +435,9 @@ def main() -> None:
     ap.add_argument("--batching-popsizes", default="10,100")
     ap.add_argument("--batching-generations", type=int, default=5)
     ap.add_argument("--batching-threads", default="1", help="thread counts to compare, e.g. 1,2")
+    ap.add_argument(
+        "--batching-chunk", type=int, default=4096, help="images per forward pass (batch_size)"
+    )
     ap.add_argument("--paper-scale", action="store_true")
     ap.add_argument("--paper-images", type=int, default=1000)
     args = ap.parse_args()
