@@ -50,6 +50,7 @@ __all__ = [
     "cache_dir",
     "color_digits",
     "data_root",
+    "dataset_available",
     "load_dataset",
     "load_split",
 ]
@@ -204,6 +205,65 @@ def load_split(
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     x, y, classes, _ = _load(key, split, root, download)
     return x, y, classes
+
+
+def dataset_available(name: str, *, root: str | os.PathLike[str] | None = None) -> bool:
+    """Whether both splits of ``name`` are on this machine, so loading them needs no network.
+
+    Looks where :func:`load_dataset` looks, without reading the images: the
+    embedded datasets (``"digits"`` and the coloured digits) are always there;
+    MNIST and Fashion-MNIST need their four files, plain or ``.gz``, in
+    ``<root>/MNIST/raw`` or ``<root>/FashionMNIST/raw`` (``root`` as in
+    :func:`data_root`), and Fashion-MNIST is also found in Debian's
+    ``dataset-fashion-mnist`` package (:data:`DEBIAN_FASHION_MNIST`);
+    CIFAR-10 needs its python batches in ``<root>/cifar-10-batches-py``. Only
+    presence is checked: files that are there but corrupt count as available,
+    and :func:`load_dataset` then says what is wrong with them. A folder that
+    cannot be read counts as absent.
+
+    Parameters
+    ----------
+    name:
+        A dataset name or alias (see :data:`DATASETS`).
+    root:
+        The data folder to search; default ``$ADVLAB_DATA``, else the cache folder.
+
+    Returns
+    -------
+    bool
+        True when ``load_dataset(name, root=root, download=False)`` finds every file.
+
+    Raises
+    ------
+    ValueError
+        For an unknown dataset name (the message lists the known ones), or a ``root``
+        that is not a path.
+    """
+    key = _canonical(name)
+    if root is not None and not isinstance(root, (str, os.PathLike)):
+        raise ValueError(f"root must be a folder path or None, got {type(root).__name__}")
+    if key == "digits" or key.startswith("digits-color"):
+        return True
+    folder = data_root(root)
+    try:
+        if key == "cifar10":
+            base = folder / "cifar-10-batches-py"
+            names = [f"data_batch_{k}" for k in range(1, 6)] + ["test_batch", "batches.meta"]
+            return all((base / n).is_file() for n in names)
+        raw = folder / ("MNIST" if key == "mnist" else "FashionMNIST") / "raw"
+        for train in (True, False):
+            stems = _mnist_files(train)
+            here = all((raw / s).is_file() for s in stems) or all(
+                (raw / f"{s}.gz").is_file() for s in stems
+            )
+            debian = key == "fashion-mnist" and all(
+                (DEBIAN_FASHION_MNIST / f"{s}.gz").is_file() for s in stems
+            )
+            if not (here or debian):
+                return False
+        return True
+    except OSError:  # an unreadable folder: the loader could not use it either
+        return False
 
 
 def _load(

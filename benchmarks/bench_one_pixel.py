@@ -32,9 +32,16 @@ exhaustive scan of every position with every extreme colour (the corners of
 the RGB cube, or black and white): on a normally trained model one pixel
 rarely suffices, and the random sample alone would hide the differences.
 
-Then the cost per image as more images are batched together, and (with
-``--paper-scale``) the paper's setting: 1,000 images of 32x32x3, population
-400, 100 generations, 1, 3 and 5 pixels.
+Then the cost per image as more images are batched together (``--batching-only``
+runs only this part), on the book's own small models (the 8x8 digits SmallCNN
+and chapter 8's All-Conv on ``digits-color-8``), where per-call overhead
+matters: one batched call over N images against a Python loop of one-image
+calls with the same seeds (identical results), for N = 1, 4, 16, 64, 256, small
+and larger populations, and 1 or 2 threads. And (with ``--paper-scale``) the
+paper's setting: 1,000 images of 32x32x3, population 400, 100 generations, 1, 3
+and 5 pixels.
+
+    python benchmarks/bench_one_pixel.py --batching-only --batching-threads 1,2
 """
 
 from __future__ import annotations
@@ -73,16 +80,16 @@ def sync(device: torch.device) -> None:
 
 
 def floor_time(
-    model: nn.Module, shape: tuple[int, ...], n: int, device: torch.device
+    model: nn.Module, shape: tuple[int, ...], n: int, device: torch.device, batch: int = 4096
 ) -> tuple[float, float]:
-    """Seconds for ``n`` plain forward passes (+ softmax) in batches of 4,096, all ``n`` timed.
+    """Seconds for ``n`` plain forward passes (+ softmax) in batches of ``batch``, all ``n`` timed.
 
     Timing the full count (not a sample scaled up) gives the floor the same
     duration as the attack it is compared with, so a busy machine slows both alike.
     Returns wall seconds and this process's CPU seconds (on a shared CPU, the
     CPU seconds of a one-thread run are the steadier measure).
     """
-    xb = torch.rand(min(n, 4096), *shape, device=device)
+    xb = torch.rand(min(n, batch), *shape, device=device)
     with torch.no_grad():
         model(xb[:8])
         sync(device)
@@ -238,31 +245,128 @@ def compare(model, x, y, label, pixels, pop, gens, device, peers) -> None:
         )
 
 
-def scaling(model, x, y, pop, gens, device, sizes) -> None:
+def _timed(fn: Callable[[], object], device: torch.device) -> tuple[float, float, object]:
+    """Wall seconds, this process's CPU seconds, and the result of ``fn()``."""
+    sync(device)
+    start, cpu0 = time.perf_counter(), time.process_time()
+    out = fn()
+    sync(device)
+    return time.perf_counter() - start, time.process_time() - cpu0, out
+
+
+def batching(
+    name: str,
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    pop: int,
+    gens: int,
+    device: torch.device,
+    sizes: list[int],
+    threads: list[int],
+    per_point: int,
+    chunk: int = 4096,
+) -> None:
+    """Cost per image as more images share one call, against a loop of one-image calls.
+
+    For each N: ``one_pixel`` on N images in one batched call (image ``i`` seeded
+    ``i``), and a Python loop calling ``one_pixel`` on each image alone with seed
+    ``i``, which gives exactly the same results (checked). No early stop, so every
+    image costs ``1 + pop * (gens + 1)`` queries; "same images" says whether both
+    returned identical adversarial images. Each point runs ``per_point /
+    N`` times (rounded up) so that every point attacks about the same number of
+    images; the table gives wall and CPU milliseconds per image, and the floor:
+    the same queries as plain forward passes in batches of ``chunk`` images, the
+    attack's own forward-pass size (its ``batch_size``).
+    """
+    queries = 1 + pop * (gens + 1)
+    shape = tuple(x.shape[1:])
     print(
-        f"\n### cost per image against batch size (population {pop}, {gens} generations, "
-        "no early stop)\n"
+        f"\n### {name}: cost per image against images per call (population {pop}, "
+        f"{gens} generations, no early stop: {queries} queries/image; forward passes of at "
+        f"most {chunk} images)\n"
     )
     print(
-        "| images per call | wall s | ms per image | floor ms per image | cpu ms per image "
-        "| floor cpu ms per image |"
+        "| threads | N | batched wall ms/img | batched cpu ms/img | loop wall ms/img "
+        "| loop cpu ms/img | loop/batched (cpu) | floor wall ms/img | floor cpu ms/img "
+        "| batched/floor (cpu) | same images |"
     )
-    print("|---|---|---|---|---|---|")
-    for n in sizes:
-        xs, ys = x[:n], y[:n]
-        if len(xs) < n:
-            reps = math.ceil(n / len(xs))
-            xs, ys = xs.repeat(reps, 1, 1, 1)[:n], ys.repeat(reps)[:n]
-        sync(device)
-        start, cpu0 = time.perf_counter(), time.process_time()
-        res = one_pixel(model, xs, ys, popsize=pop, generations=gens, early_stop=False, seed=0)
-        sync(device)
-        wall, cpu = time.perf_counter() - start, time.process_time() - cpu0
-        fl, fl_cpu = floor_time(model, tuple(xs.shape[1:]), int(res.queries.sum()), device)
-        print(
-            f"| {n} | {wall:.2f} | {1000 * wall / n:.1f} | {1000 * fl / n:.1f} | "
-            f"{1000 * cpu / n:.1f} | {1000 * fl_cpu / n:.1f} |"
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    kw = dict(popsize=pop, generations=gens, early_stop=False, batch_size=chunk)
+    for t in threads:
+        torch.set_num_threads(t)
+        fl_wall, fl_cpu = floor_time(model, shape, queries * per_point, device, chunk)
+        fl_wall, fl_cpu = fl_wall / per_point, fl_cpu / per_point
+        one_pixel(model, x[:2], y[:2], seed=0, **kw)  # warm-up
+        for n in sizes:
+            xs, ys = x[:n], y[:n]
+            if len(xs) < n:
+                reps = math.ceil(n / len(xs))
+                xs, ys = xs.repeat(reps, 1, 1, 1)[:n], ys.repeat(reps)[:n]
+            rounds = math.ceil(per_point / n)
+
+            def batched(xs: Tensor = xs, ys: Tensor = ys, rounds: int = rounds) -> object:
+                for _ in range(rounds):
+                    res = one_pixel(model, xs, ys, seed=0, **kw)
+                return res
+
+            def loop(xs: Tensor = xs, ys: Tensor = ys, rounds: int = rounds) -> object:
+                for _ in range(rounds):
+                    out = [
+                        one_pixel(model, xs[i : i + 1], ys[i : i + 1], seed=i, **kw)
+                        for i in range(len(xs))
+                    ]
+                return out
+
+            bw, bc, res = _timed(batched, device)
+            lw, lc, alone = _timed(loop, device)
+            same = torch.equal(res.x_adv, torch.cat([r.x_adv for r in alone])) and bool(
+                (res.queries == queries).all()
+            )
+            done = n * rounds
+            print(
+                f"| {t} | {n} | {1000 * bw / done:.2f} | {1000 * bc / done:.2f} | "
+                f"{1000 * lw / done:.2f} | {1000 * lc / done:.2f} | {lc / bc:.1f} | "
+                f"{1000 * fl_wall:.2f} | {1000 * fl_cpu:.2f} | {bc / done / fl_cpu:.2f} | "
+                f"{'yes' if same else 'NO'} |"
+            )
+
+
+BOOK_MODELS = {
+    # the book's small models, trained exactly as the chapters train them (shared cache entries)
+    "digits 8x8 grey, SmallCNN (chapters 1-6)": ("digits", "small_cnn", 10),
+    "digits-color-8 8x8 RGB, All-Conv (chapter 8)": ("digits-color-8", "all_conv", 12),
+}
+
+
+def run_batching(args: argparse.Namespace, device: torch.device) -> None:
+    sizes = [int(s) for s in args.scaling.split(",") if s]
+    threads = [int(t) for t in args.batching_threads.split(",") if t]
+    pops = [int(p) for p in args.batching_popsizes.split(",") if p]
+    for label, (dataset, arch, epochs) in BOOK_MODELS.items():
+        data = advlab.load_dataset(dataset)
+        trained = advlab.pretrained(
+            advlab.TrainConfig(dataset=dataset, model=arch, epochs=epochs),
+            data=data,
+            device=device,
+            progress=False,
         )
+        x, y = data.x_test.to(device), data.y_test.to(device)
+        print(f"\n{label}: test accuracy {trained.test_accuracy:.3f}")
+        for pop in pops:
+            batching(
+                label,
+                trained.model,
+                x,
+                y,
+                pop,
+                args.batching_generations,
+                device,
+                sizes,
+                threads,
+                max(sizes),
+                args.batching_chunk,
+            )
 
 
 def paper_scale(device: torch.device, n: int, pop: int, gens: int) -> None:
@@ -322,7 +426,18 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--quick", action="store_true", help="population 100, 20 generations, 8 images")
     ap.add_argument("--peers", default=",".join(PEERS))
-    ap.add_argument("--scaling", default="1,4,16,64")
+    ap.add_argument("--scaling", default="1,4,16,64,256", help="images per call (batching)")
+    ap.add_argument(
+        "--batching-only",
+        action="store_true",
+        help="only the cost-per-image-against-batch-size tables, on the book's small models",
+    )
+    ap.add_argument("--batching-popsizes", default="10,100")
+    ap.add_argument("--batching-generations", type=int, default=5)
+    ap.add_argument("--batching-threads", default="1", help="thread counts to compare, e.g. 1,2")
+    ap.add_argument(
+        "--batching-chunk", type=int, default=4096, help="images per forward pass (batch_size)"
+    )
     ap.add_argument("--paper-scale", action="store_true")
     ap.add_argument("--paper-images", type=int, default=1000)
     args = ap.parse_args()
@@ -334,6 +449,9 @@ def main() -> None:
     print(f"torch {torch.__version__}, device {device}, threads {torch.get_num_threads()}")
     if args.paper_scale:
         paper_scale(device, args.paper_images, 400, 100)
+        return
+    if args.batching_only:
+        run_batching(args, device)
         return
     data = advlab.load_dataset(args.dataset)
     trained = advlab.pretrained(
@@ -371,16 +489,7 @@ def main() -> None:
                 device,
                 peers,
             )
-    sizes = [int(s) for s in args.scaling.split(",") if s]
-    scaling(
-        model,
-        x[correct.to(x.device)],
-        y[correct.to(x.device)],
-        min(args.popsize, 100),
-        min(args.generations, 5),
-        device,
-        sizes,
-    )
+    run_batching(args, device)
 
 
 if __name__ == "__main__":

@@ -403,6 +403,11 @@ CASES: dict[Callable[..., Any], Case] = {
         budget=10,
     ),
     advlab.data.cache_dir: Case(_kwargs_of(), check_path, budget=2),
+    advlab.data.dataset_available: Case(
+        _positional(DATASET_NAMES, root=maybe(st.sampled_from([OFFLINE_ROOT, str(OFFLINE_ROOT)]))),
+        lambda r, a, k: isinstance(r, bool),
+        budget=10,
+    ),
     advlab.data.data_root: Case(_positional(maybe(st.sampled_from([None, "/tmp/x"]))), check_path),
     advlab.DataUnavailableError: Case(_positional(JUNK), budget=5),
     advlab.Dataset: Case(_positional(*[JUNK] * 7), budget=5),  # a plain record
@@ -516,6 +521,25 @@ CASES: dict[Callable[..., Any], Case] = {
         _kwargs_of(), lambda r, a, k: isinstance(r, advlab.settings.BookSettings), budget=2
     ),
     advlab.settings.BookSettings: Case(_positional(JUNK, JUNK, JUNK), budget=3),  # a record
+    advlab.settings.greyscale_settings: Case(
+        _positional(
+            maybe(
+                st.builds(
+                    advlab.settings.BookSettings,
+                    st.sampled_from(["digits", "mnist", "fashion-mnist", "cifar10"]),
+                    maybe(st.sampled_from(["quick", "full"])),
+                    st.integers(1, 3),
+                )
+            ),
+            root=maybe(st.just(OFFLINE_ROOT)),
+        ),
+        lambda r, a, k: (
+            isinstance(r, advlab.settings.BookSettings)
+            and r.dataset in ("digits", "mnist", "fashion-mnist")
+            and r.profile in ("quick", "full")
+        ),
+        budget=10,
+    ),
     advlab.cli.main: Case(
         _positional(
             st.one_of(
