@@ -32,8 +32,8 @@ browser:
 # Debian's complete Fashion-MNIST (60,000 + 10,000 images) in /usr/share/datasets/fashion-mnist/.
 # `make data` installs it (through sudo, which may ask for a password) or fails; `make book` tries
 # the same without ever prompting or failing (root or password-less sudo only; otherwise one line
-# says how to install it), because only chapter 8's grey-scale section uses it, with the embedded
-# digits as its fallback.
+# says how to install it), because only chapter 3's catastrophic-overfitting run and chapter 8's
+# grey-scale section use it, each with the embedded digits as its fallback.
 data:
 	@bash scripts/ensure_fashion_mnist.sh
 

@@ -7,8 +7,8 @@
 #   ensure_fashion_mnist.sh --best-effort   the same, but never prompt and never fail: as root
 #                                           or with password-less sudo (`sudo -n`) only; otherwise,
 #                                           or when apt-get fails, print one line saying how to
-#                                           install it and exit 0 (`make book` uses this: chapter 8
-#                                           then uses the embedded digits instead)
+#                                           install it and exit 0 (`make book` uses this: chapters 3
+#                                           and 8 then use the embedded digits instead)
 set -euo pipefail
 BEST_EFFORT=0
 case "${1:-}" in
@@ -27,7 +27,7 @@ if have; then
   echo "Fashion-MNIST: $DIR"; exit 0
 fi
 skip() {  # best effort: one line, and carry on
-  echo "Fashion-MNIST is not installed ($1); chapter 8 uses the embedded digits instead. To install it: $HOW"
+  echo "Fashion-MNIST is not installed ($1); chapters 3 and 8 use the embedded digits instead. To install it: $HOW"
   exit 0
 }
 if ! command -v apt-get >/dev/null 2>&1; then
