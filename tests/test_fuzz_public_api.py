@@ -1268,7 +1268,7 @@ OP_EXTRA = {
     "generations": st.integers(0, 2),
     "early_stop": st.sampled_from([True, False, "success"]),
     "levels": st.sampled_from([None, 2, 256]),
-    "batch_size": st.integers(1, 50),
+    "batch_size": maybe(st.integers(1, 50)),
     "seed": st.integers(0, 2**40),
 }
 OP_ONLY = {

@@ -246,6 +246,11 @@ def test_a_batch_equals_its_parts_with_the_same_seeds() -> None:
     assert torch.equal(whole.queries[2:5], part.queries)
     again = one_pixel(model, x, **kw, seed=100)
     assert torch.equal(whole.x_adv, again.x_adv)
+    # the scoring chunk (default: 512 images on a CPU) changes the passes, not the answers
+    for batch_size in (5, 12 * 6, None):
+        chunked = one_pixel(model, x, **kw, seed=100, batch_size=batch_size)
+        assert torch.equal(whole.x_adv, chunked.x_adv)
+        assert torch.equal(whole.queries, chunked.queries)
 
 
 # --- found by the hypothesis suite (tests/test_fuzz_public_api.py) ------------------------------
