@@ -37,10 +37,32 @@ browser:
 data:
 	@bash scripts/ensure_fashion_mnist.sh
 
-book: $(STAMP) vendor
+# `make book` builds when anything the pages depend on changed since the last successful build:
+# the chapters, the configuration, advlab's code, or the book's settings (ADVLAB_DATASET,
+# ADVLAB_PROFILE, ADVLAB_SEED, ADVLAB_DEVICE), so `make test` right after `make book` reuses that
+# build instead of executing every chapter again. `make book REBUILD=1` (or `make clean`) forces one.
+BOOK_STAMP := _build/html/.advlab-book-stamp
+BOOK_ENV := _build/.advlab-book-env
+BOOK_INPUTS := $(wildcard book/*.md book/*.bib book/*.svg book/_js/*) _config.yml _toc.yml \
+  $(shell find advlab -name '*.py' 2>/dev/null)
+BOOK_SETTINGS := dataset=$(ADVLAB_DATASET) profile=$(ADVLAB_PROFILE) seed=$(ADVLAB_SEED) device=$(ADVLAB_DEVICE)
+
+# (at parse time: the settings file is rewritten only when the settings differ from the last build's)
+$(shell mkdir -p $(dir $(BOOK_ENV)); [ "$$(cat $(BOOK_ENV) 2>/dev/null)" = "$(BOOK_SETTINGS)" ] \
+  || echo "$(BOOK_SETTINGS)" > $(BOOK_ENV))
+ifeq ($(REBUILD),1)
+$(shell rm -f $(BOOK_STAMP))
+endif
+
+$(BOOK_STAMP): $(STAMP) $(BOOK_INPUTS) $(BOOK_ENV)
+	@bash scripts/fetch_vendor_js.sh
 	@bash scripts/ensure_fashion_mnist.sh --best-effort || true
+	@rm -f $(BOOK_STAMP)
 	$(BIN)/jupyter-book build . --all -W --keep-going
-	@echo "book: open _build/html/index.html"
+	@touch $(BOOK_STAMP)
+
+book: $(BOOK_STAMP)
+	@echo "book: open _build/html/index.html ($$(cat $(BOOK_ENV)))"
 
 LINTED := advlab tests $(wildcard benchmarks)
 # Chapters: MyST Markdown notebooks (a jupytext header) in book/.

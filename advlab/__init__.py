@@ -4,7 +4,7 @@ Images are float tensors in [0, 1], shape (N, C, H, W); normalisation lives
 inside the models, so every epsilon is in pixel units.
 """
 
-from . import attacks, data, de, defenses, exercises, metrics, models, train, zoo
+from . import attacks, data, de, defenses, exercises, metrics, models, stats, train, zoo
 from .attacks import bim, cw_l2, fgsm, jsma, one_pixel, pgd
 from .data import DATASETS, Dataset, DataUnavailableError, load_dataset, load_split
 from .device import default_device
@@ -44,6 +44,7 @@ __all__ = [
     "pgd",
     "predict",
     "pretrained",
+    "stats",
     "train",
     "zoo",
 ]

@@ -5,6 +5,18 @@
 ``ADVLAB_PROFILE``
     ``quick`` (default: minutes on a laptop CPU) or ``full`` (longer training and
     larger evaluations, meant for a GPU and the real datasets).
+``ADVLAB_SEED``
+    A non-negative integer (default 0) added to every seed the chapters use:
+    training runs, the evaluation subset, attacks with a random start, differential
+    evolution. The book is written so that every assertion in it holds for any value;
+    building it with another seed (CI builds one with ``ADVLAB_SEED=1``) checks that
+    no claim rests on one run's luck. :meth:`BookSettings.seed_for` and
+    :meth:`BookSettings.generator` derive a chapter's seeds from it.
+``ADVLAB_THREADS``
+    How many CPU threads torch uses in the chapters (a positive integer). Unset, each
+    chapter picks its own (one, on the small images most of them use: a contended
+    thread pool is slower there). Set it to check that a build's claims do not depend
+    on the thread count (floating-point sums, and so training runs, differ with it).
 ``ADVLAB_LIVE``
     ``1`` when a person runs the chapters in a kernel (``make lab`` sets it): the
     explorers then add free controls that recompute. Unset for the static book,
@@ -13,7 +25,7 @@
 The evaluation subset
     The quick profile evaluates every chapter on the same fixed subset of at most
     :data:`QUICK_EVAL_SIZE` (500) test images: the first 500 of a permutation
-    of the test set drawn with seed 0, in test-set order. Datasets with fewer test
+    of the test set drawn with seed ``ADVLAB_SEED`` (default 0), in test-set order. Datasets with fewer test
     images (the embedded digits: 360) are evaluated whole. The full profile uses
     every test image.
 
@@ -45,6 +57,7 @@ __all__ = [
     "PROFILES",
     "QUICK_EVAL_SIZE",
     "QUICK_HEAVY_SIZE",
+    "SEED_MAX",
     "BookSettings",
     "eval_indices",
     "greyscale_settings",
@@ -60,6 +73,9 @@ QUICK_EVAL_SIZE = 500
 QUICK_HEAVY_SIZE = 100
 
 
+#: The largest ``ADVLAB_SEED`` (seeds derived from it must stay below 2**63 for torch generators).
+SEED_MAX = 2**32 - 1
+
 #: The largest test set :func:`eval_indices` permutes (its permutation is held in memory).
 MAX_TEST_SIZE = 10**8
 
@@ -69,18 +85,19 @@ def _is_int(value: object) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
 
 
-def eval_indices(n_test: int, size: int | None) -> Tensor:
+def eval_indices(n_test: int, size: int | None, seed: int = 0) -> Tensor:
     """The test-set indices a chapter evaluates: all of them, or a fixed subset of ``size``.
 
     The subset is the first ``size`` entries of a permutation of ``range(n_test)``
-    drawn with seed 0, sorted (so it is the same on every machine and in every
-    chapter). ``size=None``, or ``size >= n_test``, gives every index.
+    drawn with ``seed``, sorted (so, for one seed, it is the same on every machine and
+    in every chapter). ``size=None``, or ``size >= n_test``, gives every index.
 
     Raises
     ------
     ValueError
         If ``n_test`` is not a positive integer (Python or NumPy) of at most
-        :data:`MAX_TEST_SIZE`, or ``size`` is not ``None`` or a positive integer.
+        :data:`MAX_TEST_SIZE`, ``size`` is not ``None`` or a positive integer, or
+        ``seed`` is not an integer in 0 … :data:`SEED_MAX`.
     """
     if not _is_int(n_test) or n_test < 1:
         raise ValueError(f"n_test must be a positive integer, got {n_test!r}")
@@ -91,11 +108,13 @@ def eval_indices(n_test: int, size: int | None) -> Tensor:
         )
     if size is not None and (not _is_int(size) or size < 1):
         raise ValueError(f"size must be None (every image) or a positive integer, got {size!r}")
+    if not _is_int(seed) or not 0 <= seed <= SEED_MAX:
+        raise ValueError(f"seed must be an integer in 0 … {SEED_MAX}, got {seed!r}")
     n_test = int(n_test)
     size = None if size is None else int(size)
     if size is None or size >= n_test:
         return torch.arange(n_test)
-    perm = torch.randperm(n_test, generator=torch.Generator().manual_seed(0))
+    perm = torch.randperm(n_test, generator=torch.Generator().manual_seed(int(seed)))
     return perm[:size].sort().values
 
 
@@ -136,6 +155,43 @@ class BookSettings:
     profile: str
     epochs: int
     live: bool = False
+    seed: int = 0
+    threads: int | None = None
+
+    def apply_threads(self, device: torch.device | str, default: int | None = 1) -> int:
+        """Set torch's CPU thread count for a chapter; return the count in force.
+
+        On a CPU ``device`` the count is ``ADVLAB_THREADS`` when set, else ``default``
+        (``None``: leave torch's own). On other devices nothing changes.
+        """
+        if torch.device(device).type == "cpu":
+            n = self.threads if self.threads is not None else default
+            if n is not None:
+                torch.set_num_threads(int(n))
+        return torch.get_num_threads()
+
+    def seed_for(self, offset: int = 0) -> int:
+        """The seed of one experiment in a chapter: ``ADVLAB_SEED + offset``.
+
+        A chapter numbers its experiments with small fixed offsets (0, 1, 2, ...), so
+        that the default build (``ADVLAB_SEED=0``) uses seeds 0, 1, 2, ... and any other
+        value shifts all of them together.
+
+        Raises
+        ------
+        ValueError
+            If ``offset`` is not a non-negative integer of at most :data:`SEED_MAX`.
+        """
+        if not _is_int(offset) or not 0 <= offset <= SEED_MAX:
+            raise ValueError(f"offset must be an integer in 0 … {SEED_MAX}, got {offset!r}")
+        return self.seed + int(offset)
+
+    def generator(
+        self, offset: int = 0, device: torch.device | str | None = None
+    ) -> torch.Generator:
+        """A fresh :class:`torch.Generator` seeded with :meth:`seed_for` ``(offset)``."""
+        gen = torch.Generator(device=device) if device is not None else torch.Generator()
+        return gen.manual_seed(self.seed_for(offset))
 
     @property
     def eval_size(self) -> int | None:
@@ -152,7 +208,7 @@ class BookSettings:
         """
         if not isinstance(data, Dataset):
             raise TypeError(f"data must be an advlab Dataset, got {type(data).__name__}")
-        idx = eval_indices(len(data.y_test), self.eval_size)
+        idx = eval_indices(len(data.y_test), self.eval_size, self.seed)
         return data.x_test[idx], data.y_test[idx]
 
     def heavy_size(self, data: Dataset) -> int | None:
@@ -180,20 +236,51 @@ class BookSettings:
         return _EPS[self.dataset]
 
     def describe(self) -> str:
+        """One line naming every setting, printed at the top of each chapter."""
         size = "all" if self.eval_size is None else f"≤ {self.eval_size:,}"
+        threads = "" if self.threads is None else f", threads={self.threads}"
         return (
             f"dataset={self.dataset!r}, profile={self.profile!r}, epochs={self.epochs}, "
-            f"test images evaluated: {size}"
+            f"seed={self.seed}{threads}, test images evaluated: {size}"
         )
 
 
+def _seed_from_env() -> int:
+    raw = os.environ.get("ADVLAB_SEED", "0").strip() or "0"
+    try:
+        seed = int(raw, 10)
+    except ValueError:
+        seed = -1
+    if not 0 <= seed <= SEED_MAX:
+        raise ValueError(
+            f"ADVLAB_SEED={raw!r} is not a seed; use an integer from 0 to {SEED_MAX} (default 0)"
+        )
+    return seed
+
+
+def _threads_from_env() -> int | None:
+    raw = os.environ.get("ADVLAB_THREADS", "").strip()
+    if not raw:
+        return None
+    try:
+        n = int(raw, 10)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise ValueError(f"ADVLAB_THREADS={raw!r} is not a thread count; use a positive integer")
+    return n
+
+
 def settings() -> BookSettings:
-    """Read ``ADVLAB_DATASET`` and ``ADVLAB_PROFILE`` (see the module docstring).
+    """Read ``ADVLAB_DATASET``, ``ADVLAB_PROFILE``, ``ADVLAB_SEED`` and ``ADVLAB_LIVE``.
+
+    See the module docstring for what each means.
 
     Raises
     ------
     ValueError
-        If either variable names something unknown (the message lists the choices).
+        If a variable names something unknown, or ``ADVLAB_SEED`` is not an integer in
+        0 … :data:`SEED_MAX` (the message says what to use).
     """
     raw = os.environ.get("ADVLAB_DATASET", "digits")
     try:
@@ -206,7 +293,9 @@ def settings() -> BookSettings:
     if profile not in PROFILES:
         raise ValueError(f"ADVLAB_PROFILE={profile!r} is unknown; use one of {', '.join(PROFILES)}")
     live = os.environ.get("ADVLAB_LIVE", "0").strip().lower() in ("1", "true", "yes")
-    return BookSettings(dataset, profile, _EPOCHS[(dataset, profile)], live)
+    return BookSettings(
+        dataset, profile, _EPOCHS[(dataset, profile)], live, _seed_from_env(), _threads_from_env()
+    )
 
 
 #: The 28×28 grey-scale datasets :func:`greyscale_settings` keeps when ``ADVLAB_DATASET`` names one.
@@ -236,7 +325,7 @@ def greyscale_settings(
     Returns
     -------
     BookSettings
-        ``cfg`` with ``dataset`` and ``epochs`` replaced (same profile and ``live``).
+        ``cfg`` with ``dataset`` and ``epochs`` replaced (same profile, ``live`` and ``seed``).
 
     Raises
     ------
@@ -260,4 +349,6 @@ def greyscale_settings(
         name = "fashion-mnist"
     else:
         name = "digits"
-    return BookSettings(name, cfg.profile, _EPOCHS[(name, cfg.profile)], cfg.live)
+    return BookSettings(
+        name, cfg.profile, _EPOCHS[(name, cfg.profile)], cfg.live, cfg.seed, cfg.threads
+    )

@@ -269,7 +269,7 @@ def test_recipe_caches_defended_models_keyed_by_their_settings(
 
 
 def test_guard_rule_flags_pgd_collapse_while_fgsm_holds() -> None:
-    guard = OverfitGuard(eps=0.1, drop=0.2)
+    guard = OverfitGuard(eps=0.1, drop=0.2, gap=None)  # the drop rule alone
     assert not guard.is_collapse(0.5, 0.0)  # nothing to compare with yet
     guard.records.append(GuardRecord(1, 0.9, 0.5, 0.4, False))
     assert guard.is_collapse(0.6, 0.1)  # PGD fell by 0.3, FGSM rose: collapse
@@ -277,8 +277,9 @@ def test_guard_rule_flags_pgd_collapse_while_fgsm_holds() -> None:
     assert not guard.is_collapse(0.6, 0.25)  # PGD fell by 0.15 < drop
     with pytest.raises(ValueError, match="drop must be a finite number > 0"):
         OverfitGuard(eps=0.1, drop=0.0)
-    # the optional gap rule: FGSM-robust far beyond PGD-robust, with no drop to see
-    gapped = OverfitGuard(eps=0.1, gap=0.3)
+    # the gap rule, on by default at 0.3: FGSM-robust far beyond PGD-robust, with no drop to see
+    gapped = OverfitGuard(eps=0.1)
+    assert gapped.gap == 0.3
     assert gapped.is_collapse(0.5, 0.1) and not gapped.is_collapse(0.5, 0.3)
     assert not guard.is_collapse(0.5, 0.1 + 0.3)
 

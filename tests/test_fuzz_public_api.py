@@ -1770,6 +1770,91 @@ CASES.update(
     }
 )
 
+# Evidence (advlab.stats): rates with Wilson intervals, exact paired tests, bootstrap intervals.
+import advlab.stats  # noqa: E402
+
+_S = advlab.stats
+_FLAGS = st.lists(st.booleans(), min_size=1, max_size=12)
+MASKS = maybe(
+    st.one_of(
+        _FLAGS,
+        _FLAGS.map(torch.tensor),
+        _FLAGS.map(lambda v: np.array(v, dtype=np.int8)),
+        _FLAGS.map(lambda v: type("Result", (), {"success": torch.tensor(v)})()),
+    )
+)
+SAMPLES = maybe(
+    st.one_of(
+        st.lists(FLOATS, min_size=2, max_size=8),
+        st.lists(st.floats(-10, 10), min_size=2, max_size=8).map(np.array),
+        st.lists(st.integers(-3, 3), min_size=2, max_size=8).map(torch.tensor),
+    )
+)
+LEVELS = maybe(st.sampled_from([0.5, 0.9, 0.95, 0.999]))
+_BOOT = {
+    "confidence": LEVELS,
+    "n_resamples": maybe(st.sampled_from([100, 250])),
+    "seed": maybe(st.integers(0, 2**64 - 1)),
+    "method": maybe(st.sampled_from(["BCa", "percentile", "basic"])),
+}
+
+
+def check_rate(r: Any, args: tuple, kwargs: dict) -> None:
+    assert isinstance(r, _S.Rate) and 0.0 <= r.low <= r.value <= r.high <= 1.0
+
+
+def check_interval(r: Any, args: tuple, kwargs: dict) -> None:
+    assert isinstance(r, _S.Interval) and math.isfinite(r.low) and r.low <= r.high
+    assert math.isfinite(r.estimate) and math.isfinite(r.high)
+
+
+CASES.update(
+    {
+        _S.rate: Case(
+            _positional(maybe(st.integers(0, 60)), maybe(st.integers(0, 60)), confidence=LEVELS),
+            check_rate,
+        ),
+        _S.rate_of: Case(_positional(MASKS, confidence=LEVELS), check_rate),
+        _S.paired_test: Case(
+            _positional(
+                MASKS,
+                MASKS,
+                alternative=maybe(st.sampled_from(["two-sided", "greater", "less"])),
+                confidence=LEVELS,
+            ),
+            lambda r, a, k: isinstance(r, _S.PairedTest) and 0.0 <= r.p_value <= 1.0,
+        ),
+        _S.compare: Case(
+            _positional(
+                maybe(st.just("A")),
+                MASKS,
+                maybe(st.just("B")),
+                MASKS,
+                alpha=maybe(st.sampled_from([0.01, 0.05])),
+                verb=maybe(st.just("beats")),
+            ),
+            lambda r, a, k: (
+                isinstance(r, _S.Comparison) and (r.winner is not None) == r.significant
+            ),
+        ),
+        _S.format_p: Case(
+            _positional(maybe(st.floats(0, 1)), alpha=maybe(st.sampled_from([0.05, 1e-4]))),
+            lambda r, a, k: isinstance(r, str) and r.startswith("p "),
+        ),
+        _S.bootstrap_ci: Case(
+            _positional(SAMPLES, maybe(st.sampled_from([np.median, np.mean])), **_BOOT),
+            check_interval,
+            budget=10,
+        ),
+        _S.bootstrap_median_diff: Case(
+            _positional(SAMPLES, SAMPLES, paired=FLAG, **_BOOT), check_interval, budget=10
+        ),
+        # plain records
+        **{rec: Case(_positional(JUNK, JUNK), budget=3) for rec in (_S.Rate, _S.PairedTest)},
+        **{rec: Case(_positional(JUNK, JUNK), budget=3) for rec in (_S.Interval, _S.Comparison)},
+    }
+)
+
 #: Known gaps: callables whose junk arguments still reach an error from inside a library
 #: (none today). Strict xfail: the day one is fixed, the XPASS fails and its entry must go.
 KNOWN_GAPS: set[Callable[..., Any]] = set()

@@ -78,7 +78,12 @@ def register_defense(spec: DefenseSpec) -> DefenseSpec:
 
 
 def defender_config(
-    dataset: str, epochs: int, recipe: str = "standard", extra: dict[str, Any] | None = None
+    dataset: str,
+    epochs: int,
+    recipe: str = "standard",
+    extra: dict[str, Any] | None = None,
+    *,
+    seed: int = 0,
 ) -> TrainConfig:
     """The zoo config of ``recipe`` trained on the defender's half (part 0 of 2) of ``dataset``.
 
@@ -97,14 +102,18 @@ def defender_config(
         )
     inner = {"recipe": recipe, "recipe_extra": dict(extra or {})} if recipe != "standard" else {}
     return TrainConfig(
-        dataset=dataset, epochs=epochs, recipe="split", extra={"part": 0, "parts": 2, **inner}
+        dataset=dataset,
+        epochs=epochs,
+        seed=seed,
+        recipe="split",
+        extra={"part": 0, "parts": 2, **inner},
     )
 
 
-def attacker_config(dataset: str, epochs: int) -> TrainConfig:
+def attacker_config(dataset: str, epochs: int, seed: int = 0) -> TrainConfig:
     """The zoo config of the attacker's own model: standard training on part 1 of 2."""
     return TrainConfig(
-        dataset=dataset, epochs=epochs, recipe="split", extra={"part": 1, "parts": 2}
+        dataset=dataset, epochs=epochs, seed=seed, recipe="split", extra={"part": 1, "parts": 2}
     )
 
 
@@ -152,11 +161,13 @@ def build_defenses(
     names: Sequence[str] | None = None,
     device: torch.device | str | None = None,
     progress: bool = False,
+    seed: int = 0,
 ) -> dict[str, nn.Module]:
     """Every registered defense (or those in ``names``), trained on the defender's half of ``data``.
 
     Trained models come from :func:`advlab.zoo.pretrained` (cached); masking
-    defenses wrap the undefended model. Returns title → model, in eval mode.
+    defenses wrap the undefended model. ``seed`` is every trained model's training
+    seed (the chapters pass ``ADVLAB_SEED``). Returns title → model, in eval mode.
 
     Raises
     ------
@@ -180,7 +191,7 @@ def build_defenses(
     def model_for(recipe: str, extra: dict[str, Any] | None) -> nn.Module:
         key = (recipe, repr(sorted((extra or {}).items())))
         if key not in trained:
-            cfg = defender_config(data.name, epochs, recipe, extra)
+            cfg = defender_config(data.name, epochs, recipe, extra, seed=seed)
             trained[key] = pretrained(cfg, data=data, device=device, progress=progress).model
         return trained[key]
 
