@@ -1229,6 +1229,13 @@ CASES.update(
         ),
         _ROB.margin_at: Case(lambda: _half_valid(True)(), check_margins, budget=40),
         _ROB.robust_accuracy: Case(_robust_args(), check_fraction, budget=40),
+        _ROB.robust_mask: Case(
+            _robust_args(),
+            lambda r, a, k: (
+                isinstance(r, torch.Tensor) and r.dtype == torch.bool and r.shape == a[3].shape
+            ),
+            budget=40,
+        ),
         _ROB.first_success: Case(_first_success_args(), check_first_success, budget=40),
         _ROB.success_matrix: Case(_success_matrix_args(), check_success_matrix, budget=40),
         advlab.settings.eval_indices: Case(

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from advlab import fgsm, pgd, predict
-from advlab.metrics import first_success, margin_at, robust_accuracy, success_matrix
+from advlab.metrics import first_success, margin_at, robust_accuracy, robust_mask, success_matrix
 from advlab.settings import QUICK_EVAL_SIZE, eval_indices, settings
 
 
@@ -72,6 +72,17 @@ def test_robust_accuracy_known_answer(lin) -> None:
     assert robust_accuracy(lin, fgsm, x, y, eps=0.0) == 1.0
     assert robust_accuracy(lin, fgsm, x, y, eps=0.1) == pytest.approx(3 / 5)
     assert robust_accuracy(lin, "fgsm", x, y, eps=0.3) == pytest.approx(2 / 5)
+
+
+def test_robust_mask_keeps_the_per_image_outcome(lin) -> None:
+    x = _pixels(0.9, 0.62, 0.55, 0.1, 0.45)
+    y = torch.tensor([0, 0, 0, 1, 1])
+    mask = robust_mask(lin, fgsm, x, y, eps=0.1)
+    assert mask.dtype == torch.bool and mask.shape == y.shape
+    assert mask.tolist() == [True, True, False, True, False]  # 0.55 and 0.45 are within 0.1
+    assert float(mask.float().mean()) == robust_accuracy(lin, fgsm, x, y, eps=0.1)
+    with pytest.raises(ValueError, match="untargeted"):
+        robust_mask(lin, fgsm, x, y, eps=0.1, targeted=True)
 
 
 def test_robust_accuracy_real_effect(digits, digits_model) -> None:

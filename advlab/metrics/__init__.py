@@ -21,7 +21,7 @@ from .one_pixel import (
     success_rate,
     target_class_counts,
 )
-from .robustness import first_success, margin_at, robust_accuracy, success_matrix
+from .robustness import first_success, margin_at, robust_accuracy, robust_mask, success_matrix
 from .table import AttackTable, attack_table
 
 __all__: list[str] = [
@@ -40,6 +40,7 @@ __all__: list[str] = [
     "masking_report",
     "one_pixel_summary",
     "robust_accuracy",
+    "robust_mask",
     "smallest_budget",
     "success_matrix",
     "success_rate",

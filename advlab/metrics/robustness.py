@@ -26,7 +26,7 @@ from ..attacks._common import (
 from ..attacks.registry import attack_info
 from ..train import predict
 
-__all__ = ["first_success", "margin_at", "robust_accuracy", "success_matrix"]
+__all__ = ["first_success", "margin_at", "robust_accuracy", "robust_mask", "success_matrix"]
 
 
 def _adv_images(out: object, x: Tensor) -> Tensor:
@@ -97,6 +97,8 @@ def robust_accuracy(
     label ``y``); an image counts as robust if the model still predicts ``y`` on
     its adversarial version. ``robust_accuracy(model, pgd, x, y, eps=0.1)`` is
     the accuracy under PGD within the L∞ ball of radius 0.1 (pixel units).
+    It is the mean of :func:`robust_mask`, which keeps the per-image outcome
+    (what :mod:`advlab.stats` needs for intervals and paired tests).
 
     Parameters
     ----------
@@ -124,6 +126,23 @@ def robust_accuracy(
         If ``attack`` is not callable or returns neither a tensor nor a result with ``x_adv``.
         A ``ValueError`` if what it returns is not shaped like ``x``.
     """
+    return float(robust_mask(model, attack, x, y, **kwargs).float().mean())
+
+
+def robust_mask(
+    model: nn.Module,
+    attack: Callable[..., Any] | str,
+    x: Tensor,
+    y: Tensor,
+    **kwargs: Any,
+) -> Tensor:
+    """Per image: does ``model`` still classify ``attack(model, x, y, **kwargs)`` as ``y``?
+
+    The same measurement as :func:`robust_accuracy` (same arguments, same checks and
+    errors), kept per image: a boolean tensor (N,) on ``x``'s device, True where the
+    image resisted. Two masks on the same images feed
+    :func:`advlab.stats.paired_test`; one feeds :func:`advlab.stats.rate_of`.
+    """
     if isinstance(attack, str):
         attack = attack_info(attack).fn
     if not callable(attack):
@@ -133,7 +152,7 @@ def robust_accuracy(
     check_images(model, x)
     y = check_labels(y, x)
     x_adv = _adv_images(attack(model, x, y, **kwargs), x)
-    return float((predict(model, x_adv).argmax(dim=1) == y).float().mean())
+    return predict(model, x_adv).argmax(dim=1) == y
 
 
 def first_success(
