@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import tempfile
 import time
@@ -51,7 +52,8 @@ def execute(path: Path, timeout: int) -> tuple[bool, str]:
     try:
         client.execute()
     except CellExecutionError as err:
-        lines = [ln for ln in str(err).splitlines() if ln.strip()]
+        text = re.sub(r"\x1b\[[0-9;]*m", "", str(err))  # no terminal colours in the report
+        lines = [ln for ln in text.splitlines() if ln.strip()]
         return False, " | ".join(lines[-3:])[:600]
     return True, ""
 

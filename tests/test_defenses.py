@@ -83,6 +83,7 @@ def test_pgd_training_raises_pgd_accuracy(digits: advlab.Dataset, digits_model: 
     assert defended >= standard + 0.3, (standard, defended)
 
 
+@pytest.mark.slow  # chapter 3 asserts the same over three seeds at every build
 def test_label_leaking_with_true_labels_not_with_predicted(digits: advlab.Dataset) -> None:
     """Kurakin et al.'s label leaking, at the chapter's setting (ε = 0.6, FGSM images only,
     10 epochs), over two seeds: trained on the true labels, a model is more accurate on
