@@ -39,10 +39,11 @@ def chapters(prefixes: list[str]) -> list[Path]:
     return chosen
 
 
-def execute(path: Path, timeout: int) -> tuple[bool, str]:
-    """Run one chapter in a fresh kernel; ``(passed, error summary)``."""
+def execute(path: Path, timeout: int, save: Path | None = None) -> tuple[bool, str]:
+    """Run one chapter in a fresh kernel; ``(passed, error summary)``; keep it in ``save``."""
     import jupytext
     import nbclient
+    import nbformat
     from nbclient.exceptions import CellExecutionError
 
     nb = jupytext.read(path)
@@ -52,9 +53,13 @@ def execute(path: Path, timeout: int) -> tuple[bool, str]:
     try:
         client.execute()
     except CellExecutionError as err:
+        if save is not None:
+            nbformat.write(nb, save)
         text = re.sub(r"\x1b\[[0-9;]*m", "", str(err))  # no terminal colours in the report
         lines = [ln for ln in text.splitlines() if ln.strip()]
         return False, " | ".join(lines[-3:])[:600]
+    if save is not None:
+        nbformat.write(nb, save)
     return True, ""
 
 
@@ -68,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", help="one model cache for every seed (default: a new one each)")
     parser.add_argument("--timeout", type=int, default=900, help="per-cell timeout in seconds")
     parser.add_argument("--report", type=Path, help="write a Markdown table here")
+    parser.add_argument("--save", type=Path, help="keep each executed notebook in this folder")
     args = parser.parse_args(argv)
 
     todo = chapters(args.chapters)
@@ -80,7 +86,11 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["ADVLAB_CACHE"] = str(cache)
         for path in todo:
             start = time.perf_counter()
-            ok, why = execute(path, args.timeout)
+            save = None
+            if args.save:
+                args.save.mkdir(parents=True, exist_ok=True)
+                save = args.save / f"{path.stem}.seed{seed}.ipynb"
+            ok, why = execute(path, args.timeout, save)
             seconds = time.perf_counter() - start
             rows.append((seed, path.stem, ok, seconds, why))
             status = "passed" if ok else f"FAILED: {why}"
