@@ -190,6 +190,58 @@ def test_settings_live_and_profile(monkeypatch) -> None:
     assert not settings().live and settings().eval_size == QUICK_EVAL_SIZE
 
 
+def test_seed_setting_shifts_every_derived_seed(monkeypatch) -> None:
+    monkeypatch.delenv("ADVLAB_SEED", raising=False)
+    base = settings()
+    assert base.seed == 0 and base.seed_for(3) == 3 and "seed=0" in base.describe()
+    monkeypatch.setenv("ADVLAB_SEED", " 7 ")
+    s = settings()
+    assert s.seed == 7 and s.seed_for(0) == 7 and s.seed_for(3) == 10 and "seed=7" in s.describe()
+    # generators: the same offset gives the same stream, another seed another one
+    assert torch.equal(
+        torch.rand(5, generator=s.generator(2)), torch.rand(5, generator=s.generator(2))
+    )
+    assert not torch.equal(
+        torch.rand(5, generator=s.generator(2)), torch.rand(5, generator=base.generator(2))
+    )
+    for bad in ("-1", "one", "1.5", str(2**40)):
+        monkeypatch.setenv("ADVLAB_SEED", bad)
+        with pytest.raises(ValueError, match=r"ADVLAB_SEED=.*use an integer from 0"):
+            settings()
+    with pytest.raises(ValueError, match="offset must be an integer"):
+        s.seed_for(-1)
+    with pytest.raises(ValueError, match="offset must be an integer"):
+        s.seed_for(True)
+
+
+def test_eval_subset_follows_the_seed(monkeypatch) -> None:
+    a, b = eval_indices(10_000, QUICK_EVAL_SIZE, 0), eval_indices(10_000, QUICK_EVAL_SIZE, 1)
+    assert torch.equal(a, eval_indices(10_000, QUICK_EVAL_SIZE))  # seed 0 is the default
+    assert len(b) == QUICK_EVAL_SIZE and not torch.equal(a, b)
+    assert torch.equal(eval_indices(360, 500, 5), torch.arange(360))  # a small set: all of it
+    with pytest.raises(ValueError, match="seed must be an integer"):
+        eval_indices(100, 10, -2)
+
+
+def test_threads_setting(monkeypatch) -> None:
+    before = torch.get_num_threads()
+    try:
+        monkeypatch.delenv("ADVLAB_THREADS", raising=False)
+        s = settings()
+        assert s.threads is None and s.apply_threads("cpu", default=1) == 1
+        assert s.apply_threads("cpu", default=None) == 1  # None: left as it is
+        monkeypatch.setenv("ADVLAB_THREADS", "2")
+        s = settings()
+        assert s.threads == 2 and "threads=2" in s.describe()
+        assert s.apply_threads("cpu", default=1) == 2  # the setting wins over the default
+        for bad in ("0", "two", "-3"):
+            monkeypatch.setenv("ADVLAB_THREADS", bad)
+            with pytest.raises(ValueError, match=r"ADVLAB_THREADS=.*positive integer"):
+                settings()
+    finally:
+        torch.set_num_threads(before)
+
+
 # --- found by the hypothesis suite (tests/test_fuzz_public_api.py) --------------------------------
 
 
