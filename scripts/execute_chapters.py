@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         "--threads", type=int, default=None, help="ADVLAB_THREADS (default: each chapter's own)"
     )
     parser.add_argument("--cache", help="one model cache for every seed (default: a new one each)")
-    parser.add_argument("--timeout", type=int, default=900, help="per-cell timeout in seconds")
+    parser.add_argument("--timeout", type=int, default=1800, help="per-cell timeout in seconds")
     parser.add_argument("--report", type=Path, help="write a Markdown table here")
     parser.add_argument("--save", type=Path, help="keep each executed notebook in this folder")
     args = parser.parse_args(argv)
