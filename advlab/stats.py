@@ -32,6 +32,7 @@ __all__ = [
     "PairedTest",
     "Rate",
     "bootstrap_ci",
+    "bootstrap_indices",
     "bootstrap_median_diff",
     "compare",
     "format_p",
@@ -327,6 +328,15 @@ class Interval:
     def __str__(self) -> str:
         return self.text()
 
+    def inline(self, fmt: str = "+.1f", unit: str = "") -> str:
+        """To sit inside parentheses: ``"+2.5 points, 95 % CI +0.3 to +4.7"``.
+
+        ``fmt`` is a format spec (signed by default: differences read best signed) and
+        ``unit`` follows the estimate (e.g. ``" points"``).
+        """
+        level = f"{100 * self.confidence:g} %"
+        return f"{self.estimate:{fmt}}{unit}, {level} CI {self.low:{fmt}} to {self.high:{fmt}}"
+
 
 def _boot_args(confidence: object, n_resamples: object, seed: object, method: object) -> tuple:
     confidence = _confidence(confidence)
@@ -393,6 +403,50 @@ def bootstrap_ci(
     except (TypeError, ValueError) as err:
         raise TypeError(f"statistic must map a sample to one number ({err})") from None
     return _bootstrap((x,), statistic, estimate, *args)
+
+
+def bootstrap_indices(
+    stat: Callable[[np.ndarray], Any],
+    n: int,
+    *,
+    confidence: float = 0.95,
+    n_resamples: int = 9999,
+    seed: int = 0,
+    method: Method = "BCa",
+) -> Interval:
+    """Bootstrap interval of a statistic of several per-image arrays, resampling the images.
+
+    For a statistic that needs more than one array at once (a difference of two models'
+    accuracies on the same images, a correlation, a ratio of gains), resample the image
+    *indices* and let ``stat`` index its own arrays: ``stat(idx)`` gets an integer array
+    whose last axis holds ``n`` image indices (SciPy passes a batch of resamples as
+    leading axes) and returns one value per resample. ``stat(np.arange(n))`` is the
+    estimate.
+
+    Parameters
+    ----------
+    stat : callable
+        Integer index array (..., n) to values (...); vectorised over the leading axes.
+    n : int
+        How many images (at least 2).
+    confidence, n_resamples, seed, method
+        As in :func:`bootstrap_ci`.
+
+    Returns
+    -------
+    Interval
+    """
+    if not callable(stat):
+        raise TypeError(f"stat must be a function of image indices, got {type(stat).__name__}")
+    n = _count(n, "n")
+    return bootstrap_ci(
+        np.arange(n),
+        lambda i, axis=-1: stat(i.astype(int)),
+        confidence=confidence,
+        n_resamples=n_resamples,
+        seed=seed,
+        method=method,
+    )
 
 
 def bootstrap_median_diff(

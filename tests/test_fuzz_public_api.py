@@ -1856,6 +1856,15 @@ CASES.update(
         _S.bootstrap_median_diff: Case(
             _positional(SAMPLES, SAMPLES, paired=FLAG, **_BOOT), check_interval, budget=10
         ),
+        _S.bootstrap_indices: Case(
+            _positional(
+                maybe(st.just(lambda i: np.sin(i).mean(-1))),
+                maybe(st.sampled_from([2, 30, 0, -1, True])),
+                **_BOOT,
+            ),
+            check_interval,
+            budget=10,
+        ),
         # plain records
         **{rec: Case(_positional(JUNK, JUNK), budget=3) for rec in (_S.Rate, _S.PairedTest)},
         **{rec: Case(_positional(JUNK, JUNK), budget=3) for rec in (_S.Interval, _S.Comparison)},

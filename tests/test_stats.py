@@ -312,3 +312,21 @@ def test_paired_test_counts_and_symmetry(pairs: list[tuple[bool, bool]]) -> None
     ab, ba = compare("A", a, "B", b), compare("A", b, "B", a)
     assert ab.significant == ba.significant == (t.p_value < 0.05)
     assert {ab.winner, ba.winner} == ({"A", "B"} if ab.significant else {None})
+
+
+def test_bootstrap_indices_resamples_images_for_a_statistic_of_several_arrays() -> None:
+    """A paired difference of means over indices equals bootstrap_ci of the per-image differences."""
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(1.0, 1.0, 80), rng.normal(0.0, 1.0, 80)
+    via_idx = advlab.stats.bootstrap_indices(
+        lambda i: a[i].mean(-1) - b[i].mean(-1), 80, n_resamples=500, seed=3
+    )
+    direct = advlab.stats.bootstrap_ci(a - b, np.mean, n_resamples=500, seed=3)
+    assert via_idx.estimate == pytest.approx(direct.estimate)
+    assert via_idx.low == pytest.approx(direct.low) and via_idx.high == pytest.approx(direct.high)
+    assert via_idx.low < 1.0 < via_idx.high
+    assert via_idx.inline("+.2f", " points").startswith(f"{via_idx.estimate:+.2f} points, 95 % CI ")
+    with pytest.raises(TypeError, match="stat must be a function"):
+        advlab.stats.bootstrap_indices(3, 80)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="n must be an integer"):
+        advlab.stats.bootstrap_indices(lambda i: i.mean(-1), 8.0)  # type: ignore[arg-type]
