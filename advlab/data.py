@@ -615,7 +615,7 @@ def color_digits(
         (N, 1, H, W) in [0, 1], an ``index`` that is not one non-negative integer per
         image, or a seed outside 0 ... 2**64 - 1.
     """
-    from .attacks._common import check_count, check_pixel_values, check_seed
+    from ._validate import check_count, check_pixel_values, check_seed
     from .models import MAX_SIDE
 
     size = check_count(size, "size", minimum=8)

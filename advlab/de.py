@@ -67,7 +67,7 @@ Fitness = Callable[[Tensor, Tensor], "Tensor | tuple[Tensor, Tensor]"]
 
 def _check_F(F: object) -> float:
     """F as a float in (0, 2]; Python and NumPy numbers and one-element tensors are accepted."""
-    from .attacks._common import _as_real
+    from ._validate import as_real as _as_real
 
     value = _as_real(F, "F (the mutation factor)", "a number in (0, 2]")
     if not (0.0 < value <= 2.0):
@@ -211,7 +211,7 @@ def counter_uniform(seeds: Tensor, generation: int, stream: int, shape: tuple[in
         If ``seeds`` is not a 1-D integer tensor, ``generation`` or ``stream`` is not an
         integer >= 0, or ``shape`` is not a tuple of integers >= 0.
     """
-    from .attacks._common import check_count
+    from ._validate import check_count
 
     if (
         not isinstance(seeds, Tensor)
@@ -254,7 +254,7 @@ def problem_seeds(
         both ``seed`` and ``generator`` are given, ``generator`` is not a
         ``torch.Generator``, or ``device`` does not exist on this machine.
     """
-    from .attacks._common import check_count, check_seed
+    from ._validate import check_count, check_seed
     from .device import check_device
 
     n = check_count(n, "n (the number of problems)", minimum=0)
@@ -437,7 +437,8 @@ def differential_evolution(
     TypeError
         If ``fn`` or ``stop_when`` is not callable.
     """
-    from .attacks._common import _as_real, check_count, check_flag
+    from ._validate import as_real as _as_real
+    from ._validate import check_count, check_flag
     from .device import check_device
 
     popsize = check_count(popsize, "popsize", minimum=4)

@@ -34,8 +34,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ._validate import check_count, check_flag, check_seed
 from .attacks import fgsm, pgd
-from .attacks._common import check_count, check_flag, check_seed
 
 __all__ = [
     "CheckReport",

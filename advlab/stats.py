@@ -24,7 +24,7 @@ import numpy as np
 import scipy.stats
 import torch
 
-from .attacks._common import check_seed
+from ._validate import check_seed
 
 __all__ = [
     "Comparison",

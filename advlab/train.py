@@ -24,15 +24,18 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from ._utils import eval_mode, model_device, model_dtype
-from .attacks._common import (
+from ._validate import (
+    check_classes,
     check_count,
     check_flag,
+    check_image_batch,
     check_label_range,
     check_labels,
     check_logits,
-    check_pixel_values,
+    check_module,
     check_real,
     check_seed,
+    check_targets,
 )
 from .device import resolve_device
 
@@ -59,63 +62,6 @@ def set_seed(seed: int) -> None:
         If ``seed`` is not an integer in 0 … 2**64 - 1 (NumPy integers are accepted).
     """
     torch.manual_seed(check_seed(seed))
-
-
-def _check_model(model: object) -> nn.Module:
-    if not isinstance(model, nn.Module):
-        raise ValueError(
-            f"model must be a torch.nn.Module returning logits, got {type(model).__name__}"
-        )
-    return model
-
-
-def _check_image_batch(x: object, *, allow_empty: bool) -> Tensor:
-    """Float (N, C, H, W) images in [0, 1], finite; types and shape before any value is read."""
-    if not isinstance(x, Tensor):
-        raise ValueError(f"x must be a torch.Tensor of images, got {type(x).__name__}")
-    if not x.is_floating_point():
-        raise ValueError(
-            f"x must be a floating-point tensor in [0, 1], got dtype {x.dtype}; "
-            "convert uint8 images with x.float() / 255"
-        )
-    if x.ndim != 4 or (x.shape[0] == 0 and not allow_empty):
-        least = "N >= 0" if allow_empty else "N >= 1"
-        raise ValueError(f"x must have shape (N, C, H, W) with {least}, got {tuple(x.shape)}")
-    check_pixel_values(x)
-    return x
-
-
-def _check_targets(y: object, n: int) -> Tensor:
-    """Integer labels (n,), or soft targets (n, K) that are finite and non-negative."""
-    if not isinstance(y, Tensor):
-        raise ValueError(f"y must be a torch.Tensor of labels, got {type(y).__name__}")
-    if y.dtype == torch.bool or y.is_complex():
-        raise ValueError(f"y must hold integer class indices or float soft targets, got {y.dtype}")
-    if y.is_floating_point():
-        if y.ndim != 2 or y.shape[0] != n:
-            raise ValueError(
-                f"float y must be soft targets of shape ({n}, K); for class indices of shape "
-                f"({n},) use an integer dtype (y.long()), got shape {tuple(y.shape)}"
-            )
-        if y.device.type == "meta":
-            raise ValueError("y is a meta tensor (it has no values)")
-        if not bool(torch.isfinite(y).all()) or bool((y < 0).any()):
-            raise ValueError("soft targets y must be finite and non-negative")
-        return y
-    if y.shape != (n,):
-        raise ValueError(f"y must have shape ({n},) to match x's {n} images, got {tuple(y.shape)}")
-    if y.device.type == "meta":
-        raise ValueError("y is a meta tensor (it has no values)")
-    return y.long()
-
-
-def _check_classes(y: Tensor, num_classes: int) -> None:
-    if y.ndim == 1:
-        check_label_range(y, num_classes)
-    elif y.shape[1] != num_classes:
-        raise ValueError(
-            f"soft targets y have {y.shape[1]} columns but the model returns {num_classes} logits"
-        )
 
 
 def fit(
@@ -177,9 +123,9 @@ def fit(
         [0, K), are found at the first forward pass, before any update; ``perturb`` output
         whose sizes disagree is reported at the batch where it happens.
     """
-    model = _check_model(model)
-    x = _check_image_batch(x, allow_empty=False)
-    y = _check_targets(y, x.shape[0])
+    model = check_module(model)
+    x = check_image_batch(x, allow_empty=False)
+    y = check_targets(y, x.shape[0])
     epochs = check_count(epochs, "epochs")
     batch_size = check_count(batch_size, "batch_size")
     lr = check_real(lr, "lr", positive=True)
@@ -222,7 +168,7 @@ def fit(
             logits = model(xb)
             if checked is None:  # first forward pass, before any update: shape and label range
                 checked = check_logits(logits, len(xb)).shape[1]
-                _check_classes(y, checked)
+                check_classes(y, checked)
                 if not logits.requires_grad:
                     raise ValueError(
                         "the model's output does not depend on any trainable parameter, so there "
@@ -269,9 +215,9 @@ def predict(model: nn.Module, x: Tensor, *, batch_size: int = 1024) -> Tensor:
         [0, 1] and finite (uint8 images: convert with ``x.float() / 255``), a
         ``batch_size`` below 1, or a model whose output is not (n, K) float logits.
     """
-    model = _check_model(model)
+    model = check_module(model)
     batch_size = check_count(batch_size, "batch_size")
-    x = _check_image_batch(x, allow_empty=True)
+    x = check_image_batch(x, allow_empty=True)
     dev = model_device(model) or x.device
     dtype = model_dtype(model) or x.dtype
     outs = []
@@ -344,7 +290,7 @@ def evaluate(model: nn.Module, x: Tensor, y: Tensor, *, batch_size: int = 1024) 
         As :func:`predict`, and for labels that are not integers of shape (N,)
         (e.g. (N, 1) or one-hot) or lie outside [0, K).
     """
-    x = _check_image_batch(x, allow_empty=False)
+    x = check_image_batch(x, allow_empty=False)
     if not isinstance(y, Tensor):
         raise ValueError(f"y must be a torch.Tensor of class indices, got {type(y).__name__}")
     y = check_labels(y, x) if y.device == x.device else check_labels(y.to(x.device), x)

@@ -38,6 +38,7 @@ from matplotlib.figure import Figure
 from torch import Tensor, nn
 
 from .attacks.registry import ATTACKS, AttackInfo
+from .attacks.result import adversarial_images
 from .train import predict
 from .viz import adversarial_figure
 
@@ -679,7 +680,7 @@ def attack_explorer(
         if target is not None:
             kwargs["targeted"] = True
         out = info.fn(model, xs, ys, **kwargs)
-        return out if isinstance(out, Tensor) else out.x_adv
+        return adversarial_images(out, xs)
 
     def adversarial(info: AttackInfo, e: float | None) -> Tensor:
         key = (info.name, e if info.takes_eps else None)

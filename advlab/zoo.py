@@ -37,7 +37,7 @@ import torch
 from torch import nn
 
 from ._utils import atomic_write
-from .attacks._common import check_count, check_flag, check_real, check_seed
+from ._validate import check_count, check_flag, check_real, check_seed
 from .data import Dataset, _canonical, load_dataset
 from .data import cache_dir as _cache_root
 from .device import resolve_device

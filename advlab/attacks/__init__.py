@@ -30,44 +30,22 @@ from .jsma import JSMAResult, jsma, saliency_map
 from .one_pixel import OnePixelResult, one_pixel, random_pixels
 from .pgd import pgd
 from .registry import ATTACKS, AttackInfo, attack_info, register
+from .result import AttackResult, adversarial_images
 from .spsa import random_noise, spsa
 from .substitute import LabelOracle, SubstituteResult, jacobian_augment, train_substitute
 from .transfer import TransferResult, disjoint_split, transfer_attack
-
-register(AttackInfo("fgsm", fgsm, "inf", True, False, False, title="FGSM"))
-register(AttackInfo("bim", bim, "inf", True, True, False, title="BIM"))
-register(AttackInfo("pgd", pgd, "inf", True, True, True, title="PGD"))
-register(AttackInfo("cw_l2", cw_l2, "2", False, True, False, title="CW-L2"))
-register(
-    AttackInfo(
-        "one_pixel", one_pixel, "0", False, False, True, returns="result", title="One-pixel (DE)"
-    )
-)
-register(
-    AttackInfo(
-        "random_pixels",
-        random_pixels,
-        "0",
-        False,
-        False,
-        True,
-        returns="result",
-        title="Random pixels",
-    )
-)
-register(AttackInfo("jsma", jsma, "0", False, False, False, returns="result", title="JSMA"))
-register(AttackInfo("spsa", spsa, "inf", True, True, True, title="SPSA"))
-register(AttackInfo("random_noise", random_noise, "inf", True, False, True, False, title="noise"))
 
 __all__ = [
     "ATTACKS",
     "BPDA",
     "AttackInfo",
+    "AttackResult",
     "JSMAResult",
     "LabelOracle",
     "OnePixelResult",
     "SubstituteResult",
     "TransferResult",
+    "adversarial_images",
     "attack_info",
     "bim",
     "bpda",

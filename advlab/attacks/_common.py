@@ -1,97 +1,44 @@
-"""Argument checks and loss gradients shared by every attack.
+"""Attack math shared by every attack: objectives, input gradients, labels and step limits.
 
-Every attack in advlab follows one contract (see DESIGN.md): images are float
-tensors in [0, 1] of shape (N, C, H, W); epsilons are in pixel units; the input
-is never modified; the model is attacked in eval mode with its parameters'
-``requires_grad`` switched off, and both are restored afterwards; the result is
-a detached tensor on the input's device and dtype.
+Every attack in advlab keeps one contract (written out in CONTRIBUTING.md):
+images are float tensors in [0, 1] of shape (N, C, H, W); epsilons are in
+pixel units; the input is never modified; the model is attacked in eval mode
+with its parameters' ``requires_grad`` switched off, and both are restored
+afterwards; the result is a detached tensor on the input's device and dtype.
+The argument checks they all run first live in :mod:`advlab._validate`.
 """
 
 from __future__ import annotations
 
 import math
-import numbers
-from typing import Literal
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .._utils import model_device, model_dtype
+from .._validate import (
+    ArgumentError,
+    Loss,
+    Norm,
+    check_flag,
+    check_label_range,
+    check_labels,
+    check_logits,
+    check_real,
+)
 
 __all__ = [
     "Loss",
     "Norm",
     "ball_tolerance",
-    "check_count",
-    "check_eps",
-    "check_flag",
-    "check_images",
-    "check_labels",
-    "check_logits",
-    "check_norm",
-    "check_real",
-    "check_seed",
     "check_step_size",
     "input_gradient",
-    "make_generator",
+    "limit_direction",
     "objective",
     "prepare_labels",
+    "resolve_labels",
+    "safe_gradient",
 ]
-
-Loss = Literal["ce", "margin"]
-LOSSES = ("ce", "margin")
-Norm = Literal["inf", 2]
-
-
-def _as_real(value: object, name: str, what: str) -> float:
-    """A Python float from a real number: int, float, NumPy scalar or one-element tensor."""
-    if isinstance(value, Tensor):
-        if value.numel() != 1:
-            raise ValueError(
-                f"{name} must be a single number, got a tensor of shape {tuple(value.shape)}"
-            )
-        if value.dtype == torch.bool or value.is_complex():
-            raise ValueError(f"{name} must be {what}, got a {value.dtype} tensor")
-        value = value.item()
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be {what}, got {type(value).__name__}")
-    return float(value)
-
-
-def check_eps(value: object, name: str = "eps") -> float:
-    """A finite, non-negative float (pixel units), or a ValueError that says so.
-
-    Python and NumPy numbers and one-element tensors are accepted.
-    """
-    value = _as_real(value, name, "a number (pixel units)")
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(
-            f"{name} must be a finite number >= 0 (pixel units, images in [0, 1]); got {value}"
-        )
-    return value
-
-
-def check_flag(value: object, name: str) -> bool:
-    """A real boolean (``True``/``False``, or a NumPy bool), or a ValueError.
-
-    Strings such as ``"False"`` are refused: ``bool("False")`` is True, so
-    accepting them would silently do the opposite of what was asked.
-    """
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    raise ValueError(f"{name} must be True or False, got {value!r} ({type(value).__name__})")
-
-
-def check_seed(value: object, name: str = "seed") -> int:
-    """An integer seed in 0 … 2**64 - 1 (Python or NumPy int), or a ValueError naming it."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be an int, got {type(value).__name__}")
-    value = int(value)
-    if not 0 <= value < 2**64:
-        raise ValueError(f"{name} must be an integer in 0 ... 2**64 - 1, got {name}={value}")
-    return value
 
 
 def ball_tolerance(dtype: torch.dtype) -> float:
@@ -103,130 +50,6 @@ def ball_tolerance(dtype: torch.dtype) -> float:
     float32, 8e-3 for float16, 6e-2 for bfloat16). Tests of the ball use it.
     """
     return 8 * torch.finfo(dtype).eps
-
-
-def check_images(model: nn.Module, x: Tensor) -> None:
-    """x must be a float (N, C, H, W) tensor in [0, 1] on the model's device and dtype.
-
-    Types, shape, device and dtype are checked before any value is read (a
-    meta tensor has none); attacks need gradients, so inference mode and
-    inference tensors are refused with a message that says how to leave them.
-    """
-    if not isinstance(model, nn.Module):
-        raise ValueError(
-            f"model must be a torch.nn.Module returning logits, got {type(model).__name__}"
-        )
-    if not isinstance(x, Tensor):
-        raise ValueError(f"x must be a torch.Tensor of images, got {type(x).__name__}")
-    if not x.is_floating_point():
-        raise ValueError(
-            f"x must be a floating-point tensor in [0, 1], got dtype {x.dtype}; "
-            "convert uint8 images with x.float() / 255"
-        )
-    if x.ndim != 4 or x.shape[0] == 0:
-        raise ValueError(
-            f"x must have shape (N, C, H, W) with N >= 1, got {tuple(x.shape)}; "
-            "add a batch dimension with x.unsqueeze(0) for a single image"
-        )
-    check_grad_mode(x)
-    dev = model_device(model)
-    if dev is not None and dev != x.device:
-        raise ValueError(
-            f"x is on {x.device} but the model is on {dev}; move one to the other, "
-            "e.g. x = x.to(next(model.parameters()).device)"
-        )
-    dt = model_dtype(model)
-    if dt is not None and dt != x.dtype:
-        raise ValueError(
-            f"x has dtype {x.dtype} but the model's parameters are {dt}; use x.to({dt})"
-        )
-    check_pixel_values(x)
-
-
-def check_grad_mode(x: Tensor) -> None:
-    """Refuse inference mode and inference tensors: an attack needs the input gradient."""
-    if torch.is_inference_mode_enabled():
-        raise ValueError(
-            "attacks need input gradients, which torch.inference_mode() turns off; "
-            "call the attack outside the `with torch.inference_mode():` block"
-        )
-    if x.is_inference():
-        raise ValueError(
-            "x is an inference tensor (made under torch.inference_mode()), which cannot take "
-            "part in autograd; pass x.clone() made outside inference mode"
-        )
-
-
-def check_pixel_values(x: Tensor, name: str = "x") -> None:
-    """The values of a float image tensor are finite and in [0, 1] (one read-back)."""
-    if x.device.type == "meta":
-        raise ValueError(f"{name} is a meta tensor (it has no values); create it on a real device")
-    if x.numel() == 0:
-        return
-    # one pass and one read-back: NaN and ±inf propagate into the extremes
-    lo, hi = torch.stack(torch.aminmax(x)).tolist()
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        raise ValueError(f"{name} contains NaN or infinite values")
-    if lo < 0.0 or hi > 1.0:
-        raise ValueError(
-            f"{name} must lie in [0, 1] (pixel space; normalisation belongs inside the model), "
-            f"but its values span [{lo:.4g}, {hi:.4g}]"
-        )
-
-
-def check_logits(logits: object, n: int) -> Tensor:
-    """The model's output must be a float tensor of shape (n, K) with K >= 1; returned as is.
-
-    Called once per attack (on the first forward pass), so a model that returns
-    a tuple, a dict, probabilities of the wrong shape or integer scores is
-    named at once instead of failing deep inside the loss.
-    """
-    if not isinstance(logits, Tensor):
-        raise ValueError(
-            f"the model must return a tensor of logits of shape (N, K), but it returned "
-            f"{type(logits).__name__}; wrap it so that forward returns the logits only"
-        )
-    if not logits.is_floating_point():
-        raise ValueError(
-            f"the model must return floating-point logits, but it returned dtype {logits.dtype}"
-        )
-    if logits.ndim != 2 or logits.shape[0] != n or logits.shape[1] < 1:
-        raise ValueError(
-            f"the model must return logits of shape (N, K) = ({n}, K) for {n} images, "
-            f"but it returned shape {tuple(logits.shape)}"
-        )
-    return logits
-
-
-def check_labels(y: Tensor, x: Tensor, what: str = "y") -> Tensor:
-    """y must be an integer tensor of shape (N,) on x's device; returned as int64."""
-    if not isinstance(y, Tensor):
-        raise ValueError(f"{what} must be a torch.Tensor of class indices, got {type(y).__name__}")
-    if y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
-        raise ValueError(
-            f"{what} must hold integer class indices, got dtype {y.dtype}; use {what}.long()"
-        )
-    if y.shape != (x.shape[0],):
-        raise ValueError(
-            f"{what} must have shape ({x.shape[0]},) to match x's {x.shape[0]} images, "
-            f"got {tuple(y.shape)}"
-        )
-    if y.device != x.device:
-        raise ValueError(f"{what} is on {y.device} but x is on {x.device}; use {what}.to(x.device)")
-    return y.long()
-
-
-def check_label_range(y: Tensor, num_classes: int, what: str = "y") -> None:
-    if len(y) and (int(y.min()) < 0 or int(y.max()) >= num_classes):
-        raise ValueError(
-            f"{what} must hold class indices in [0, {num_classes - 1}] for this model, "
-            f"got values in [{int(y.min())}, {int(y.max())}]"
-        )
-
-
-def check_loss(loss: str) -> None:
-    if loss not in LOSSES:
-        raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(map(repr, LOSSES))}")
 
 
 def objective(logits: Tensor, y: Tensor, *, loss: Loss, targeted: bool) -> Tensor:
@@ -302,7 +125,9 @@ def resolve_labels(model: nn.Module, x: Tensor, y: Tensor | None, *, targeted: b
     """Check y, or use the model's predictions when y is None (untargeted only)."""
     if y is None:
         if targeted:
-            raise ValueError("a targeted attack needs y: pass the target class of each image as y")
+            raise ArgumentError(
+                "a targeted attack needs y: pass the target class of each image as y"
+            )
         with torch.no_grad():
             return check_logits(model(x), x.shape[0]).argmax(dim=1)
     return check_labels(y, x)
@@ -329,54 +154,13 @@ def prepare_labels(model: nn.Module, x: Tensor, y: Tensor | None, *, targeted: b
     if bool(hit.any()):
         where = hit.nonzero().flatten()
         shown = ", ".join(str(int(i)) for i in where[:5]) + (", ..." if len(where) > 5 else "")
-        raise ValueError(
+        raise ArgumentError(
             f"targeted attack: {len(where)} of {len(y)} images are already classified as their "
             f"target class (indices {shown}); with targeted=True, y holds the targets, so pick "
             "targets that differ from the model's prediction, e.g. "
             "y = (model(x).argmax(1) + 1) % num_classes"
         )
     return y
-
-
-def check_real(value: object, name: str, *, positive: bool = False) -> float:
-    """A finite float that is >= 0 (or > 0 with ``positive``), or a ValueError that says so.
-
-    Python and NumPy numbers and one-element tensors are accepted.
-    """
-    value = _as_real(value, name, "a number")
-    if not math.isfinite(value) or value < 0 or (positive and value == 0):
-        bound = "> 0" if positive else ">= 0"
-        raise ValueError(f"{name} must be a finite number {bound}; got {value}")
-    return value
-
-
-def check_count(value: object, name: str, *, minimum: int = 1) -> int:
-    """An int >= ``minimum`` (steps, restarts, ...), Python or NumPy, or a ValueError."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {type(value).__name__}")
-    value = int(value)
-    if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")
-    return value
-
-
-def check_norm(norm: object) -> Norm:
-    """``"inf"`` for the L∞ ball or ``2`` for the L2 ball, from any common spelling."""
-    if isinstance(norm, str):
-        key = norm.strip().lower().replace("_", "")
-        if key in ("inf", "linf", "l∞", "∞"):
-            return "inf"
-        if key in ("2", "l2"):
-            return 2
-    elif isinstance(norm, numbers.Real) and not isinstance(norm, (bool, np.bool_)):
-        if norm == math.inf:
-            return "inf"
-        if norm == 2:
-            return 2
-    raise ValueError(
-        f"unknown norm {norm!r}; use norm='inf' (L∞ ball: each pixel moves by at most eps) "
-        "or norm=2 (L2 ball: the perturbation's Euclidean length is at most eps)"
-    )
 
 
 def check_step_size(alpha: object, *, eps: float, steps: int) -> float:
@@ -397,19 +181,3 @@ def check_step_size(alpha: object, *, eps: float, steps: int) -> float:
     if alpha is None:
         return min(eps, 2.5 * eps / steps)
     return check_real(alpha, "alpha")
-
-
-def make_generator(generator: object, seed: object) -> torch.Generator | None:
-    """The random source of a randomised attack: ``generator``, a new one seeded ``seed``, or None.
-
-    None means PyTorch's global generator (reproducible only via ``torch.manual_seed``).
-    """
-    if generator is not None and seed is not None:
-        raise ValueError("pass either generator= or seed=, not both")
-    if generator is not None:
-        if not isinstance(generator, torch.Generator):
-            raise ValueError(f"generator must be a torch.Generator, got {type(generator).__name__}")
-        return generator
-    if seed is not None:
-        return torch.Generator().manual_seed(check_seed(seed))
-    return None

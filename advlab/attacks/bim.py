@@ -14,10 +14,12 @@ from torch import Tensor, nn
 
 from ._common import Loss
 from .pgd import pgd
+from .registry import register
 
 __all__ = ["bim"]
 
 
+@register(norm="inf", title="BIM")
 def bim(
     model: nn.Module,
     x: Tensor,

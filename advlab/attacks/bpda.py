@@ -22,6 +22,8 @@ from collections.abc import Callable
 
 from torch import Tensor, nn
 
+from .._validate import ArgumentTypeError
+
 __all__ = ["BPDA", "bpda"]
 
 
@@ -98,12 +100,16 @@ def bpda(defended: nn.Module, backward_fn: Callable[[Tensor], Tensor] | None = N
         If ``defended`` is not an ``InputTransform`` (for another layout, build
         ``nn.Sequential(BPDA(g), model)`` yourself).
     """
-    from ..defenses.masking import InputTransform
-
-    if not isinstance(defended, InputTransform):
-        raise TypeError(
+    # Read structurally (a ``transform`` callable in front of a ``model`` module), so the attack
+    # layer does not import the defenses built on it.
+    transform = getattr(defended, "transform", None)
+    model = getattr(defended, "model", None)
+    if not (
+        isinstance(defended, nn.Module) and callable(transform) and isinstance(model, nn.Module)
+    ):
+        raise ArgumentTypeError(
             "bpda expects a model built by advlab.defenses (InputTransform: model(transform(x))), "
             f"got {type(defended).__name__}; for another model, use "
             "nn.Sequential(BPDA(transform), model)"
         )
-    return nn.Sequential(BPDA(defended.transform, backward_fn), defended.model)
+    return nn.Sequential(BPDA(transform, backward_fn), model)

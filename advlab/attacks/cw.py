@@ -20,16 +20,16 @@ import torch
 from torch import Tensor, nn
 
 from .._utils import frozen_eval
-from ._common import (
+from .._validate import (
     check_count,
     check_flag,
     check_images,
     check_label_range,
     check_logits,
     check_real,
-    objective,
-    prepare_labels,
 )
+from ._common import objective, prepare_labels
+from .registry import register
 
 __all__ = ["cw_l2"]
 
@@ -46,6 +46,7 @@ def _tanh_margin(dtype: torch.dtype) -> float:
     return max(_TANH_MARGIN, 4 * torch.finfo(dtype).eps)
 
 
+@register(norm="2", title="CW-L2")
 def cw_l2(
     model: nn.Module,
     x: Tensor,

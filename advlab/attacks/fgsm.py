@@ -5,19 +5,14 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from .._utils import frozen_eval
-from ._common import (
-    Loss,
-    check_eps,
-    check_flag,
-    check_images,
-    check_loss,
-    input_gradient,
-    prepare_labels,
-)
+from .._validate import check_eps, check_flag, check_images, check_loss
+from ._common import Loss, input_gradient, prepare_labels
+from .registry import register
 
 __all__ = ["fgsm"]
 
 
+@register(norm="inf", title="FGSM")
 def fgsm(
     model: nn.Module,
     x: Tensor,

@@ -41,7 +41,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .._utils import frozen_eval
-from ._common import check_count, check_images, prepare_labels
+from .._validate import check_count, check_images
+from ._common import prepare_labels
+from .registry import register
+from .result import AttackResult
 
 __all__ = ["JSMAResult", "best_pairs", "jsma", "saliency_map"]
 
@@ -49,7 +52,7 @@ Jacobian = Literal["probs", "logits"]
 
 
 @dataclass
-class JSMAResult:
+class JSMAResult(AttackResult):
     """What :func:`jsma` returns.
 
     Attributes
@@ -58,6 +61,10 @@ class JSMAResult:
         Adversarial images, detached, same shape, dtype and device as ``x``.
     success:
         bool (N,): the model predicts the target on ``x_adv``.
+    labels:
+        int64 (N,): the targets.
+    targeted:
+        Always True: JSMA is a targeted attack.
     pixels_changed:
         int64 (N,): how many features of each image differ from ``x``.
     gradient_evals:
@@ -70,8 +77,6 @@ class JSMAResult:
         Features per image (C·H·W).
     """
 
-    x_adv: Tensor
-    success: Tensor
     pixels_changed: Tensor
     gradient_evals: Tensor
     pairs: Tensor
@@ -219,6 +224,7 @@ def saliency_map(
     return alpha.view_as(x).detach(), beta.view_as(x).detach()
 
 
+@register(norm="0", title="JSMA", modes=("targeted",))
 def jsma(
     model: nn.Module,
     x: Tensor,
@@ -362,6 +368,8 @@ def jsma(
     return JSMAResult(
         x_adv=x_adv.detach(),
         success=success,
+        labels=target,
+        targeted=True,
         pixels_changed=pixels,
         gradient_evals=evals,
         pairs=pairs,

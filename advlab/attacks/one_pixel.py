@@ -42,17 +42,22 @@ import torch
 from torch import Tensor, nn
 
 from .._utils import frozen_eval
-from ..de import STRATEGIES, _check_F, counter_uniform, differential_evolution, problem_seeds
-from ._common import (
-    _as_real,
+from .._validate import (
+    as_real as _as_real,
+)
+from .._validate import (
     check_count,
     check_flag,
     check_images,
     check_label_range,
     check_labels,
     check_logits,
+    check_mutation_factor,
     check_seed,
 )
+from ..de import STRATEGIES, counter_uniform, differential_evolution, problem_seeds
+from .registry import register
+from .result import AttackResult
 
 __all__ = ["OnePixelResult", "apply_pixels", "decode_candidates", "one_pixel", "random_pixels"]
 
@@ -61,7 +66,7 @@ CPU_BATCH, DEVICE_BATCH = 512, 4096
 
 
 @dataclass
-class OnePixelResult:
+class OnePixelResult(AttackResult):
     """What :func:`one_pixel` did to each image.
 
     Attributes
@@ -99,18 +104,14 @@ class OnePixelResult:
         The pixel budget.
     """
 
-    x_adv: Tensor
-    success: Tensor
     queries: Tensor
     probs: Tensor
     clean_probs: Tensor
-    labels: Tensor
     original: Tensor
     positions: Tensor
     values: Tensor
     pixels_changed: Tensor
     generations: Tensor
-    targeted: bool
     pixels: int
 
     @property
@@ -258,6 +259,7 @@ def _probs(model: nn.Module, x: Tensor, batch_size: int) -> Tensor:
     return torch.cat([_softmax(model, x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
 
 
+@register(norm="0", title="One-pixel (DE)")
 def one_pixel(
     model: nn.Module,
     x: Tensor,
@@ -344,7 +346,7 @@ def one_pixel(
     if batch_size is None:
         batch_size = CPU_BATCH if x.device.type == "cpu" else DEVICE_BATCH
     batch_size = check_count(batch_size, "batch_size", minimum=1)
-    F = _check_F(F)
+    F = check_mutation_factor(F)
     if not isinstance(strategy, str) or strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
     if levels is not None:
@@ -473,6 +475,7 @@ def _initial_population(
     return torch.cat([coords, vals], dim=-1).reshape(len(seeds), popsize, pixels * (2 + c))
 
 
+@register(norm="0", title="Random pixels")
 def random_pixels(
     model: nn.Module,
     x: Tensor,

@@ -16,26 +16,30 @@ import torch
 from torch import Tensor, nn
 
 from .._utils import frozen_eval
-from ._common import (
-    Loss,
-    Norm,
+from .._validate import (
     check_count,
     check_eps,
     check_flag,
     check_images,
     check_loss,
     check_norm,
+    make_generator,
+)
+from ._common import (
+    Loss,
+    Norm,
     check_step_size,
     input_gradient,
     limit_direction,
-    make_generator,
     objective,
     prepare_labels,
 )
+from .registry import register
 
 __all__ = ["pgd"]
 
 
+@register(norm="inf", title="PGD")
 def pgd(
     model: nn.Module,
     x: Tensor,

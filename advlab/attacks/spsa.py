@@ -22,8 +22,7 @@ import torch
 from torch import Tensor, nn
 
 from .._utils import frozen_eval
-from ._common import (
-    Loss,
+from .._validate import (
     check_count,
     check_eps,
     check_flag,
@@ -33,9 +32,9 @@ from ._common import (
     check_loss,
     check_real,
     make_generator,
-    objective,
-    prepare_labels,
 )
+from ._common import Loss, objective, prepare_labels
+from .registry import register
 
 __all__ = ["random_noise", "spsa"]
 
@@ -48,6 +47,7 @@ def _rademacher(shape: tuple[int, ...], gen: torch.Generator | None, like: Tenso
     return (signs.to(device=like.device, dtype=like.dtype) * 2) - 1
 
 
+@register(norm="inf", title="SPSA")
 def spsa(
     model: nn.Module,
     x: Tensor,
@@ -181,6 +181,7 @@ def spsa(
     return x_adv.detach()
 
 
+@register(norm="inf", title="noise")
 def random_noise(
     model: nn.Module,
     x: Tensor,

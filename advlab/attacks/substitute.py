@@ -29,9 +29,7 @@ import torch
 from torch import Tensor, nn
 
 from .._utils import frozen_eval, model_device
-from ..models import build_model
-from ..train import evaluate, fit
-from ._common import (
+from .._validate import (
     check_count,
     check_grad_mode,
     check_images,
@@ -41,6 +39,8 @@ from ._common import (
     check_real,
     check_seed,
 )
+from ..models import build_model
+from ..train import evaluate, fit
 
 __all__ = ["LabelOracle", "SubstituteResult", "jacobian_augment", "train_substitute"]
 

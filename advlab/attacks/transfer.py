@@ -25,9 +25,7 @@ import torch
 from torch import Tensor, nn
 
 from .._utils import frozen_eval
-from ..data import Dataset
-from ..zoo import TrainConfig, register_recipe
-from ._common import (
+from .._validate import (
     check_count,
     check_flag,
     check_images,
@@ -35,7 +33,10 @@ from ._common import (
     check_logits,
     check_seed,
 )
+from ..data import Dataset
+from ..zoo import TrainConfig, register_recipe
 from .registry import attack_info
+from .result import adversarial_images
 
 __all__ = ["TransferResult", "disjoint_split", "transfer_attack"]
 
@@ -210,7 +211,7 @@ def transfer_attack(
     if info.targeted:
         attack_kwargs["targeted"] = targeted
     out = info.fn(substitute, x, y, **attack_kwargs)
-    x_adv = out if isinstance(out, Tensor) else out.x_adv
+    x_adv = adversarial_images(out)
     targeted = check_flag(targeted, "targeted")
     if not isinstance(x_adv, Tensor) or x_adv.shape != x.shape:
         raise ValueError(f"attack {info.name!r} did not return images of x's shape")

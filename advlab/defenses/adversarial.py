@@ -50,19 +50,22 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from .._utils import frozen_eval
-from ..attacks._common import (
+from .._validate import (
     check_count,
     check_eps,
     check_flag,
+    check_image_batch,
     check_images,
     check_labels,
+    check_module,
     check_real,
     check_seed,
+    check_targets,
     make_generator,
 )
 from ..attacks.fgsm import fgsm
 from ..attacks.pgd import _random_start, linf_ascent, meaningful_budget, pgd
-from ..train import History, _check_image_batch, _check_model, _check_targets, fit, predict
+from ..train import History, fit, predict
 from ..zoo import TrainConfig, register_recipe
 
 __all__ = [
@@ -454,9 +457,9 @@ def adversarial_fit(
     if guard is not None and not isinstance(guard, OverfitGuard):
         raise TypeError(f"guard must be an OverfitGuard or None, got {type(guard).__name__}")
     # everything used before fit's own checks is checked here, before any work
-    _check_model(model)
-    x = _check_image_batch(x, allow_empty=False)
-    y = _check_targets(y, x.shape[0])
+    check_module(model)
+    x = check_image_batch(x, allow_empty=False)
+    y = check_targets(y, x.shape[0])
     if y.ndim != 1:
         raise ValueError(
             f"y must be integer class labels (N,) for adversarial training, got shape "

@@ -25,16 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..attacks._common import check_real, check_seed
-from ..train import (
-    History,
-    _check_image_batch,
-    _check_model,
-    _check_targets,
-    fit,
-    predict,
-    set_seed,
-)
+from .._validate import check_image_batch, check_module, check_real, check_seed, check_targets
+from ..train import History, fit, predict, set_seed
 from ..zoo import TrainConfig, register_recipe
 
 __all__ = [
@@ -156,9 +148,9 @@ def distill(
     """
     t = _check_temperature(temperature)
     # what is used before fit's own checks is checked here, before any training
-    _check_model(model)
-    x = _check_image_batch(x, allow_empty=False)
-    y = _check_targets(y, x.shape[0])
+    check_module(model)
+    x = check_image_batch(x, allow_empty=False)
+    y = check_targets(y, x.shape[0])
     seed = check_seed(seed)
     if teacher is not None and not isinstance(teacher, nn.Module):
         raise TypeError(

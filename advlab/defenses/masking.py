@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..attacks._common import check_count, check_real
+from .._validate import check_count, check_module, check_real
 
 __all__ = [
     "InputTransform",
@@ -40,17 +40,6 @@ __all__ = [
     "threshold",
     "thresholded",
 ]
-
-
-def check_module(model: object, what: str = "model") -> nn.Module:
-    """``model`` itself if it is a torch ``nn.Module``; a TypeError that says what to pass otherwise."""
-    if not isinstance(model, nn.Module):
-        raise TypeError(
-            f"{what} must be a torch.nn.Module that maps images to logits, got "
-            f"{type(model).__name__}; wrap a plain function in a Module "
-            "(a subclass with forward) first"
-        )
-    return model
 
 
 class LabelOnly(nn.Module):

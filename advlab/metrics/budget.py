@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from ..attacks._common import check_count, check_images, check_labels
+from .._validate import check_count, check_images, check_labels
 from ..train import predict
 
 __all__ = ["BudgetSearch", "smallest_budget"]

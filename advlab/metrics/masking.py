@@ -34,7 +34,7 @@ import torch
 from torch import Tensor, nn
 
 from .._utils import frozen_eval
-from ..attacks._common import (
+from .._validate import (
     Loss,
     check_count,
     check_eps,

@@ -23,7 +23,7 @@ import math
 import torch
 from torch import Tensor
 
-from ..attacks._common import check_count, check_label_range, check_labels
+from .._validate import check_count, check_label_range, check_labels
 from ..attacks.one_pixel import OnePixelResult
 
 __all__ = [

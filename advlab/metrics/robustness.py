@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..attacks._common import (
+from .._validate import (
     check_count,
     check_flag,
     check_images,
@@ -24,27 +24,10 @@ from ..attacks._common import (
     check_norm,
 )
 from ..attacks.registry import attack_info
+from ..attacks.result import adversarial_images
 from ..train import predict
 
 __all__ = ["first_success", "margin_at", "robust_accuracy", "robust_mask", "success_matrix"]
-
-
-def _adv_images(out: object, x: Tensor) -> Tensor:
-    """An attack's adversarial images, whether it returns them or a result with ``x_adv``;
-    they must be shaped like the images ``x`` it was given, on x's device."""
-    x_adv = getattr(out, "x_adv", out)
-    if not isinstance(x_adv, Tensor):
-        raise TypeError(
-            f"the attack must return a tensor of images or a result with x_adv, got "
-            f"{type(out).__name__}"
-        )
-    if x_adv.shape != x.shape or x_adv.device != x.device:
-        raise ValueError(
-            f"the attack must return one adversarial image per input image, shaped like its "
-            f"input {tuple(x.shape)} on {x.device}; it returned {tuple(x_adv.shape)} on "
-            f"{x_adv.device}"
-        )
-    return x_adv
 
 
 def margin_at(model: nn.Module, x: Tensor, y: Tensor) -> Tensor:
@@ -151,7 +134,7 @@ def robust_mask(
         raise ValueError("robust_accuracy measures untargeted attacks; drop targeted=True")
     check_images(model, x)
     y = check_labels(y, x)
-    x_adv = _adv_images(attack(model, x, y, **kwargs), x)
+    x_adv = adversarial_images(attack(model, x, y, **kwargs), x)
     return predict(model, x_adv).argmax(dim=1) == y
 
 
@@ -216,7 +199,7 @@ def first_success(
         if len(todo) == 0:
             break
         idx = todo.to(x.device)
-        x_adv = _adv_images(attack(x[idx], y[idx], b), x[idx])
+        x_adv = adversarial_images(attack(x[idx], y[idx], b), x[idx])
         fooled = (predict(model, x_adv).argmax(dim=1) != y[idx]).cpu()
         delta = (x_adv - x[idx]).flatten(1)
         norms = (delta.abs().amax(dim=1) if p == "inf" else delta.norm(dim=1)).detach().cpu()

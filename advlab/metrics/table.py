@@ -32,7 +32,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from .._utils import frozen_eval
-from ..attacks._common import (
+from .._validate import (
     check_count,
     check_eps,
     check_images,
@@ -41,6 +41,7 @@ from ..attacks._common import (
     check_seed,
 )
 from ..attacks.registry import ATTACKS, AttackInfo
+from ..attacks.result import adversarial_images
 
 __all__ = ["AttackTable", "attack_table"]
 
@@ -126,7 +127,7 @@ class AttackTable:
 
 
 def _kwargs(info: AttackInfo, eps: float, l2_eps: float, steps: int, seed: int) -> dict[str, Any]:
-    kw: dict[str, Any] = {"targeted": False} if info.targeted else {}
+    kw: dict[str, Any] = {"targeted": False} if info.targeted and info.untargeted else {}
     if info.takes_eps:
         kw["eps"] = l2_eps if info.norm == "2" else eps
     if info.takes_steps:
@@ -276,13 +277,11 @@ def attack_table(
                 if k < len(infos):
                     info = infos[k]
                     kw = {**_kwargs(info, eps, l2_eps, steps, seed), **options.get(info.name, {})}
-                    try:
+                    if info.untargeted:
                         out = info.fn(model, x, y, **kw)
-                    except ValueError as err:
-                        if not (info.targeted and "targeted=True" in str(err)):
-                            raise
+                    else:  # a targeted-only attack (JSMA) aims at each image's runner-up class
                         out = info.fn(model, x, _runner_up(model, x, y), **{**kw, "targeted": True})
-                    x_adv = out if isinstance(out, Tensor) else out.x_adv
+                    x_adv = adversarial_images(out, x)
                     ok = _within(info, x_adv - x, eps, l2_eps)
                 else:
                     x_adv = extra[title](model, x, y)
