@@ -43,6 +43,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ._validate import ArgumentTypeError, check_count, check_pixel_values, check_seed
+from .models import MAX_SIDE
+
 __all__ = [
     "DATASETS",
     "DataUnavailableError",
@@ -146,9 +149,10 @@ def data_root(root: str | os.PathLike[str] | None = None) -> Path:
     return cache_dir() / "data"
 
 
-def _canonical(name: str) -> str:
+def canonical_name(name: object) -> str:
+    """The registry key of a dataset name or alias (``"MNIST"``, ``" fashion "`` …), checked."""
     if not isinstance(name, str):
-        raise ValueError(f"dataset name must be a string, got {type(name).__name__}")
+        raise ArgumentTypeError(f"dataset name must be a string, got {type(name).__name__}")
     key = name.strip().lower()
     key = _ALIASES.get(key, key)
     if key not in DATASETS:
@@ -182,7 +186,7 @@ def load_dataset(
     DataUnavailableError
         When files are missing and cannot be downloaded.
     """
-    key = _canonical(name)
+    key = canonical_name(name)
     x_tr, y_tr, classes, source = _load(key, "train", root, download)
     x_te, y_te, _, _ = _load(key, "test", root, download)
     return Dataset(key, x_tr, y_tr, x_te, y_te, classes, source)
@@ -200,7 +204,7 @@ def load_split(
     Only that split's files need to exist, so a folder holding just MNIST's test
     set can be used for evaluation. See :func:`load_dataset` for the arguments.
     """
-    key = _canonical(name)
+    key = canonical_name(name)
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     x, y, classes, _ = _load(key, split, root, download)
@@ -239,7 +243,7 @@ def dataset_available(name: str, *, root: str | os.PathLike[str] | None = None) 
         For an unknown dataset name (the message lists the known ones), or a ``root``
         that is not a path.
     """
-    key = _canonical(name)
+    key = canonical_name(name)
     if root is not None and not isinstance(root, (str, os.PathLike)):
         raise ValueError(f"root must be a folder path or None, got {type(root).__name__}")
     if key == "digits" or key.startswith("digits-color"):
@@ -615,8 +619,6 @@ def color_digits(
         (N, 1, H, W) in [0, 1], an ``index`` that is not one non-negative integer per
         image, or a seed outside 0 ... 2**64 - 1.
     """
-    from ._validate import check_count, check_pixel_values, check_seed
-    from .models import MAX_SIDE
 
     size = check_count(size, "size", minimum=8)
     if size > MAX_SIDE:

@@ -51,7 +51,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .data import DATASETS, Dataset, _canonical, dataset_available
+from .data import DATASETS, Dataset, canonical_name, dataset_available
 
 __all__ = [
     "PROFILES",
@@ -284,7 +284,7 @@ def settings() -> BookSettings:
     """
     raw = os.environ.get("ADVLAB_DATASET", "digits")
     try:
-        dataset = _canonical(raw)
+        dataset = canonical_name(raw)
     except ValueError as err:
         raise ValueError(
             f"ADVLAB_DATASET={raw!r} is not a dataset advlab knows; use one of {', '.join(DATASETS)}"

@@ -38,7 +38,7 @@ from torch import nn
 
 from ._utils import atomic_write
 from ._validate import check_count, check_flag, check_real, check_seed
-from .data import Dataset, _canonical, load_dataset
+from .data import Dataset, canonical_name, load_dataset
 from .data import cache_dir as _cache_root
 from .device import resolve_device
 from .models import MODELS, build_model
@@ -91,7 +91,7 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         put = object.__setattr__
-        put(self, "dataset", _canonical(self.dataset))
+        put(self, "dataset", canonical_name(self.dataset))
         if not isinstance(self.model, str) or self.model not in MODELS:
             known = ", ".join(repr(k) for k in MODELS)
             raise ValueError(f"unknown model {self.model!r}; known models are {known}")

@@ -13,9 +13,9 @@ import advlab
 from advlab.models import Normalize
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", autouse=True)
 def one_thread() -> Iterator[None]:
-    """Run a module on one CPU thread (restored afterwards): ``pytestmark = usefixtures(...)``.
+    """Run every test module on one CPU thread (restored afterwards).
 
     Its tensors are tiny, so extra threads only add synchronisation; and on a
     shared 2-core machine a second OpenMP thread that is descheduled makes every

@@ -23,9 +23,6 @@ import advlab
 from advlab import bim, cw_l2, fgsm, pgd
 from advlab.attacks._common import ball_tolerance, objective
 
-pytestmark = pytest.mark.usefixtures("one_thread")
-
-
 # --- tiny models and data ------------------------------------------------------------------------
 
 

@@ -46,8 +46,6 @@ from advlab.defenses import (
 )
 from advlab.metrics import masking_report
 
-pytestmark = pytest.mark.usefixtures("one_thread")
-
 
 def images(n: int = 6, seed: int = 0) -> Tensor:
     g = torch.Generator().manual_seed(seed)

@@ -11,8 +11,6 @@ from advlab._validate import ArgumentError, ArgumentTypeError, check_count, chec
 from advlab.attacks import ATTACKS, AttackInfo, AttackResult, adversarial_images, register
 from advlab.attacks.registry import _REGISTRY, BOOK_ORDER
 
-pytestmark = pytest.mark.usefixtures("one_thread")
-
 # What each attack's record must say; derived from its signature, so a signature change shows.
 EXPECTED = {
     # name: (norm, takes_eps, takes_steps, randomised, modes, returns)
