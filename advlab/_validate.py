@@ -76,7 +76,7 @@ Norm = Literal["inf", 2]
 
 
 def as_real(value: object, name: str, what: str) -> float:
-    """A Python float from a real number: int, float, NumPy scalar or one-element tensor."""
+    """Return a Python float from a real number: int, float, NumPy scalar or one-element tensor."""
     if isinstance(value, Tensor):
         if value.numel() != 1:
             raise ArgumentError(
@@ -91,7 +91,7 @@ def as_real(value: object, name: str, what: str) -> float:
 
 
 def check_real(value: object, name: str, *, positive: bool = False) -> float:
-    """A finite float that is >= 0 (or > 0 with ``positive``), or a ValueError that says so.
+    """Return a finite float that is >= 0 (or > 0 with ``positive``), or raise.
 
     Python and NumPy numbers and one-element tensors are accepted.
     """
@@ -103,7 +103,7 @@ def check_real(value: object, name: str, *, positive: bool = False) -> float:
 
 
 def check_eps(value: object, name: str = "eps") -> float:
-    """A finite, non-negative float (pixel units), or a ValueError that says so.
+    """Return a finite, non-negative float (pixel units), or raise saying so.
 
     Python and NumPy numbers and one-element tensors are accepted.
     """
@@ -116,7 +116,7 @@ def check_eps(value: object, name: str = "eps") -> float:
 
 
 def check_count(value: object, name: str, *, minimum: int = 1) -> int:
-    """An int >= ``minimum`` (steps, restarts, ...), Python or NumPy, or a ValueError."""
+    """Return an int >= ``minimum`` (steps, restarts, ...) from a Python or NumPy integer."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise ArgumentTypeError(
             f"{name} must be an integer >= {minimum}, got {type(value).__name__}"
@@ -128,7 +128,7 @@ def check_count(value: object, name: str, *, minimum: int = 1) -> int:
 
 
 def check_flag(value: object, name: str) -> bool:
-    """A real boolean (``True``/``False``, or a NumPy bool), or a ValueError.
+    """Return a real boolean (``True``/``False``, or a NumPy bool), or raise.
 
     Strings such as ``"False"`` are refused: ``bool("False")`` is True, so
     accepting them would silently do the opposite of what was asked.
@@ -139,7 +139,7 @@ def check_flag(value: object, name: str) -> bool:
 
 
 def check_seed(value: object, name: str = "seed") -> int:
-    """An integer seed in 0 … 2**64 - 1 (Python or NumPy int), or a ValueError naming it."""
+    """Return an integer seed in 0 … 2**64 - 1 (Python or NumPy int), or raise naming it."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise ArgumentTypeError(f"{name} must be an int, got {type(value).__name__}")
     value = int(value)
@@ -149,7 +149,7 @@ def check_seed(value: object, name: str = "seed") -> int:
 
 
 def make_generator(generator: object, seed: object) -> torch.Generator | None:
-    """The random source of a randomised attack: ``generator``, a new one seeded ``seed``, or None.
+    """Return the random source of an attack: ``generator``, one seeded ``seed``, or None.
 
     None means PyTorch's global generator (reproducible only via ``torch.manual_seed``).
     """
@@ -167,7 +167,7 @@ def make_generator(generator: object, seed: object) -> torch.Generator | None:
 
 
 def check_norm(norm: object) -> Norm:
-    """``"inf"`` for the L∞ ball or ``2`` for the L2 ball, from any common spelling."""
+    """Return ``"inf"`` for the L∞ ball or ``2`` for the L2 ball, from any common spelling."""
     if isinstance(norm, str):
         key = norm.strip().lower().replace("_", "")
         if key in ("inf", "linf", "l∞", "∞"):
@@ -186,13 +186,13 @@ def check_norm(norm: object) -> Norm:
 
 
 def check_loss(loss: object) -> None:
-    """``loss`` names one of the attacks' objectives (:data:`LOSSES`)."""
+    """Check that ``loss`` names one of the attacks' objectives (:data:`LOSSES`)."""
     if loss not in LOSSES:
         raise ArgumentError(f"unknown loss {loss!r}; choose one of {', '.join(map(repr, LOSSES))}")
 
 
 def check_mutation_factor(F: object) -> float:
-    """Differential evolution's mutation factor ``F`` as a float in (0, 2]."""
+    """Return differential evolution's mutation factor ``F`` as a float in (0, 2]."""
     value = as_real(F, "F (the mutation factor)", "a number in (0, 2]")
     if not (0.0 < value <= 2.0):
         raise ArgumentError(f"F (the mutation factor) must be a number in (0, 2], got {F!r}")
@@ -203,7 +203,7 @@ def check_mutation_factor(F: object) -> float:
 
 
 def check_module(model: object, what: str = "model") -> nn.Module:
-    """``model`` itself if it is a torch ``nn.Module``; an ArgumentTypeError otherwise."""
+    """Return ``model`` if it is a torch ``nn.Module``; raise an ArgumentTypeError otherwise."""
     if not isinstance(model, nn.Module):
         raise ArgumentTypeError(
             f"{what} must be a torch.nn.Module that maps images to logits, got "
@@ -214,7 +214,7 @@ def check_module(model: object, what: str = "model") -> nn.Module:
 
 
 def check_float_tensors(**named: object) -> None:
-    """Each keyword argument is a floating-point tensor (named in the message if not)."""
+    """Check that each keyword argument is a floating-point tensor (named if not)."""
     for name, t in named.items():
         if not isinstance(t, Tensor) or not t.is_floating_point():
             got = t.dtype if isinstance(t, Tensor) else type(t).__name__
@@ -222,7 +222,7 @@ def check_float_tensors(**named: object) -> None:
 
 
 def check_image_batch(x: object, *, allow_empty: bool) -> Tensor:
-    """Float (N, C, H, W) images in [0, 1], finite; types and shape before any value is read."""
+    """Check float (N, C, H, W) images in [0, 1]: types and shape before any value is read."""
     if not isinstance(x, Tensor):
         raise ArgumentTypeError(f"x must be a torch.Tensor of images, got {type(x).__name__}")
     if not x.is_floating_point():
@@ -238,7 +238,7 @@ def check_image_batch(x: object, *, allow_empty: bool) -> Tensor:
 
 
 def check_targets(y: object, n: int) -> Tensor:
-    """Integer labels (n,), or soft targets (n, K) that are finite and non-negative."""
+    """Check integer labels (n,), or soft targets (n, K) that are finite and non-negative."""
     if not isinstance(y, Tensor):
         raise ArgumentTypeError(f"y must be a torch.Tensor of labels, got {type(y).__name__}")
     if y.dtype == torch.bool or y.is_complex():
@@ -266,7 +266,7 @@ def check_targets(y: object, n: int) -> Tensor:
 
 
 def check_classes(y: Tensor, num_classes: int) -> None:
-    """Labels (N,) lie in [0, num_classes); soft targets (N, K) have K == num_classes."""
+    """Check that labels (N,) lie in [0, num_classes), or soft targets (N, K) have K of them."""
     if y.ndim == 1:
         check_label_range(y, num_classes)
     elif y.shape[1] != num_classes:
@@ -276,7 +276,7 @@ def check_classes(y: Tensor, num_classes: int) -> None:
 
 
 def check_images(model: nn.Module, x: Tensor) -> None:
-    """x must be a float (N, C, H, W) tensor in [0, 1] on the model's device and dtype.
+    """Check that x is a float (N, C, H, W) tensor in [0, 1] on the model's device and dtype.
 
     Types, shape, device and dtype are checked before any value is read (a
     meta tensor has none); attacks need gradients, so inference mode and
@@ -328,7 +328,7 @@ def check_grad_mode(x: Tensor) -> None:
 
 
 def check_pixel_values(x: Tensor, name: str = "x") -> None:
-    """The values of a float image tensor are finite and in [0, 1] (one read-back)."""
+    """Check that a float image tensor's values are finite and in [0, 1] (one read-back)."""
     if x.device.type == "meta":
         raise ArgumentError(
             f"{name} is a meta tensor (it has no values); create it on a real device"
@@ -347,7 +347,7 @@ def check_pixel_values(x: Tensor, name: str = "x") -> None:
 
 
 def check_logits(logits: object, n: int) -> Tensor:
-    """The model's output must be a float tensor of shape (n, K) with K >= 1; returned as is.
+    """Check that a model's output is a float tensor of shape (n, K), K >= 1; return it.
 
     Called once per attack (on the first forward pass), so a model that returns
     a tuple, a dict, probabilities of the wrong shape or integer scores is
@@ -371,7 +371,7 @@ def check_logits(logits: object, n: int) -> Tensor:
 
 
 def check_labels(y: Tensor, x: Tensor, what: str = "y") -> Tensor:
-    """y must be an integer tensor of shape (N,) on x's device; returned as int64."""
+    """Check that y is an integer tensor of shape (N,) on x's device; returned as int64."""
     if not isinstance(y, Tensor):
         raise ArgumentTypeError(
             f"{what} must be a torch.Tensor of class indices, got {type(y).__name__}"
@@ -393,7 +393,7 @@ def check_labels(y: Tensor, x: Tensor, what: str = "y") -> Tensor:
 
 
 def check_label_range(y: Tensor, num_classes: int, what: str = "y") -> None:
-    """Every label in ``y`` is a class index in [0, num_classes) of a model with that many logits."""
+    """Check that every label in ``y`` is a class index in [0, num_classes)."""
     if len(y) and (int(y.min()) < 0 or int(y.max()) >= num_classes):
         raise ArgumentError(
             f"{what} must hold class indices in [0, {num_classes - 1}] for this model, "

@@ -99,7 +99,7 @@ def input_gradient(
 
 
 def safe_gradient(grad: Tensor) -> Tensor:
-    """The documented safe step for a NaN input gradient: NaN entries become 0, in place.
+    """Make the documented safe step for a NaN input gradient: NaN entries become 0, in place.
 
     A NaN carries no direction (e.g. ``0 * inf`` inside the model), so those
     pixels do not move. Infinite entries (e.g. ``x.sqrt()`` at a black pixel)
@@ -134,7 +134,7 @@ def resolve_labels(model: nn.Module, x: Tensor, y: Tensor | None, *, targeted: b
 
 
 def prepare_labels(model: nn.Module, x: Tensor, y: Tensor | None, *, targeted: bool) -> Tensor:
-    """The labels an attack works with: :func:`resolve_labels`, plus a targeted-mode check.
+    """Return the labels an attack works with: :func:`resolve_labels` plus a targeted check.
 
     In targeted mode every target must differ from the model's current
     prediction on the clean image: an image already classified as its target
@@ -164,7 +164,7 @@ def prepare_labels(model: nn.Module, x: Tensor, y: Tensor | None, *, targeted: b
 
 
 def check_step_size(alpha: object, *, eps: float, steps: int) -> float:
-    """The step size of an iterative attack: ``alpha`` checked, or the default.
+    """Return the step size of an iterative attack: ``alpha`` checked, or the default.
 
     The default ``min(eps, 2.5 * eps / steps)`` lets the iterates travel 2.5
     times the radius in total, enough to cross the ball from a random start and

@@ -78,6 +78,7 @@ class AttackInfo:
     title: str = ""
 
     def __post_init__(self) -> None:
+        """Check ``modes`` and store it as a frozenset."""
         modes = frozenset(self.modes)
         if not modes or not modes <= set(MODES):
             raise ArgumentError(
@@ -110,7 +111,7 @@ class AttackInfo:
         name: str | None = None,
         modes: Iterable[Mode] | None = None,
     ) -> AttackInfo:
-        """The record of ``fn``, with what its signature says derived from the signature.
+        """Build the record of ``fn``, reading what it takes from its signature.
 
         ``takes_eps``, ``takes_steps`` and ``randomised`` are whether ``fn`` has
         an ``eps``, a ``steps`` and a ``seed`` parameter; ``returns`` is
@@ -216,7 +217,7 @@ def register(
 
 
 def attack_info(name_or_fn: str | Callable[..., Any]) -> AttackInfo:
-    """The :class:`AttackInfo` of a registered attack, by name or by the function itself."""
+    """Return the :class:`AttackInfo` of a registered attack, by name or by the function."""
     if isinstance(name_or_fn, str):
         try:
             return _REGISTRY[name_or_fn]

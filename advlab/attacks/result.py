@@ -44,7 +44,7 @@ class AttackResult:
 
 
 def adversarial_images(out: object, x: Tensor | None = None) -> Tensor:
-    """The adversarial images of an attack's return value: a tensor, or a result's ``x_adv``.
+    """Return the adversarial images of an attack's output: a tensor, or a result's ``x_adv``.
 
     Parameters
     ----------
