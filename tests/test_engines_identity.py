@@ -15,8 +15,9 @@ import pytest
 import torch
 from torch import Tensor, nn
 
+from advlab import de
 from advlab.attacks import bim, one_pixel, pgd, random_pixels
-from advlab.de import DEResult, differential_evolution
+from advlab.de import STRATEGIES, DEResult, differential_evolution
 from advlab.defenses.adversarial import fgsm_rs
 
 # the module, not the function of the same name that advlab.attacks exports
@@ -74,7 +75,12 @@ def run_both(fn, **kw) -> tuple[DEResult, dict]:
     return differential_evolution(fn, LO, HI, **kw), ref.differential_evolution(fn, LO, HI, **copy)
 
 
-@pytest.mark.parametrize("strategy", ["rand1", "best1", "random"])
+def test_the_strategy_table_covers_every_strategy() -> None:
+    assert tuple(de._MUTANTS) == STRATEGIES
+    assert de._REPLACING <= set(STRATEGIES)
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
 @pytest.mark.parametrize("CR", [None, 0.0, 0.7, 1.0])
 @pytest.mark.parametrize("seed", [0, 11, 2**64 - 2])
 def test_de_every_strategy_with_and_without_crossover(strategy, CR, seed) -> None:
