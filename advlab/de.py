@@ -28,6 +28,12 @@ problem alone with the same seed.
 The steps are exposed for teaching: :func:`mutate`, :func:`clip_to_bounds`,
 :func:`binomial_crossover`, :func:`select`; the worked example of chapter 7
 calls them one by one.
+
+The solver is laid out as SciPy's: :func:`differential_evolution` checks its
+arguments once, builds the population state, and loops over a one-generation
+step; each strategy is a small mutant builder in a table keyed by its name.
+The loop calls unchecked copies of the steps and reads nothing back from the
+device, except which problems still run when a stopping rule is given.
 """
 
 from __future__ import annotations
