@@ -28,6 +28,12 @@ problem alone with the same seed.
 The steps are exposed for teaching: :func:`mutate`, :func:`clip_to_bounds`,
 :func:`binomial_crossover`, :func:`select`; the worked example of chapter 7
 calls them one by one.
+
+The solver is laid out as SciPy's: :func:`differential_evolution` checks its
+arguments once, builds the population state, and loops over a one-generation
+step; each strategy is a small mutant builder in a table keyed by its name.
+The loop calls unchecked copies of the steps and reads nothing back from the
+device, except which problems still run when a stopping rule is given.
 """
 
 from __future__ import annotations
@@ -39,6 +45,16 @@ from typing import Literal
 
 import torch
 from torch import Tensor
+
+from ._validate import as_real as _as_real
+from ._validate import (
+    check_count,
+    check_flag,
+    check_float_tensors,
+    check_mutation_factor,
+    check_seed,
+)
+from .device import check_device
 
 __all__ = [
     "STRATEGIES",
@@ -65,23 +81,6 @@ Fitness = Callable[[Tensor, Tensor], "Tensor | tuple[Tensor, Tensor]"]
 # --- the steps, one by one ----------------------------------------------------------------------
 
 
-def _check_F(F: object) -> float:
-    """F as a float in (0, 2]; Python and NumPy numbers and one-element tensors are accepted."""
-    from ._validate import as_real as _as_real
-
-    value = _as_real(F, "F (the mutation factor)", "a number in (0, 2]")
-    if not (0.0 < value <= 2.0):
-        raise ValueError(f"F (the mutation factor) must be a number in (0, 2], got {F!r}")
-    return value
-
-
-def _check_tensors(**named: object) -> None:
-    for name, t in named.items():
-        if not isinstance(t, Tensor) or not t.is_floating_point():
-            got = t.dtype if isinstance(t, Tensor) else type(t).__name__
-            raise ValueError(f"{name} must be a floating-point torch.Tensor, got {got}")
-
-
 def mutate(a: Tensor, b: Tensor, c: Tensor, F: float) -> Tensor:
     """The DE/rand/1 mutant ``a + F * (b - c)`` (any matching shapes).
 
@@ -90,14 +89,14 @@ def mutate(a: Tensor, b: Tensor, c: Tensor, F: float) -> Tensor:
     ValueError
         If a, b or c is not a float tensor, their shapes differ, or F is outside (0, 2].
     """
-    _check_tensors(a=a, b=b, c=c)
-    F = _check_F(F)
+    check_float_tensors(a=a, b=b, c=c)
+    F = check_mutation_factor(F)
     if not a.shape == b.shape == c.shape:
         raise ValueError(
             f"a, b and c must have the same shape, got {tuple(a.shape)}, {tuple(b.shape)} "
             f"and {tuple(c.shape)}"
         )
-    return a + F * (b - c)
+    return _mutate(a, b, c, F)
 
 
 def clip_to_bounds(v: Tensor, lower: Tensor, upper: Tensor) -> Tensor:
@@ -109,7 +108,7 @@ def clip_to_bounds(v: Tensor, lower: Tensor, upper: Tensor) -> Tensor:
         If an argument is not a float tensor, the bounds are not 1-D of ``v``'s last size, or
         some lower bound exceeds its upper bound.
     """
-    _check_tensors(v=v, lower=lower, upper=upper)
+    check_float_tensors(v=v, lower=lower, upper=upper)
     if v.ndim == 0 or lower.shape != (v.shape[-1],) or upper.shape != (v.shape[-1],):
         raise ValueError(
             f"lower and upper must be 1-D with one bound per coordinate ({v.shape[-1] if v.ndim else '?'}"
@@ -117,7 +116,7 @@ def clip_to_bounds(v: Tensor, lower: Tensor, upper: Tensor) -> Tensor:
         )
     if bool((lower > upper).any()):
         raise ValueError("every lower bound must be <= its upper bound")
-    return torch.minimum(torch.maximum(v, lower), upper)
+    return _clip(v, lower, upper)
 
 
 def binomial_crossover(parent: Tensor, mutant: Tensor, mask: Tensor) -> Tensor:
@@ -129,7 +128,7 @@ def binomial_crossover(parent: Tensor, mutant: Tensor, mask: Tensor) -> Tensor:
         If parent or mutant is not a float tensor, ``mask`` is not a boolean tensor, or
         the three shapes differ.
     """
-    _check_tensors(parent=parent, mutant=mutant)
+    check_float_tensors(parent=parent, mutant=mutant)
     if not isinstance(mask, Tensor) or mask.dtype != torch.bool:
         raise ValueError("mask must be a boolean tensor (True: take the mutant's coordinate)")
     if parent.shape != mutant.shape or mask.shape != parent.shape:
@@ -137,7 +136,7 @@ def binomial_crossover(parent: Tensor, mutant: Tensor, mask: Tensor) -> Tensor:
             "parent, mutant and mask must have the same shape, got "
             f"{tuple(parent.shape)}, {tuple(mutant.shape)} and {tuple(mask.shape)}"
         )
-    return torch.where(mask, mutant, parent)
+    return _crossover(parent, mutant, mask)
 
 
 def select(
@@ -153,7 +152,7 @@ def select(
         If an argument is not a float tensor, parent and trial differ in shape, or the
         fitness shapes do not match the vectors' leading shapes.
     """
-    _check_tensors(parent=parent, f_parent=f_parent, trial=trial, f_trial=f_trial)
+    check_float_tensors(parent=parent, f_parent=f_parent, trial=trial, f_trial=f_trial)
     if parent.ndim == 0 or trial.shape != parent.shape:
         raise ValueError(
             "parent and trial must be vectors of the same shape (..., dims), got "
@@ -165,6 +164,27 @@ def select(
             f"{tuple(f_parent.shape)} for {tuple(parent.shape)} and "
             f"{tuple(f_trial.shape)} for {tuple(trial.shape)}"
         )
+    return _select(parent, f_parent, trial, f_trial)
+
+
+# The same steps unchecked, for the solver's inner loop (its arguments are checked once).
+
+
+def _mutate(a: Tensor, b: Tensor, c: Tensor, F: float) -> Tensor:
+    return a + F * (b - c)
+
+
+def _clip(v: Tensor, lower: Tensor, upper: Tensor) -> Tensor:
+    return torch.minimum(torch.maximum(v, lower), upper)
+
+
+def _crossover(parent: Tensor, mutant: Tensor, mask: Tensor) -> Tensor:
+    return torch.where(mask, mutant, parent)
+
+
+def _select(
+    parent: Tensor, f_parent: Tensor, trial: Tensor, f_trial: Tensor
+) -> tuple[Tensor, Tensor]:
     better = f_trial < f_parent
     return torch.where(better[..., None], trial, parent), torch.where(better, f_trial, f_parent)
 
@@ -211,7 +231,6 @@ def counter_uniform(seeds: Tensor, generation: int, stream: int, shape: tuple[in
         If ``seeds`` is not a 1-D integer tensor, ``generation`` or ``stream`` is not an
         integer >= 0, or ``shape`` is not a tuple of integers >= 0.
     """
-    from ._validate import check_count
 
     if (
         not isinstance(seeds, Tensor)
@@ -226,6 +245,11 @@ def counter_uniform(seeds: Tensor, generation: int, stream: int, shape: tuple[in
     if isinstance(shape, (str, bytes)) or not isinstance(shape, (tuple, list, torch.Size)):
         raise ValueError(f"shape must be a tuple of sizes, got {type(shape).__name__}")
     shape = tuple(check_count(s, "each size in shape", minimum=0) for s in shape)
+    return _uniform(seeds, generation, stream, shape)
+
+
+def _uniform(seeds: Tensor, generation: int, stream: int, shape: tuple[int, ...]) -> Tensor:
+    """:func:`counter_uniform` on checked arguments (the solver's inner loop)."""
     n = math.prod(shape)
     offset = _i64((generation * 64 + stream + 1) * 0x9E3779B97F4A7C15)
     key = _mix(_mix(seeds.long())[:, None] + offset)
@@ -254,8 +278,6 @@ def problem_seeds(
         both ``seed`` and ``generator`` are given, ``generator`` is not a
         ``torch.Generator``, or ``device`` does not exist on this machine.
     """
-    from ._validate import check_count, check_seed
-    from .device import check_device
 
     n = check_count(n, "n (the number of problems)", minimum=0)
     device = check_device(device)
@@ -355,6 +377,280 @@ def _check_fitness(f: Tensor, shape: tuple[int, int]) -> Tensor:
     return torch.nan_to_num(f, nan=math.inf)
 
 
+# --- the strategy table: name -> mutant builder -------------------------------------------------
+#
+# A builder turns the parents of the running problems into candidates inside the box, as
+# SciPy's solver picks a mutation function by name. ``parent`` is (m, popsize, dims),
+# ``f_parent`` (m, popsize), ``seeds`` (m,) the running problems' seeds, ``g`` the generation.
+
+
+def _rand1(setup: _Setup, parent: Tensor, f_parent: Tensor, seeds: Tensor, g: int) -> Tensor:
+    """DE/rand/1: ``a + F * (b - c)`` for three distinct donors other than the parent."""
+    u = _uniform(seeds, g, 1, (setup.popsize, 3))
+    rows = torch.arange(len(seeds), device=parent.device)[:, None]
+    a_i, b_i, c_i = _donors(u, setup.popsize, 3)
+    mutant = _mutate(parent[rows, a_i], parent[rows, b_i], parent[rows, c_i], setup.F)
+    return _clip(mutant, setup.lo, setup.hi)
+
+
+def _best1(setup: _Setup, parent: Tensor, f_parent: Tensor, seeds: Tensor, g: int) -> Tensor:
+    """DE/best/1: ``best + F * (b - c)`` around the problem's best member."""
+    u = _uniform(seeds, g, 1, (setup.popsize, 3))  # same stream as rand1, first two columns
+    rows = torch.arange(len(seeds), device=parent.device)[:, None]
+    b_i, c_i = _donors(u, setup.popsize, 2)
+    best = parent[rows[:, 0], f_parent.argmin(dim=1)][:, None, :].expand_as(parent)
+    mutant = _mutate(best, parent[rows, b_i], parent[rows, c_i], setup.F)
+    return _clip(mutant, setup.lo, setup.hi)
+
+
+def _fresh(setup: _Setup, parent: Tensor, f_parent: Tensor, seeds: Tensor, g: int) -> Tensor:
+    """Random search: a fresh uniform population in the box (parents unused)."""
+    return setup.lo + (setup.hi - setup.lo) * _uniform(seeds, g, 0, tuple(parent.shape[1:]))
+
+
+_MutantBuilder = Callable[["_Setup", Tensor, Tensor, Tensor, int], Tensor]
+#: One builder per name in :data:`STRATEGIES`, in the same order (a test checks it).
+_MUTANTS: dict[str, _MutantBuilder] = {"rand1": _rand1, "best1": _best1, "random": _fresh}
+#: Strategies whose candidates replace the population outright: no crossover, no selection.
+_REPLACING = frozenset({"random"})
+
+
+def _cross(setup: _Setup, parent: Tensor, mutant: Tensor, seeds: Tensor, g: int) -> Tensor:
+    """Binomial crossover at rate CR; one coordinate per trial always comes from the mutant."""
+    assert setup.CR is not None
+    dims = parent.shape[-1]
+    mask = _uniform(seeds, g, 2, (setup.popsize, dims)) < setup.CR
+    j_rand = (_uniform(seeds, g, 3, (setup.popsize,)) * dims).long().clamp_max(dims - 1)
+    mask = mask | torch.nn.functional.one_hot(j_rand, dims).bool()
+    return _crossover(parent, mutant, mask)
+
+
+# --- the population state and one generation ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Setup:
+    """What stays fixed during a run: the checked settings, the box, the seeds, the stop rules."""
+
+    fn: Fitness
+    lo: Tensor
+    hi: Tensor
+    seeds: Tensor
+    popsize: int
+    F: float
+    CR: float | None
+    strategy: str
+    threshold: Tensor
+    stop_when: Callable[[Tensor, Tensor | None, Tensor], Tensor] | None
+    record: bool
+    can_stop: bool  # a stopping rule was given (else every problem runs every generation)
+
+
+@dataclass
+class _State:
+    """The population state between generations (what SciPy's solver object carries)."""
+
+    population: Tensor  # (problems, popsize, dims) float64
+    fitness: Tensor  # (problems, popsize) float64
+    best_x: Tensor  # (problems, dims): best candidate ever seen
+    best_f: Tensor  # (problems,)
+    best_aux: Tensor | None  # (problems, ...): the fitness function's aux for best_x
+    active: Tensor  # (problems,) bool: still running
+    generations: Tensor  # (problems,) int64: generations each problem ran
+    evaluations: Tensor  # (problems,) int64: candidates each problem scored
+    history: list[Tensor]  # with record: the population after each generation, on the CPU
+
+
+def _evaluate(setup: _Setup, cands: Tensor, idx: Tensor) -> tuple[Tensor, Tensor | None]:
+    """Score ``cands`` for the problems ``idx``, checking what the fitness function returns."""
+    out = setup.fn(cands, idx)
+    aux = None
+    if isinstance(out, tuple):
+        if len(out) != 2:
+            raise ValueError(
+                "the fitness function must return fitness or a pair (fitness, aux), "
+                f"got a tuple of {len(out)}"
+            )
+        out, aux = out
+        if not isinstance(aux, Tensor) or aux.shape[:2] != (len(idx), setup.popsize):
+            got = tuple(aux.shape) if isinstance(aux, Tensor) else type(aux).__name__
+            raise ValueError(
+                f"the fitness function's aux must be a tensor of shape "
+                f"({len(idx)}, {setup.popsize}, ...), got {got}"
+            )
+    return _check_fitness(out, (len(idx), setup.popsize)), aux
+
+
+def _keep_going(setup: _Setup, state: _State, idx: Tensor) -> Tensor:
+    """Which of the problems ``idx`` still run: best fitness not below the threshold, no stop."""
+    go = state.best_f[idx] >= setup.threshold[idx]
+    if setup.stop_when is not None:
+        aux = state.best_aux[idx] if state.best_aux is not None else None
+        stop = setup.stop_when(state.best_f[idx], aux, idx)
+        go = go & ~stop.to(device=go.device, dtype=torch.bool)
+    return go
+
+
+def _start(setup: _Setup, pop: Tensor) -> _State:
+    """Score the initial population: the state at generation 0."""
+    problems = len(setup.seeds)
+    all_idx = torch.arange(problems, device=pop.device)
+    fit, aux = _evaluate(setup, pop, all_idx)
+    best_f, best_j = fit.min(dim=1)
+    state = _State(
+        population=pop,
+        fitness=fit,
+        best_x=pop[all_idx, best_j],
+        best_f=best_f,
+        best_aux=aux[all_idx, best_j].clone() if aux is not None else None,
+        active=torch.ones(problems, dtype=torch.bool, device=pop.device),
+        generations=torch.zeros(problems, dtype=torch.long, device=pop.device),
+        evaluations=torch.full((problems,), setup.popsize, dtype=torch.long, device=pop.device),
+        history=[pop.cpu().clone()] if setup.record else [],
+    )
+    state.active = _keep_going(setup, state, all_idx)
+    return state
+
+
+def _step(setup: _Setup, state: _State, idx: Tensor, g: int) -> None:
+    """Run generation ``g`` for the running problems ``idx``, updating ``state`` in place.
+
+    No device sync: the best candidates are updated with ``torch.where``, not boolean masks.
+    """
+    seeds, parent, f_parent = setup.seeds[idx], state.population[idx], state.fitness[idx]
+    trial = _MUTANTS[setup.strategy](setup, parent, f_parent, seeds, g)
+    replace = setup.strategy in _REPLACING
+    if setup.CR is not None and not replace:
+        trial = _cross(setup, parent, trial, seeds, g)
+    f_trial, aux_t = _evaluate(setup, trial, idx)
+    state.evaluations[idx] += setup.popsize
+    state.generations[idx] = g
+    if replace:
+        state.population[idx], state.fitness[idx] = trial, f_trial
+    else:
+        state.population[idx], state.fitness[idx] = _select(parent, f_parent, trial, f_trial)
+    gf, gj = f_trial.min(dim=1)
+    better = gf < state.best_f[idx]
+    rows = torch.arange(len(idx), device=idx.device)
+    state.best_f[idx] = torch.where(better, gf, state.best_f[idx])
+    state.best_x[idx] = torch.where(better[:, None], trial[rows, gj], state.best_x[idx])
+    if state.best_aux is not None and aux_t is not None:
+        new_aux = aux_t[rows, gj]
+        keep = better.view((-1,) + (1,) * (new_aux.ndim - 1))
+        state.best_aux[idx] = torch.where(keep, new_aux, state.best_aux[idx])
+    if setup.can_stop:
+        state.active[idx] = _keep_going(setup, state, idx)
+
+
+def _run(setup: _Setup, state: _State, generations: int) -> None:
+    """Loop over the generations; problems that met their stopping rule are left out.
+
+    With a stopping rule, reading which problems still run (``nonzero``) is the one
+    device sync per generation; without one, every problem runs and nothing is read back.
+    """
+    all_idx = torch.arange(len(setup.seeds), device=setup.seeds.device)
+    can_stop = setup.can_stop
+    for g in range(1, generations + 1):
+        idx = state.active.nonzero().flatten() if can_stop else all_idx
+        if len(idx) == 0:  # every problem stopped: the rest of the history is frozen
+            if setup.record:
+                state.history += [state.population.cpu().clone() for _ in range(g, generations + 1)]
+            return
+        _step(setup, state, idx, g)
+        if setup.record:
+            state.history.append(state.population.cpu().clone())
+
+
+# --- the optimiser: check once, build the state, loop over the step ----------------------------
+
+
+def _check_settings(
+    fn: object,
+    popsize: object,
+    generations: object,
+    F: object,
+    CR: object,
+    strategy: object,
+    stop_when: object,
+    record: object,
+) -> tuple[int, int, float, float | None, bool]:
+    """The scalar settings checked (popsize, generations, F, CR, record), in the documented order."""
+
+    popsize = check_count(popsize, "popsize", minimum=4)
+    generations = check_count(generations, "generations", minimum=0)
+    F = check_mutation_factor(F)
+    if CR is not None:
+        CR = _as_real(CR, "CR (the crossover rate)", "a number in [0, 1] or None")
+        if not 0.0 <= CR <= 1.0:
+            raise ValueError(f"CR (the crossover rate) must be in [0, 1] or None, got {CR!r}")
+    if not isinstance(strategy, str) or strategy not in STRATEGIES:
+        raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
+    if not callable(fn):
+        raise TypeError(f"fn must be callable, got {type(fn).__name__}")
+    if stop_when is not None and not callable(stop_when):
+        raise TypeError(f"stop_when must be callable or None, got {type(stop_when).__name__}")
+    return popsize, generations, F, CR, check_flag(record, "record")
+
+
+def _check_box(lower: object, upper: object, device: torch.device) -> tuple[Tensor, Tensor]:
+    lo = _as_bounds(lower, "lower", None, torch.float64, device)
+    hi = _as_bounds(upper, "upper", lo.shape[0], torch.float64, device)
+    if bool((lo > hi).any()):
+        raise ValueError("every lower bound must be <= its upper bound")
+    return lo, hi
+
+
+def _resolve_seeds(
+    seed: object, generator: torch.Generator | None, init: Tensor | None, problems: object, device
+) -> Tensor:
+    """One seed per problem, from a seed tensor, an int seed or the generator."""
+
+    if isinstance(seed, Tensor):
+        if seed.ndim != 1 or seed.is_floating_point():
+            raise ValueError("a seed tensor must be a 1-D integer tensor, one seed per problem")
+        return seed.to(device=device, dtype=torch.long)
+    if init is not None:
+        problems = init.shape[0]
+    problems = check_count(problems, "problems", minimum=1)
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise ValueError(f"seed must be an int or a tensor of ints, got {type(seed).__name__}")
+    return problem_seeds(problems, seed=seed, generator=generator, device=device)
+
+
+def _initial_population(
+    init: Tensor | None, seeds: Tensor, popsize: int, lo: Tensor, hi: Tensor
+) -> Tensor:
+    """``init`` checked and clipped into the box, or uniform in the box (stream 0)."""
+    problems, dims = len(seeds), lo.shape[0]
+    if init is None:
+        return lo + (hi - lo) * _uniform(seeds, 0, 0, (popsize, dims))
+    if tuple(init.shape) != (problems, popsize, dims):
+        raise ValueError(
+            f"init must have shape (problems, popsize, dims) = {(problems, popsize, dims)}, "
+            f"got {tuple(init.shape)}"
+        )
+    return clip_to_bounds(init.to(device=lo.device, dtype=torch.float64), lo, hi)
+
+
+def _check_threshold(stop_below: object, problems: int, device: torch.device) -> Tensor:
+    """``stop_below`` as one float64 threshold per problem (-inf: never stop)."""
+    dt = torch.float64
+    if stop_below is None:
+        return torch.full((problems,), -math.inf, dtype=dt, device=device)
+    bad = isinstance(stop_below, (bool, str, bytes))
+    try:
+        threshold = torch.as_tensor(stop_below, dtype=dt, device=device)
+        bad = bad or threshold.ndim > 1 or threshold.numel() not in (1, problems)
+    except (TypeError, ValueError, RuntimeError):
+        bad = True
+    if bad or bool(threshold.isnan().any()):
+        raise ValueError(
+            f"stop_below must be None, a number or one number per problem ({problems}), "
+            f"got {stop_below!r}"
+        )
+    return threshold.expand(problems).clone()
+
+
 def differential_evolution(
     fn: Fitness,
     lower: object,
@@ -437,161 +733,52 @@ def differential_evolution(
     TypeError
         If ``fn`` or ``stop_when`` is not callable.
     """
-    from ._validate import as_real as _as_real
-    from ._validate import check_count, check_flag
-    from .device import check_device
 
-    popsize = check_count(popsize, "popsize", minimum=4)
-    generations = check_count(generations, "generations", minimum=0)
-    F = _check_F(F)
-    if CR is not None:
-        CR = _as_real(CR, "CR (the crossover rate)", "a number in [0, 1] or None")
-        if not 0.0 <= CR <= 1.0:
-            raise ValueError(f"CR (the crossover rate) must be in [0, 1] or None, got {CR!r}")
-    if not isinstance(strategy, str) or strategy not in STRATEGIES:
-        raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
-    if not callable(fn):
-        raise TypeError(f"fn must be callable, got {type(fn).__name__}")
-    if stop_when is not None and not callable(stop_when):
-        raise TypeError(f"stop_when must be callable or None, got {type(stop_when).__name__}")
-    record = check_flag(record, "record")
+    popsize, generations, F, CR, record = _check_settings(
+        fn, popsize, generations, F, CR, strategy, stop_when, record
+    )
     if seed is not None and generator is not None:
         raise ValueError("pass either seed= or generator=, not both")
     if init is not None:
-        _check_tensors(init=init)
+        check_float_tensors(init=init)
         if init.ndim != 3:
             raise ValueError(
                 f"init must have shape (problems, popsize, dims), got {tuple(init.shape)}"
             )
-
     if device is None:
         device = init.device if isinstance(init, Tensor) else torch.device("cpu")
     device = check_device(device)
-    dt = torch.float64
-    lo = _as_bounds(lower, "lower", None, dt, device)
-    hi = _as_bounds(upper, "upper", lo.shape[0], dt, device)
-    if bool((lo > hi).any()):
-        raise ValueError("every lower bound must be <= its upper bound")
-    dims = lo.shape[0]
-
-    if isinstance(seed, Tensor):
-        if seed.ndim != 1 or seed.is_floating_point():
-            raise ValueError("a seed tensor must be a 1-D integer tensor, one seed per problem")
-        seeds = seed.to(device=device, dtype=torch.long)
-        problems = len(seeds)
+    lo, hi = _check_box(lower, upper, device)
+    seeds = _resolve_seeds(seed, generator, init, problems, device)
+    pop = _initial_population(init, seeds, popsize, lo, hi)
+    setup = _Setup(
+        fn=fn,
+        lo=lo,
+        hi=hi,
+        seeds=seeds,
+        popsize=popsize,
+        F=F,
+        CR=CR,
+        strategy=strategy,
+        threshold=_check_threshold(stop_below, len(seeds), device),
+        stop_when=stop_when,
+        record=record,
+        can_stop=stop_below is not None or stop_when is not None,
+    )
+    state = _start(setup, pop)
+    _run(setup, state, generations)
+    if stop_when is not None:
+        stopped = ~_keep_going(setup, state, torch.arange(len(seeds), device=device))
     else:
-        if init is not None:
-            problems = init.shape[0]
-        problems = check_count(problems, "problems", minimum=1)
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise ValueError(f"seed must be an int or a tensor of ints, got {type(seed).__name__}")
-        seeds = problem_seeds(problems, seed=seed, generator=generator, device=device)
-
-    if init is None:
-        pop = lo + (hi - lo) * counter_uniform(seeds, 0, 0, (popsize, dims))
-    else:
-        if tuple(init.shape) != (problems, popsize, dims):
-            raise ValueError(
-                f"init must have shape (problems, popsize, dims) = {(problems, popsize, dims)}, "
-                f"got {tuple(init.shape)}"
-            )
-        pop = clip_to_bounds(init.to(device=device, dtype=dt), lo, hi)
-
-    if stop_below is None:
-        threshold = torch.full((problems,), -math.inf, dtype=dt, device=device)
-    else:
-        bad = isinstance(stop_below, (bool, str, bytes))
-        try:
-            threshold = torch.as_tensor(stop_below, dtype=dt, device=device)
-            bad = bad or threshold.ndim > 1 or threshold.numel() not in (1, problems)
-        except (TypeError, ValueError, RuntimeError):
-            bad = True
-        if bad or bool(threshold.isnan().any()):
-            raise ValueError(
-                f"stop_below must be None, a number or one number per problem ({problems}), "
-                f"got {stop_below!r}"
-            )
-        threshold = threshold.expand(problems).clone()
-
-    def evaluate(cands: Tensor, idx: Tensor) -> tuple[Tensor, Tensor | None]:
-        out = fn(cands, idx)
-        aux = None
-        if isinstance(out, tuple):
-            if len(out) != 2:
-                raise ValueError(
-                    "the fitness function must return fitness or a pair (fitness, aux), "
-                    f"got a tuple of {len(out)}"
-                )
-            out, aux = out
-            if not isinstance(aux, Tensor) or aux.shape[:2] != (len(idx), popsize):
-                got = tuple(aux.shape) if isinstance(aux, Tensor) else type(aux).__name__
-                raise ValueError(
-                    f"the fitness function's aux must be a tensor of shape "
-                    f"({len(idx)}, {popsize}, ...), got {got}"
-                )
-        return _check_fitness(out, (len(idx), popsize)), aux
-
-    all_idx = torch.arange(problems, device=device)
-    fit, aux = evaluate(pop, all_idx)
-    evaluations = torch.full((problems,), popsize, dtype=torch.long, device=device)
-    gens = torch.zeros(problems, dtype=torch.long, device=device)
-    best_f, best_j = fit.min(dim=1)
-    best_x = pop[all_idx, best_j]
-    best_aux = aux[all_idx, best_j].clone() if aux is not None else None
-
-    def keep_going(idx: Tensor) -> Tensor:
-        go = best_f[idx] >= threshold[idx]
-        if stop_when is not None:
-            aux_i = best_aux[idx] if best_aux is not None else None
-            go = go & ~stop_when(best_f[idx], aux_i, idx).to(device=device, dtype=torch.bool)
-        return go
-
-    active = keep_going(all_idx)
-    history = [pop.cpu().clone()] if record else []
-
-    for g in range(1, generations + 1):
-        idx = active.nonzero().flatten()
-        if len(idx) == 0:
-            if record:
-                history.append(pop.cpu().clone())
-            continue
-        s = seeds[idx]
-        parent, f_parent = pop[idx], fit[idx]
-        m = len(idx)
-        if strategy == "random":
-            trial = lo + (hi - lo) * counter_uniform(s, g, 0, (popsize, dims))
-        else:
-            u = counter_uniform(s, g, 1, (popsize, 3))
-            rows = torch.arange(m, device=device)[:, None]
-            if strategy == "rand1":
-                a_i, b_i, c_i = _donors(u, popsize, 3)
-                base = parent[rows, a_i]
-            else:
-                b_i, c_i = _donors(u, popsize, 2)
-                base = parent[rows[:, 0], f_parent.argmin(dim=1)][:, None, :].expand_as(parent)
-            trial = clip_to_bounds(mutate(base, parent[rows, b_i], parent[rows, c_i], F), lo, hi)
-            if CR is not None:
-                mask = counter_uniform(s, g, 2, (popsize, dims)) < CR
-                j_rand = (counter_uniform(s, g, 3, (popsize,)) * dims).long().clamp_max(dims - 1)
-                mask = mask | torch.nn.functional.one_hot(j_rand, dims).bool()
-                trial = binomial_crossover(parent, trial, mask)
-        f_trial, aux_t = evaluate(trial, idx)
-        evaluations[idx] += popsize
-        gens[idx] = g
-        if strategy == "random":
-            pop[idx], fit[idx] = trial, f_trial
-        else:
-            pop[idx], fit[idx] = select(parent, f_parent, trial, f_trial)
-        gf, gj = f_trial.min(dim=1)
-        better = gf < best_f[idx]
-        upd = idx[better]
-        best_f[upd] = gf[better]
-        best_x[upd] = trial[better, gj[better]]
-        if best_aux is not None and aux_t is not None:
-            best_aux[upd] = aux_t[better, gj[better]]
-        active[idx] = keep_going(idx)
-        if record:
-            history.append(pop.cpu().clone())
-
-    stopped = ~keep_going(all_idx) if stop_when is not None else best_f < threshold
-    return DEResult(best_x, best_f, best_aux, pop, fit, gens, evaluations, stopped, history)
+        stopped = state.best_f < setup.threshold
+    return DEResult(
+        state.best_x,
+        state.best_f,
+        state.best_aux,
+        state.population,
+        state.fitness,
+        state.generations,
+        state.evaluations,
+        stopped,
+        state.history,
+    )

@@ -11,6 +11,8 @@ The argument checks they all run first live in :mod:`advlab._validate`.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -28,12 +30,20 @@ from .._validate import (
 )
 
 __all__ = [
+    "NORM_GEOMETRY",
     "Loss",
     "Norm",
+    "NormGeometry",
     "ball_tolerance",
     "check_step_size",
     "input_gradient",
+    "l2_normalize",
+    "l2_project",
+    "l2_random_start",
     "limit_direction",
+    "linf_normalize",
+    "linf_project",
+    "linf_random_start",
     "objective",
     "prepare_labels",
     "resolve_labels",
@@ -181,3 +191,109 @@ def check_step_size(alpha: object, *, eps: float, steps: int) -> float:
     if alpha is None:
         return min(eps, 2.5 * eps / steps)
     return check_real(alpha, "alpha")
+
+
+# --- per-norm geometry of the eps-ball: step direction, projection, random start ---------------
+#
+# PGD's one ascent loop (and APGD's) sees the norm only through these three functions, as
+# foolbox's gradient_descent_base does: ``normalize`` turns an input gradient into the
+# steepest-ascent step of a given length, ``project`` puts ``x_adv + step`` back into the
+# eps-ball around ``x`` and into [0, 1], ``random_start`` draws a uniform point of the ball.
+# They work on checked arguments (eps, alpha already in pixel units and finite).
+
+
+def _work_dtype(dtype: torch.dtype) -> torch.dtype:
+    """float32 for half-precision tensors (a step or a norm would overflow float16), else dtype."""
+    return torch.float32 if dtype in (torch.float16, torch.bfloat16) else dtype
+
+
+def _per_image(t: Tensor) -> tuple[int, ...]:
+    return (-1,) + (1,) * (t.ndim - 1)
+
+
+def linf_normalize(grad: Tensor, alpha: float) -> Tensor:
+    """The L∞ step of length ``alpha``: ``alpha * sign(grad)`` (``grad`` is overwritten).
+
+    Computed in float32 for half-precision gradients, as the L∞ step always was.
+    """
+    return grad.to(_work_dtype(grad.dtype)).sign_().mul_(alpha)
+
+
+def linf_project(x: Tensor, x_adv: Tensor, eps: float, step: Tensor | None = None) -> Tensor:
+    """``x_adv + step`` clamped into ``[max(x - eps, 0), min(x + eps, 1)]``, in ``x``'s dtype.
+
+    For L∞ the ball and [0, 1] together are a box per pixel, so the projection is one clamp.
+    """
+    if step is not None:
+        x_adv = x_adv.add(step).to(x.dtype)
+    return torch.clamp(x_adv, min=(x - eps).clamp_(min=0.0), max=(x + eps).clamp_(max=1.0))
+
+
+def linf_random_start(x: Tensor, eps: float, generator: torch.Generator | None) -> Tensor:
+    """A uniform point of the L∞ eps-ball around ``x``, clipped to [0, 1], as a new tensor.
+
+    Drawn in float32 on the generator's device (CPU by default), then moved to ``x``'s.
+    """
+    where = generator.device if generator is not None else torch.device("cpu")
+    u = torch.rand(x.shape, generator=generator, device=where)
+    delta = u.mul_(2 * eps).sub_(eps).to(device=x.device, dtype=x.dtype)
+    return linf_project(x, x + delta, eps)
+
+
+def l2_normalize(grad: Tensor, alpha: float) -> Tensor:
+    """The L2 step of length ``alpha`` along each image's gradient (``grad`` may be overwritten).
+
+    An image whose gradient has infinite entries steps along their signs
+    (:func:`limit_direction`); a zero gradient gives a zero step. Computed in
+    float32 for half-precision gradients.
+    """
+    grad = limit_direction(grad.to(_work_dtype(grad.dtype)))
+    length = torch.linalg.vector_norm(grad.flatten(1), dim=1).clamp_min_(1e-12)
+    return grad.mul_(alpha).div_(length.view(_per_image(grad)))
+
+
+def l2_project(x: Tensor, x_adv: Tensor, eps: float, step: Tensor | None = None) -> Tensor:
+    """``x_adv + step`` put into the L2 eps-ball around ``x`` and then into [0, 1].
+
+    The perturbation ``x_adv - x (+ step)`` is scaled back to length ``eps``
+    where longer, then clipped; computed in float32 for half-precision images.
+    """
+    work = _work_dtype(x.dtype)
+    x_work = x.to(work)
+    delta = x_adv.to(work) - x_work
+    if step is not None:
+        delta.add_(step)
+    length = torch.linalg.vector_norm(delta.flatten(1), dim=1)
+    # scale back to the sphere where too long; where(...) never uses eps / 0
+    delta.mul_(torch.where(length > eps, eps / length, 1.0).view(_per_image(delta)))
+    return delta.add_(x_work).clamp_(0.0, 1.0).to(x.dtype)
+
+
+def l2_random_start(x: Tensor, eps: float, generator: torch.Generator | None) -> Tensor:
+    """A uniform point of the L2 eps-ball around ``x``, clipped to [0, 1], as a new tensor.
+
+    A uniform direction and a radius ``eps * U ** (1 / d)`` for ``d`` pixels,
+    drawn in float32 on the generator's device (CPU by default), then moved to ``x``'s.
+    """
+    where = generator.device if generator is not None else torch.device("cpu")
+    n, d = x.shape[0], x[0].numel()
+    direction = torch.randn((n, d), generator=generator, device=where)
+    direction /= torch.linalg.vector_norm(direction, dim=1, keepdim=True).clamp_min_(1e-12)
+    radius = eps * torch.rand((n, 1), generator=generator, device=where).pow_(1.0 / d)
+    delta = (direction * radius).view(x.shape).to(device=x.device, dtype=x.dtype)
+    return (x + delta).clamp_(0.0, 1.0)
+
+
+class NormGeometry(NamedTuple):
+    """The three per-norm functions of an ascent loop (see the section comment above)."""
+
+    normalize: Callable[[Tensor, float], Tensor]
+    project: Callable[..., Tensor]
+    random_start: Callable[[Tensor, float, torch.Generator | None], Tensor]
+
+
+#: ``NORM_GEOMETRY[check_norm(norm)]``: the functions for the L∞ ball ("inf") and the L2 ball (2).
+NORM_GEOMETRY: dict[Norm, NormGeometry] = {
+    "inf": NormGeometry(linf_normalize, linf_project, linf_random_start),
+    2: NormGeometry(l2_normalize, l2_project, l2_random_start),
+}

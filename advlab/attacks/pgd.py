@@ -26,11 +26,11 @@ from .._validate import (
     make_generator,
 )
 from ._common import (
+    NORM_GEOMETRY,
     Loss,
     Norm,
     check_step_size,
     input_gradient,
-    limit_direction,
     objective,
     prepare_labels,
 )
@@ -158,9 +158,17 @@ def pgd(
         best = best_success = best_score = None
         for _ in range(restarts):
             start = _random_start(x, eps, p, gen) if random_start else x.clone()
-            ascent = linf_ascent if p == "inf" else l2_ascent
             x_adv = ascent(
-                model, x, start, y, eps=eps, alpha=alpha, steps=steps, targeted=targeted, loss=loss
+                model,
+                x,
+                start,
+                y,
+                eps=eps,
+                alpha=alpha,
+                steps=steps,
+                targeted=targeted,
+                loss=loss,
+                norm=p,
             )
             if restarts == 1:
                 return x_adv
@@ -194,6 +202,35 @@ def meaningful_budget(eps: float, alpha: float, p: Norm, d: int) -> tuple[float,
     return min(eps, diameter), min(alpha, 1e4 * diameter)
 
 
+def ascent(
+    model: nn.Module,
+    x: Tensor,
+    x_adv: Tensor,
+    y: Tensor,
+    *,
+    eps: float,
+    alpha: float,
+    steps: int,
+    targeted: bool,
+    loss: Loss,
+    norm: Norm,
+) -> Tensor:
+    """The one ascent loop of BIM and PGD, on checked arguments, from ``x_adv`` (in the ball).
+
+    Each step moves ``alpha`` along the steepest-ascent direction of the norm
+    and projects back onto the ball and into [0, 1]; the norm enters only
+    through :data:`~advlab.attacks._common.NORM_GEOMETRY` (``normalize``, ``project``).
+    Labels are range-checked on the first step only (that check reads back from the device).
+    """
+    geometry = NORM_GEOMETRY[norm]
+    for step in range(steps):
+        grad, _ = input_gradient(
+            model, x_adv, y, loss=loss, targeted=targeted, check_range=step == 0
+        )
+        x_adv = geometry.project(x, x_adv, eps, geometry.normalize(grad, alpha))
+    return x_adv
+
+
 def linf_ascent(
     model: nn.Module,
     x: Tensor,
@@ -206,21 +243,19 @@ def linf_ascent(
     targeted: bool,
     loss: Loss,
 ) -> Tensor:
-    """The L∞ loop of BIM and PGD, on checked arguments; ``x_adv``, a start in the ball, is reused.
-
-    The allowed set is a box per pixel, ``[max(x - eps, 0), min(x + eps, 1)]``,
-    so projecting onto the ball and clipping to [0, 1] is one clamp against two
-    precomputed bounds.
-    """
-    lo = (x - eps).clamp_(min=0.0)
-    hi = (x + eps).clamp_(max=1.0)
-    for step in range(steps):
-        grad, _ = input_gradient(
-            model, x_adv, y, loss=loss, targeted=targeted, check_range=step == 0
-        )
-        x_adv.add_(grad.sign_(), alpha=alpha)
-        x_adv.clamp_(min=lo, max=hi)
-    return x_adv
+    """:func:`ascent` in the L∞ ball (the loop of BIM, PGD and FGSM-RS)."""
+    return ascent(
+        model,
+        x,
+        x_adv,
+        y,
+        eps=eps,
+        alpha=alpha,
+        steps=steps,
+        targeted=targeted,
+        loss=loss,
+        norm="inf",
+    )
 
 
 def l2_ascent(
@@ -235,44 +270,21 @@ def l2_ascent(
     targeted: bool,
     loss: Loss,
 ) -> Tensor:
-    """The L2 loop of PGD, on checked arguments; ``x_adv`` (a start inside the ball) is reused.
-
-    The step and the projection are computed in float32 for half-precision
-    images (a long step would overflow float16), then rounded back.
-    """
-    shape = (-1,) + (1,) * (x.ndim - 1)
-    work = torch.float32 if x.dtype in (torch.float16, torch.bfloat16) else x.dtype
-    x_work = x.to(work)
-    for step in range(steps):
-        grad, _ = input_gradient(
-            model, x_adv, y, loss=loss, targeted=targeted, check_range=step == 0
-        )
-        grad = limit_direction(grad.to(work))
-        grad_norm = torch.linalg.vector_norm(grad.flatten(1), dim=1).clamp_min_(1e-12)
-        delta = x_adv.to(work).sub_(x_work).addcdiv_(grad, grad_norm.view(shape), value=alpha)
-        length = torch.linalg.vector_norm(delta.flatten(1), dim=1)
-        # scale back to the sphere where too long; where(...) never uses eps / 0
-        delta.mul_(torch.where(length > eps, eps / length, 1.0).view(shape))
-        x_adv = delta.add_(x_work).clamp_(0.0, 1.0).to(x.dtype)
-    return x_adv
+    """:func:`ascent` in the L2 ball."""
+    return ascent(
+        model,
+        x,
+        x_adv,
+        y,
+        eps=eps,
+        alpha=alpha,
+        steps=steps,
+        targeted=targeted,
+        loss=loss,
+        norm=2,
+    )
 
 
 def _random_start(x: Tensor, eps: float, p: Norm, gen: torch.Generator | None) -> Tensor:
-    """A uniform random point of the eps-ball around x (clipped to [0, 1]), as a new tensor.
-
-    Drawn in float32 on the generator's device (CPU by default), then moved to x's.
-    """
-    where = gen.device if gen is not None else torch.device("cpu")
-    n, d = x.shape[0], x[0].numel()
-    if p == "inf":
-        u = torch.rand(x.shape, generator=gen, device=where)
-        delta = u.mul_(2 * eps).sub_(eps)
-    else:
-        direction = torch.randn((n, d), generator=gen, device=where)
-        direction /= torch.linalg.vector_norm(direction, dim=1, keepdim=True).clamp_min_(1e-12)
-        radius = eps * torch.rand((n, 1), generator=gen, device=where).pow_(1.0 / d)
-        delta = (direction * radius).view(x.shape)
-    delta = delta.to(device=x.device, dtype=x.dtype)
-    if p == "inf":
-        return torch.clamp(x + delta, min=(x - eps).clamp_(min=0.0), max=(x + eps).clamp_(max=1.0))
-    return (x + delta).clamp_(0.0, 1.0)
+    """A uniform random point of the eps-ball around x (clipped to [0, 1]), as a new tensor."""
+    return NORM_GEOMETRY[p].random_start(x, eps, gen)
