@@ -46,7 +46,9 @@ from sphinx.transforms import SphinxTransform
 from sphinx.util.docutils import SphinxDirective
 
 #: The placeholder block in a MyST page: ```{advlab-reference} PACKAGE``` and its closing fence.
-PLACEHOLDER = re.compile(r"^```\{advlab-reference\}[ \t]+(?P<package>[\w.]+)[ \t]*\n```[ \t]*$", re.M)
+PLACEHOLDER = re.compile(
+    r"^```\{advlab-reference\}[ \t]+(?P<package>[\w.]+)[ \t]*\n```[ \t]*$", re.M
+)
 
 #: autodoc directive and cross-reference role by kind of object.
 DIRECTIVES = {
@@ -311,7 +313,12 @@ def render_module(section: ModulePlan, documented_modules: set[str]) -> str:
     aliases = [e for e in section.entries if not e.is_home]
     aliases = [e for e in aliases if not (e.kind == "module" and e.path in documented_modules)]
     if aliases:
-        rst += [".. rubric:: Also importable from here", "", f".. advlab-aliases:: {section.name}", ""]
+        rst += [
+            ".. rubric:: Also importable from here",
+            "",
+            f".. advlab-aliases:: {section.name}",
+            "",
+        ]
         for entry in aliases:
             obj = getattr(module, entry.name)
             # autodoc registers a class's defining path itself (``:canonical:``)
