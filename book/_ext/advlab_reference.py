@@ -31,12 +31,14 @@ No file is generated on disk: the text exists only inside the build.
 from __future__ import annotations
 
 import ast
+import contextlib
 import importlib
 import inspect
 import pkgutil
 import re
 import sys
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -121,12 +123,19 @@ def is_private(dotted: str) -> bool:
     return any(part.startswith("_") for part in dotted.split("."))
 
 
-def _import(name: str) -> ModuleType:
-    # Deprecated modules kept for old import paths warn when imported; they are still
-    # public and documented (their docstring says what replaces them).
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    # Deprecated modules kept for old import paths warn when imported (or, through a module
+    # __getattr__, when read); they are still public and documented (their docstring says
+    # what replaces them).
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", FutureWarning)
+        yield
+
+
+def _import(name: str) -> ModuleType:
+    with _quiet():
         return importlib.import_module(name)
 
 
@@ -229,6 +238,11 @@ def plan(package: str = "advlab") -> list[ModulePlan]:
     list of ModulePlan
         Sorted by module name.
     """
+    with _quiet():
+        return _plan(package)
+
+
+def _plan(package: str) -> list[ModulePlan]:
     names = public_modules(package)
     modules = {name: sys.modules[name] for name in names}
     public_all = {name: _public_all(module) for name, module in modules.items()}
@@ -345,7 +359,8 @@ def render(package: str = "advlab") -> str:
     """
     plans = plan(package)
     documented = {p.name for p in plans if p.indexed}
-    return "\n".join(render_module(p, documented) for p in plans)
+    with _quiet():
+        return "\n".join(render_module(p, documented) for p in plans)
 
 
 class AliasesDirective(SphinxDirective):
