@@ -6,8 +6,8 @@
     ```
 
 When Sphinx reads that page, the block is replaced by one section per public module of the
-package (found with :mod:`pkgutil`, so a new module appears without editing anything), in
-import order of their names. Each section has the module's docstring (``automodule``), an
+package (found with :mod:`pkgutil`, so a new module appears without editing anything),
+sorted by dotted name. Each section has the module's docstring (``automodule``), an
 ``autosummary`` table of everything in its ``__all__``, and then every name of that
 ``__all__`` as a documented object at that dotted path, so ``{func}`advlab.attacks.pgd```
 and ``{func}`advlab.pgd``` both resolve:
@@ -17,7 +17,14 @@ and ``{func}`advlab.pgd``` both resolve:
   that defines it, whose ``__all__`` lists it (``pgd`` is defined in
   ``advlab.attacks.pgd`` and exported by ``advlab.attacks`` and ``advlab``: its home is
   ``advlab.attacks.pgd``, the function). A constant's home is the module that assigns it.
-* everywhere else it is listed, a short entry of the same kind links to the home.
+* everywhere else it is listed, a short entry links to the home. The entry is a
+  Python-domain object registered as an alias (as Sphinx registers ``:canonical:`` paths),
+  so a short name that matches several paths resolves to the home without a warning.
+
+Why not autosummary's ``:recursive:`` stub pages: the function ``advlab.attacks.pgd`` and
+the module ``advlab.attacks.pgd`` share a dotted name, which Sphinx reports as a duplicate
+object (a ``-W`` failure); and with ``only_build_toc_files``, stub files left by an earlier
+build are excluded before autosummary regenerates them, which fails the next ``-W`` build.
 
 Private modules (a leading underscore anywhere in the dotted name) are not documented;
 what they define appears where a public module exports it. A module whose dotted name is
