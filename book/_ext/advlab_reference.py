@@ -21,10 +21,12 @@ and ``{func}`advlab.pgd``` both resolve:
   Python-domain object registered as an alias (as Sphinx registers ``:canonical:`` paths),
   so a short name that matches several paths resolves to the home without a warning.
 
-Why not autosummary's ``:recursive:`` stub pages: the function ``advlab.attacks.pgd`` and
-the module ``advlab.attacks.pgd`` share a dotted name, which Sphinx reports as a duplicate
-object (a ``-W`` failure); and with ``only_build_toc_files``, stub files left by an earlier
-build are excluded before autosummary regenerates them, which fails the next ``-W`` build.
+Why not autosummary's ``:recursive:`` stub pages (tried with jupyter-book 1.0.4, ``-W``): the
+first build fails on the stubs' own toctrees ("toctree directive not expected with
+external-toc"), and the next one because ``only_build_toc_files`` excludes the stubs left by
+the first before autosummary regenerates them ("autosummary references excluded document").
+Stubs that documented members would also give the function ``advlab.attacks.pgd`` and the
+module ``advlab.attacks.pgd`` one dotted name, a duplicate object for Sphinx.
 
 Private modules (a leading underscore anywhere in the dotted name) are not documented;
 what they define appears where a public module exports it. A module whose dotted name is
