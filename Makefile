@@ -43,7 +43,7 @@ data:
 # build instead of executing every chapter again. `make book REBUILD=1` (or `make clean`) forces one.
 BOOK_STAMP := _build/html/.advlab-book-stamp
 BOOK_ENV := _build/.advlab-book-env
-BOOK_INPUTS := $(wildcard book/*.md book/*.bib book/*.svg book/_js/*) _config.yml _toc.yml \
+BOOK_INPUTS := $(wildcard book/*.md book/*.bib book/*.svg book/_js/* book/_ext/*.py) _config.yml _toc.yml \
   $(shell find advlab -name '*.py' 2>/dev/null)
 BOOK_SETTINGS := dataset=$(ADVLAB_DATASET) profile=$(ADVLAB_PROFILE) seed=$(ADVLAB_SEED) device=$(ADVLAB_DEVICE)
 
@@ -64,7 +64,7 @@ $(BOOK_STAMP): $(STAMP) $(BOOK_INPUTS) $(BOOK_ENV)
 book: $(BOOK_STAMP)
 	@echo "book: open _build/html/index.html ($$(cat $(BOOK_ENV)))"
 
-LINTED := advlab tests $(wildcard benchmarks)
+LINTED := advlab tests $(wildcard benchmarks) book/_ext
 # Chapters: MyST Markdown notebooks (a jupytext header) in book/.
 CHAPTERS := $(shell grep -l '^jupytext:' book/*.md 2>/dev/null)
 
