@@ -5,6 +5,7 @@ inside the models, so every epsilon is in pixel units.
 """
 
 from . import attacks, data, de, defenses, exercises, metrics, models, stats, train, zoo
+from ._validate import ArgumentError, ArgumentTypeError
 from .attacks import bim, cw_l2, fgsm, jsma, one_pixel, pgd
 from .data import DATASETS, Dataset, DataUnavailableError, load_dataset, load_split
 from .device import default_device
@@ -16,6 +17,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DATASETS",
+    "ArgumentError",
+    "ArgumentTypeError",
     "DataUnavailableError",
     "Dataset",
     "Normalize",
