@@ -82,7 +82,7 @@ Fitness = Callable[[Tensor, Tensor], "Tensor | tuple[Tensor, Tensor]"]
 
 
 def mutate(a: Tensor, b: Tensor, c: Tensor, F: float) -> Tensor:
-    """The DE/rand/1 mutant ``a + F * (b - c)`` (any matching shapes).
+    """Return the DE/rand/1 mutant ``a + F * (b - c)`` (any matching shapes).
 
     Raises
     ------
@@ -120,7 +120,7 @@ def clip_to_bounds(v: Tensor, lower: Tensor, upper: Tensor) -> Tensor:
 
 
 def binomial_crossover(parent: Tensor, mutant: Tensor, mask: Tensor) -> Tensor:
-    """The trial vector: the mutant's coordinate where ``mask`` is True, the parent's elsewhere.
+    """Return the trial: the mutant's coordinate where ``mask`` is True, the parent's elsewhere.
 
     Raises
     ------
@@ -195,7 +195,7 @@ _MASK64 = (1 << 64) - 1
 
 
 def _i64(c: int) -> int:
-    """An unsigned 64-bit constant as the signed int64 with the same bits."""
+    """Return an unsigned 64-bit constant as the signed int64 with the same bits."""
     c &= _MASK64
     return c - (1 << 64) if c >= 1 << 63 else c
 
@@ -231,7 +231,6 @@ def counter_uniform(seeds: Tensor, generation: int, stream: int, shape: tuple[in
         If ``seeds`` is not a 1-D integer tensor, ``generation`` or ``stream`` is not an
         integer >= 0, or ``shape`` is not a tuple of integers >= 0.
     """
-
     if (
         not isinstance(seeds, Tensor)
         or seeds.ndim != 1
@@ -265,8 +264,10 @@ def problem_seeds(
     generator: torch.Generator | None = None,
     device: torch.device | str = "cpu",
 ) -> Tensor:
-    """One int64 seed per problem: ``seed + p`` when ``seed`` is given, else drawn from
-    ``generator`` (or PyTorch's global generator).
+    """Return one int64 seed per problem: ``seed + p``, or drawn from a generator.
+
+    With ``seed``, problem ``p`` gets ``seed + p``; without, the seeds are drawn
+    from ``generator`` (or PyTorch's global generator).
 
     ``seed`` may be any integer in 0 ... 2**64 - 1; it is hashed as its 64 bits, so
     ``seed + p`` wraps around like an unsigned 64-bit counter.
@@ -278,7 +279,6 @@ def problem_seeds(
         both ``seed`` and ``generator`` are given, ``generator`` is not a
         ``torch.Generator``, or ``device`` does not exist on this machine.
     """
-
     n = check_count(n, "n (the number of problems)", minimum=0)
     device = check_device(device)
     if seed is not None and generator is not None:
@@ -566,6 +566,7 @@ def _run(setup: _Setup, state: _State, generations: int) -> None:
 
 def _check_settings(
     fn: object,
+    *,
     popsize: object,
     generations: object,
     F: object,
@@ -574,8 +575,7 @@ def _check_settings(
     stop_when: object,
     record: object,
 ) -> tuple[int, int, float, float | None, bool]:
-    """The scalar settings checked (popsize, generations, F, CR, record), in the documented order."""
-
+    """Check the scalar settings in order; return (popsize, generations, F, CR, record)."""
     popsize = check_count(popsize, "popsize", minimum=4)
     generations = check_count(generations, "generations", minimum=0)
     F = check_mutation_factor(F)
@@ -604,7 +604,6 @@ def _resolve_seeds(
     seed: object, generator: torch.Generator | None, init: Tensor | None, problems: object, device
 ) -> Tensor:
     """One seed per problem, from a seed tensor, an int seed or the generator."""
-
     if isinstance(seed, Tensor):
         if seed.ndim != 1 or seed.is_floating_point():
             raise ValueError("a seed tensor must be a 1-D integer tensor, one seed per problem")
@@ -733,9 +732,15 @@ def differential_evolution(
     TypeError
         If ``fn`` or ``stop_when`` is not callable.
     """
-
     popsize, generations, F, CR, record = _check_settings(
-        fn, popsize, generations, F, CR, strategy, stop_when, record
+        fn,
+        popsize=popsize,
+        generations=generations,
+        F=F,
+        CR=CR,
+        strategy=strategy,
+        stop_when=stop_when,
+        record=record,
     )
     if seed is not None and generator is not None:
         raise ValueError("pass either seed= or generator=, not both")

@@ -212,7 +212,7 @@ def _per_image(t: Tensor) -> tuple[int, ...]:
 
 
 def linf_normalize(grad: Tensor, alpha: float) -> Tensor:
-    """The L∞ step of length ``alpha``: ``alpha * sign(grad)`` (``grad`` is overwritten).
+    """Return the L∞ step of length ``alpha``: ``alpha * sign(grad)`` (``grad`` is overwritten).
 
     Computed in float32 for half-precision gradients, as the L∞ step always was.
     """
@@ -230,7 +230,7 @@ def linf_project(x: Tensor, x_adv: Tensor, eps: float, step: Tensor | None = Non
 
 
 def linf_random_start(x: Tensor, eps: float, generator: torch.Generator | None) -> Tensor:
-    """A uniform point of the L∞ eps-ball around ``x``, clipped to [0, 1], as a new tensor.
+    """Return a uniform point of the L∞ eps-ball around ``x``, clipped to [0, 1], as a new tensor.
 
     Drawn in float32 on the generator's device (CPU by default), then moved to ``x``'s.
     """
@@ -241,7 +241,7 @@ def linf_random_start(x: Tensor, eps: float, generator: torch.Generator | None) 
 
 
 def l2_normalize(grad: Tensor, alpha: float) -> Tensor:
-    """The L2 step of length ``alpha`` along each image's gradient (``grad`` may be overwritten).
+    """Return the L2 step of length ``alpha`` along each gradient (``grad`` may be overwritten).
 
     An image whose gradient has infinite entries steps along their signs
     (:func:`limit_direction`); a zero gradient gives a zero step. Computed in
@@ -270,7 +270,7 @@ def l2_project(x: Tensor, x_adv: Tensor, eps: float, step: Tensor | None = None)
 
 
 def l2_random_start(x: Tensor, eps: float, generator: torch.Generator | None) -> Tensor:
-    """A uniform point of the L2 eps-ball around ``x``, clipped to [0, 1], as a new tensor.
+    """Return a uniform point of the L2 eps-ball around ``x``, clipped to [0, 1], as a new tensor.
 
     A uniform direction and a radius ``eps * U ** (1 / d)`` for ``d`` pixels,
     drawn in float32 on the generator's device (CPU by default), then moved to ``x``'s.

@@ -176,14 +176,14 @@ def pgd(
                 logits = model(x_adv)
             score = objective(logits, y, loss=loss, targeted=targeted)
             success = (logits.argmax(dim=1) == y) == targeted
-            if best is None:
+            if best is None or best_success is None or best_score is None:
                 best, best_success, best_score = x_adv, success, score
                 continue
             better = (success & ~best_success) | ((success == best_success) & (score > best_score))
             best = torch.where(better[:, None, None, None], x_adv, best)
             best_success = best_success | success
             best_score = torch.where(better, score, best_score)
-        return best
+        return x_adv if best is None else best
 
 
 def meaningful_budget(eps: float, alpha: float, p: Norm, d: int) -> tuple[float, float]:
@@ -215,7 +215,7 @@ def ascent(
     loss: Loss,
     norm: Norm,
 ) -> Tensor:
-    """The one ascent loop of BIM and PGD, on checked arguments, from ``x_adv`` (in the ball).
+    """Run the one ascent loop of BIM and PGD, on checked arguments, from ``x_adv`` (in the ball).
 
     Each step moves ``alpha`` along the steepest-ascent direction of the norm
     and projects back onto the ball and into [0, 1]; the norm enters only
@@ -286,5 +286,5 @@ def l2_ascent(
 
 
 def _random_start(x: Tensor, eps: float, p: Norm, gen: torch.Generator | None) -> Tensor:
-    """A uniform random point of the eps-ball around x (clipped to [0, 1]), as a new tensor."""
+    """Return a uniform random point of the eps-ball around x, clipped to [0, 1] (a new tensor)."""
     return NORM_GEOMETRY[p].random_start(x, eps, gen)
