@@ -11,6 +11,10 @@ chapters reuse it unchanged:
 ``loss_fn(logits, targets) -> loss``
     replaces cross-entropy: defensive distillation trains on soft labels at a
     temperature this way (``targets`` may then be probabilities).
+
+A third, ``on_epoch_end(epoch, history) -> bool | None``, is called after each
+epoch and may stop training by returning True: the catastrophic-overfitting
+guard of adversarial training checks the model there and stops a collapsing run.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -43,6 +48,8 @@ __all__ = ["History", "accuracy", "evaluate", "fit", "predict", "set_seed"]
 
 Perturb = Callable[[nn.Module, Tensor, Tensor], "Tensor | tuple[Tensor, Tensor]"]
 LossFn = Callable[[Tensor, Tensor], Tensor]
+#: ``on_epoch_end(epoch, history)``: called after each epoch; True stops training.
+EpochEnd = Callable[[int, "History"], "bool | None"]
 
 
 @dataclass
@@ -77,6 +84,7 @@ def fit(
     device: torch.device | str | None = None,
     perturb: Perturb | None = None,
     loss_fn: LossFn | None = None,
+    on_epoch_end: EpochEnd | None = None,
     progress: bool = True,
 ) -> History:
     """Train ``model`` in place with Adam on ``(x, y)``; return the per-epoch history.
@@ -107,13 +115,25 @@ def fit(
         returns the new images (same labels) or a pair ``(images, labels)``.
     loss_fn:
         Optional ``loss_fn(logits, targets)``; defaults to mean cross-entropy.
+    on_epoch_end:
+        Optional ``on_epoch_end(epoch, history)``, called after every epoch once its
+        loss and accuracy are in ``history``: ``epoch`` counts the epochs trained so far
+        (1, 2, ..., so ``epoch == len(history.loss)``) and ``history`` is the
+        :class:`History` that ``fit`` will return (read it; do not change it). The
+        model is the one passed in, trained in place, so a callback that checks it
+        holds it already. Return True to stop training after this epoch, False or
+        None to go on. The shuffling generator is ``fit``'s own, so a callback that
+        only measures the model (:func:`evaluate`, an attack with a ``seed``) changes
+        nothing in training; one that draws from PyTorch's global generator shifts
+        what dropout layers draw next.
     progress:
         Show a tqdm progress bar over epochs (a boolean).
 
     Returns
     -------
     History
-        Mean loss and accuracy per epoch, on the batches the model trained on.
+        Mean loss and accuracy per epoch, on the batches the model trained on (one
+        entry per epoch trained: fewer than ``epochs`` when ``on_epoch_end`` stopped it).
 
     Raises
     ------
@@ -121,7 +141,9 @@ def fit(
         For any argument outside the ranges above, before training starts; a
         model whose output is not (N, K) float logits, or labels outside
         [0, K), are found at the first forward pass, before any update; ``perturb`` output
-        whose sizes disagree is reported at the batch where it happens.
+        whose sizes disagree is reported at the batch where it happens, and an
+        ``on_epoch_end`` that returns anything but True, False or None at the epoch
+        where it does.
     """
     model = check_module(model)
     x = check_image_batch(x, allow_empty=False)
@@ -132,7 +154,7 @@ def fit(
     weight_decay = check_real(weight_decay, "weight_decay")
     seed = check_seed(seed)
     progress = check_flag(progress, "progress")
-    for hook, name in ((perturb, "perturb"), (loss_fn, "loss_fn")):
+    for hook, name in ((perturb, "perturb"), (loss_fn, "loss_fn"), (on_epoch_end, "on_epoch_end")):
         if hook is not None and not callable(hook):
             raise ValueError(f"{name} must be callable or None, got {type(hook).__name__}")
     if not any(p.requires_grad for p in model.parameters()):
@@ -148,7 +170,7 @@ def fit(
     history = History()
     checked: int | None = None
     bar = tqdm(range(epochs), desc="training", unit="epoch", disable=not progress, leave=False)
-    for _ in bar:
+    for epoch in bar:
         model.train()
         order = torch.randperm(len(x), generator=gen).to(dev)
         total_loss, correct, seen = 0.0, 0, 0
@@ -185,7 +207,24 @@ def fit(
         history.loss.append(total_loss / seen)
         history.accuracy.append(correct / seen)
         bar.set_postfix(loss=f"{history.loss[-1]:.3f}", acc=f"{history.accuracy[-1]:.3f}")
+        if on_epoch_end is not None and _stop_requested(
+            on_epoch_end(epoch + 1, history), epoch + 1
+        ):
+            break
+    bar.close()
     return history
+
+
+def _stop_requested(answer: object, epoch: int) -> bool:
+    """Read ``on_epoch_end``'s answer: True stops; False or None goes on; anything else is refused."""
+    if answer is None:
+        return False
+    if isinstance(answer, (bool, np.bool_)):
+        return bool(answer)
+    raise ValueError(
+        f"on_epoch_end returned {answer!r} ({type(answer).__name__}) after epoch {epoch}; "
+        "return True to stop training, False or None to go on"
+    )
 
 
 @torch.no_grad()

@@ -272,10 +272,10 @@ def test_recipe_caches_defended_models_keyed_by_their_settings(
 def test_guard_rule_flags_pgd_collapse_while_fgsm_holds() -> None:
     guard = OverfitGuard(eps=0.1, drop=0.2, gap=None)  # the drop rule alone
     assert not guard.is_collapse(0.5, 0.0)  # nothing to compare with yet
-    guard.records.append(GuardRecord(1, 0.9, 0.5, 0.4, False))
-    assert guard.is_collapse(0.6, 0.1)  # PGD fell by 0.3, FGSM rose: collapse
-    assert not guard.is_collapse(0.3, 0.1)  # both fell: a weaker model, not overfitting
-    assert not guard.is_collapse(0.6, 0.25)  # PGD fell by 0.15 < drop
+    earlier = [GuardRecord(1, 0.9, 0.5, 0.4, False)]
+    assert guard.is_collapse(0.6, 0.1, earlier)  # PGD fell by 0.3, FGSM rose: collapse
+    assert not guard.is_collapse(0.3, 0.1, earlier)  # both fell: a weaker model, not overfitting
+    assert not guard.is_collapse(0.6, 0.25, earlier)  # PGD fell by 0.15 < drop
     with pytest.raises(ValueError, match="drop must be a finite number > 0"):
         OverfitGuard(eps=0.1, drop=0.0)
     # the gap rule, on by default at 0.3: FGSM-robust far beyond PGD-robust, with no drop to see
@@ -296,9 +296,9 @@ def test_guard_records_every_epoch_and_stop_restores_the_best(
     real_check = OverfitGuard.check
 
     def scripted(
-        self: OverfitGuard, net: nn.Module, xc: Tensor, yc: Tensor, epoch: int
+        self: OverfitGuard, net: nn.Module, xc: Tensor, yc: Tensor, epoch: int, earlier: list
     ) -> GuardRecord:
-        record = real_check(self, net, xc, yc, epoch)
+        record = real_check(self, net, xc, yc, epoch, earlier)
         snapshots.append(copy.deepcopy(net.state_dict()))
         record.pgd_accuracy, record.fgsm_accuracy = (0.5, 0.5) if epoch == 1 else (0.0, 0.9)
         record.collapsed = epoch > 1
@@ -318,7 +318,8 @@ def test_guard_records_every_epoch_and_stop_restores_the_best(
             device="cpu",
             progress=False,
         )
-    assert history.stopped_at == 2 and guard.best_epoch == 1 and len(history.guard) == 2
+    assert history.stopped_at == 2 and history.best_epoch == 1 and len(history.guard) == 2
+    assert len(history.loss) == 2 and history.collapsed
     for name, value in model.state_dict().items():
         assert torch.equal(value, snapshots[0][name])
 

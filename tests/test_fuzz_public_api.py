@@ -1167,7 +1167,7 @@ CASES.update(
                 stop=FLAG,
                 held_out=SMALL_COUNT,
             ),
-            lambda r, a, k: r.records == [] and not r.collapsed and r.stopped_at is None,
+            lambda r, a, k: hash(r) is not None and not r.is_collapse(0.5, 0.5),  # frozen
             budget=40,
         ),
         _ADV.adversarial_config: Case(

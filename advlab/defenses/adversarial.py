@@ -38,9 +38,8 @@ puts them, defaults filled in, into a :class:`~advlab.zoo.TrainConfig` for the
 from __future__ import annotations
 
 import copy
-import math
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
@@ -89,10 +88,6 @@ LabelSource = Literal["true", "predicted"]
 
 class CatastrophicOverfittingWarning(RuntimeWarning):
     """PGD accuracy collapsed during single-step adversarial training while FGSM accuracy held."""
-
-
-class _StopTraining(Exception):
-    """Raised from inside ``fit`` by the guard to end training early."""
 
 
 @dataclass(frozen=True)
@@ -310,9 +305,13 @@ class GuardRecord:
     collapsed: bool
 
 
-@dataclass
+@dataclass(frozen=True)
 class OverfitGuard:
     """Detects catastrophic overfitting on a held-out batch, after every epoch.
+
+    A frozen configuration: what a run measures (its records, the epoch it stopped at,
+    its best epoch) comes back in that run's :class:`AdversarialHistory`, so one guard
+    can watch any number of runs (a loop over ε) and each is judged on its own checks.
 
     Attributes
     ----------
@@ -336,8 +335,6 @@ class OverfitGuard:
         (Wong et al.'s early stopping); otherwise only warn and record.
     held_out:
         How many training images are set aside for the checks (not trained on).
-    records:
-        Filled in during training, one :class:`GuardRecord` per epoch.
     """
 
     eps: float
@@ -346,57 +343,82 @@ class OverfitGuard:
     gap: float | None = 0.3
     stop: bool = False
     held_out: int = 128
-    records: list[GuardRecord] = field(default_factory=list)
-    stopped_at: int | None = None
-    best_epoch: int | None = None
 
     def __post_init__(self) -> None:
-        self.eps = check_eps(self.eps)
-        self.pgd_steps = check_count(self.pgd_steps, "pgd_steps")
-        self.drop = check_real(self.drop, "drop", positive=True)
+        object.__setattr__(self, "eps", check_eps(self.eps))
+        object.__setattr__(self, "pgd_steps", check_count(self.pgd_steps, "pgd_steps"))
+        object.__setattr__(self, "drop", check_real(self.drop, "drop", positive=True))
         if self.gap is not None:
-            self.gap = check_real(self.gap, "gap", positive=True)
+            object.__setattr__(self, "gap", check_real(self.gap, "gap", positive=True))
         if not isinstance(self.stop, bool):
             raise ValueError(f"stop must be True or False, got {self.stop!r}")
-        self.held_out = check_count(self.held_out, "held_out")
+        object.__setattr__(self, "held_out", check_count(self.held_out, "held_out"))
 
-    @property
-    def collapsed(self) -> bool:
-        """Whether any check found a collapse."""
-        return any(r.collapsed for r in self.records)
-
-    def is_collapse(self, fgsm_accuracy: float, pgd_accuracy: float) -> bool:
-        """The rule: PGD accuracy more than ``drop`` below its best check so far, while FGSM
-        accuracy is at least what it was at that check (FGSM-robust, PGD-broken); or, with
-        ``gap`` set, FGSM accuracy more than ``gap`` above PGD accuracy."""
+    def is_collapse(
+        self, fgsm_accuracy: float, pgd_accuracy: float, earlier: Sequence[GuardRecord] = ()
+    ) -> bool:
+        """The rule: PGD accuracy more than ``drop`` below its best check so far (in
+        ``earlier``, this run's previous checks), while FGSM accuracy is at least what it
+        was at that check (FGSM-robust, PGD-broken); or, with ``gap`` set, FGSM accuracy
+        more than ``gap`` above PGD accuracy."""
         if self.gap is not None and fgsm_accuracy - pgd_accuracy > self.gap:
             return True
-        best = max(self.records, key=lambda r: r.pgd_accuracy, default=None)
+        best = max(earlier, key=lambda r: r.pgd_accuracy, default=None)
         return (
             best is not None
             and pgd_accuracy < best.pgd_accuracy - self.drop
             and fgsm_accuracy >= best.fgsm_accuracy
         )
 
-    def check(self, model: nn.Module, x: Tensor, y: Tensor, epoch: int) -> GuardRecord:
-        """Measure the held-out batch after ``epoch``; record, and flag a collapse."""
+    def check(
+        self,
+        model: nn.Module,
+        x: Tensor,
+        y: Tensor,
+        epoch: int,
+        earlier: Sequence[GuardRecord] = (),
+    ) -> GuardRecord:
+        """Measure the held-out batch ``(x, y)`` after ``epoch`` and flag a collapse.
+
+        Returns
+        -------
+        GuardRecord
+            The clean, FGSM and PGD (seeded by ``epoch``) accuracies, and whether
+            :meth:`is_collapse` finds a collapse against ``earlier`` (this run's
+            previous records). The guard keeps nothing; the caller keeps the record.
+        """
         clean = float((predict(model, x).argmax(1) == y).float().mean())
         x_f = fgsm(model, x, y, eps=self.eps)
         x_p = pgd(model, x, y, eps=self.eps, steps=self.pgd_steps, seed=epoch)
         acc_f = float((predict(model, x_f).argmax(1) == y).float().mean())
         acc_p = float((predict(model, x_p).argmax(1) == y).float().mean())
-        collapsed = self.is_collapse(acc_f, acc_p)
-        record = GuardRecord(epoch, clean, acc_f, acc_p, collapsed)
-        self.records.append(record)
-        return record
+        return GuardRecord(epoch, clean, acc_f, acc_p, self.is_collapse(acc_f, acc_p, earlier))
 
 
 @dataclass
 class AdversarialHistory(History):
-    """:class:`~advlab.train.History` plus the guard's checks (empty without a guard)."""
+    """:class:`~advlab.train.History` plus the guard's checks (empty without a guard).
+
+    Attributes
+    ----------
+    guard:
+        One :class:`GuardRecord` per epoch trained, this run's only.
+    stopped_at:
+        The epoch after which the guard stopped training (None if it did not); ``loss``
+        and ``accuracy`` then hold the epochs up to it.
+    best_epoch:
+        The checked epoch with the best held-out PGD accuracy (the first, among ties);
+        a stopped run's model holds that epoch's weights. None without a guard.
+    """
 
     guard: list[GuardRecord] = field(default_factory=list)
     stopped_at: int | None = None
+    best_epoch: int | None = None
+
+    @property
+    def collapsed(self) -> bool:
+        """Whether any of the guard's checks found a collapse."""
+        return any(r.collapsed for r in self.guard)
 
 
 def adversarial_fit(
@@ -434,13 +456,16 @@ def adversarial_fit(
         As in :func:`~advlab.train.fit` (``seed`` also drives the random starts).
     guard:
         Optional :class:`OverfitGuard`; its ``held_out`` images are taken from
-        ``(x, y)`` (a seeded random choice) and not trained on.
+        ``(x, y)`` (a seeded random choice) and not trained on. It checks the model
+        after every epoch, through :func:`~advlab.train.fit`'s ``on_epoch_end``; a
+        guard may be reused, each run is judged on its own checks.
 
     Returns
     -------
     AdversarialHistory
-        Per-epoch loss and accuracy on the (mixed) training batches, the guard's
-        records, and the epoch training stopped at if the guard stopped it.
+        Per-epoch loss and accuracy on the (mixed) training batches (up to the stop,
+        if the guard stopped training), this run's guard records, the epoch training
+        stopped at, and the best PGD epoch (whose weights a stopped run restores).
 
     Raises
     ------
@@ -482,8 +507,8 @@ def adversarial_fit(
         order = torch.randperm(len(x), generator=torch.Generator().manual_seed((seed + 1) % 2**64))
         keep, check = order[guard.held_out :], order[: guard.held_out]
         x, y, x_check, y_check = x[keep], y[keep], x[check], y[check]
-    batches_per_epoch = math.ceil(len(x) / batch_size)
-    state = {"batch": 0, "best": None, "best_acc": -1.0}
+    records: list[GuardRecord] = []
+    best: dict[str, Any] = {"epoch": None, "acc": -1.0, "weights": None}
     # with a guard, one bar that shows its checks; without, fit's own bar
     bar = tqdm(
         total=epochs,
@@ -492,13 +517,6 @@ def adversarial_fit(
     )
 
     def perturb(net: nn.Module, xb: Tensor, yb: Tensor) -> Tensor | tuple[Tensor, Tensor]:
-        state["batch"] += 1
-        if (
-            guard is not None
-            and state["batch"] > 1
-            and (state["batch"] - 1) % batches_per_epoch == 0
-        ):
-            _epoch_end(net, (state["batch"] - 1) // batches_per_epoch)
         x_adv = adversarial_perturbation(net, xb, yb, s, generator=gen)
         if weight == 0.0:
             return x_adv
@@ -512,30 +530,28 @@ def adversarial_fit(
         adv = F.cross_entropy(logits[half:], targets[half:])
         return weight * clean + (1.0 - weight) * adv
 
-    def _epoch_end(net: nn.Module, epoch: int) -> None:
+    def on_epoch_end(epoch: int, trained: History) -> bool:
+        """The guard's check after ``epoch``; True (stop) on a collapse with ``stop=True``."""
         assert guard is not None and x_check is not None and y_check is not None
-        dev = next(net.parameters()).device
-        record = guard.check(net, x_check.to(dev), y_check.to(dev), epoch)
+        dev = next(model.parameters()).device
+        record = guard.check(model, x_check.to(dev), y_check.to(dev), epoch, records)
+        records.append(record)
         bar.update(1)
         bar.set_postfix(fgsm=f"{record.fgsm_accuracy:.2f}", pgd=f"{record.pgd_accuracy:.2f}")
-        if record.pgd_accuracy > state["best_acc"]:
-            state["best_acc"] = record.pgd_accuracy
-            state["best"] = copy.deepcopy(net.state_dict())
-            guard.best_epoch = epoch
+        if record.pgd_accuracy > best["acc"]:
+            best.update(epoch=epoch, acc=record.pgd_accuracy)
+            best["weights"] = copy.deepcopy(model.state_dict())
         if record.collapsed:
             what = "stopping and restoring" if guard.stop else "the best PGD accuracy was at"
             warnings.warn(
                 f"catastrophic overfitting after epoch {epoch}: held-out PGD accuracy "
-                f"{record.pgd_accuracy:.2f} (best {state['best_acc']:.2f}) while FGSM accuracy "
-                f"is {record.fgsm_accuracy:.2f}; {what} epoch {guard.best_epoch}",
+                f"{record.pgd_accuracy:.2f} (best {best['acc']:.2f}) while FGSM accuracy "
+                f"is {record.fgsm_accuracy:.2f}; {what} epoch {best['epoch']}",
                 CatastrophicOverfittingWarning,
-                stacklevel=4,
+                stacklevel=4,  # on_epoch_end < fit < adversarial_fit < its caller
             )
-            if guard.stop:
-                guard.stopped_at = epoch
-                raise _StopTraining
+        return record.collapsed and guard.stop
 
-    history = AdversarialHistory()
     try:
         inner = fit(
             model,
@@ -549,19 +565,17 @@ def adversarial_fit(
             device=device,
             perturb=perturb,
             loss_fn=loss_fn,
+            on_epoch_end=None if guard is None else on_epoch_end,
             progress=progress and guard is None,
         )
-        history.loss, history.accuracy = inner.loss, inner.accuracy
-        if guard is not None:
-            _epoch_end(model, epochs)
-    except _StopTraining:
-        assert guard is not None and state["best"] is not None
-        model.load_state_dict(state["best"])
-        history.stopped_at = guard.stopped_at
     finally:
         bar.close()
-    if guard is not None:
-        history.guard = list(guard.records)
+    history = AdversarialHistory(
+        loss=inner.loss, accuracy=inner.accuracy, guard=records, best_epoch=best["epoch"]
+    )
+    if guard is not None and guard.stop and records[-1].collapsed:
+        model.load_state_dict(best["weights"])
+        history.stopped_at = records[-1].epoch
     return history
 
 
@@ -666,8 +680,8 @@ def _recipe(
         return {}
     return {
         "guard": [asdict(r) for r in history.guard],
-        "stopped_at": guard.stopped_at,
-        "best_epoch": guard.best_epoch,
+        "stopped_at": history.stopped_at,
+        "best_epoch": history.best_epoch,
     }
 
 
