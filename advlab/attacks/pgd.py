@@ -157,7 +157,7 @@ def pgd(
         y = prepare_labels(model, x, y, targeted=targeted)
         best = best_success = best_score = None
         for _ in range(restarts):
-            start = _random_start(x, eps, p, gen) if random_start else x.clone()
+            start = uniform_start(x, eps, p, gen) if random_start else x.clone()
             x_adv = ascent(
                 model,
                 x,
@@ -231,60 +231,6 @@ def ascent(
     return x_adv
 
 
-def linf_ascent(
-    model: nn.Module,
-    x: Tensor,
-    x_adv: Tensor,
-    y: Tensor,
-    *,
-    eps: float,
-    alpha: float,
-    steps: int,
-    targeted: bool,
-    loss: Loss,
-) -> Tensor:
-    """:func:`ascent` in the L∞ ball (the loop of BIM, PGD and FGSM-RS)."""
-    return ascent(
-        model,
-        x,
-        x_adv,
-        y,
-        eps=eps,
-        alpha=alpha,
-        steps=steps,
-        targeted=targeted,
-        loss=loss,
-        norm="inf",
-    )
-
-
-def l2_ascent(
-    model: nn.Module,
-    x: Tensor,
-    x_adv: Tensor,
-    y: Tensor,
-    *,
-    eps: float,
-    alpha: float,
-    steps: int,
-    targeted: bool,
-    loss: Loss,
-) -> Tensor:
-    """:func:`ascent` in the L2 ball."""
-    return ascent(
-        model,
-        x,
-        x_adv,
-        y,
-        eps=eps,
-        alpha=alpha,
-        steps=steps,
-        targeted=targeted,
-        loss=loss,
-        norm=2,
-    )
-
-
-def _random_start(x: Tensor, eps: float, p: Norm, gen: torch.Generator | None) -> Tensor:
+def uniform_start(x: Tensor, eps: float, p: Norm, gen: torch.Generator | None) -> Tensor:
     """Return a uniform random point of the eps-ball around x, clipped to [0, 1] (a new tensor)."""
     return NORM_GEOMETRY[p].random_start(x, eps, gen)

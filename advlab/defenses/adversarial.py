@@ -63,7 +63,7 @@ from .._validate import (
     make_generator,
 )
 from ..attacks.fgsm import fgsm
-from ..attacks.pgd import _random_start, linf_ascent, meaningful_budget, pgd
+from ..attacks.pgd import ascent, meaningful_budget, pgd, uniform_start
 from ..train import History, fit, predict
 from ..zoo import TrainConfig, register_recipe
 
@@ -245,9 +245,18 @@ def fgsm_rs(
     # beyond 1 (pixel units) a radius or a signed step changes nothing; huge values would overflow
     eps, step_size = meaningful_budget(eps, step_size, "inf", x[0].numel())
     with frozen_eval(model):
-        start = _random_start(x, eps, "inf", generator)
-        return linf_ascent(
-            model, x, start, y, eps=eps, alpha=step_size, steps=1, targeted=False, loss="ce"
+        start = uniform_start(x, eps, "inf", generator)
+        return ascent(
+            model,
+            x,
+            start,
+            y,
+            eps=eps,
+            alpha=step_size,
+            steps=1,
+            targeted=False,
+            loss="ce",
+            norm="inf",
         ).detach()
 
 
