@@ -73,6 +73,7 @@ CHAPTERS := $(shell grep -l '^jupytext:' book/*.md 2>/dev/null)
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/ruff format --check $(LINTED)
+	$(BIN)/mypy advlab
 	@rm -rf _build/lint && mkdir -p _build/lint/book
 	@for f in $(CHAPTERS); do \
 	  $(BIN)/jupytext --quiet --to py:percent "$$f" -o "_build/lint/$${f%.md}.py" || exit 1; \

@@ -19,8 +19,8 @@ def model_device(model: nn.Module) -> torch.device | None:
     """Device of the model's first parameter or buffer; None for a model with neither."""
     for t in model.parameters():
         return t.device
-    for t in model.buffers():
-        return t.device
+    for b in model.buffers():
+        return b.device
     return None
 
 

@@ -358,7 +358,7 @@ def _mnist_class(key: str):
 
     base = datasets.MNIST if key == "mnist" else datasets.FashionMNIST
 
-    class SplitOnly(base):  # type: ignore[misc, valid-type]
+    class SplitOnly(base):  # type: ignore[misc, valid-type]  # base: one of two torchvision classes
         """torchvision's class, but only this split's files need to exist."""
 
         def _check_exists(self) -> bool:
@@ -470,7 +470,7 @@ def _numpy_reconstructors() -> dict[tuple[str, str], object]:
         allowed[(module, "_reconstruct")] = multiarray._reconstruct
         allowed[(module, "scalar")] = multiarray.scalar
     for module in ("numpy.core.numeric", "numpy._core.numeric"):
-        allowed[(module, "_frombuffer")] = numeric._frombuffer
+        allowed[(module, "_frombuffer")] = numeric._frombuffer  # type: ignore[attr-defined]  # private, absent from NumPy's stubs
     allowed[("numpy", "ndarray")] = np.ndarray
     allowed[("numpy", "dtype")] = np.dtype
     allowed[("_codecs", "encode")] = codecs.encode  # how protocol 2 writes bytes
@@ -515,15 +515,14 @@ def _read_cifar_pickle(path: Path) -> dict:
 def _cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     blob = _read_cifar_pickle(path)
     data, labels = blob.get("data"), blob.get("labels")
-    ok = (
+    if not (
         isinstance(data, np.ndarray)
         and data.dtype == np.uint8
         and data.ndim == 2
         and data.shape[1] == 3 * 32 * 32
         and isinstance(labels, list)
         and all(isinstance(v, int) and not isinstance(v, bool) for v in labels)
-    )
-    if not ok:
+    ):
         raise _corrupt(
             "cifar10",
             path.parent,

@@ -26,6 +26,9 @@ class Normalize(nn.Module):
     in the state dict, but are not trained.
     """
 
+    mean: Tensor
+    std: Tensor
+
     def __init__(self, mean: Sequence[float], std: Sequence[float]) -> None:
         super().__init__()
         mean_t = _per_channel(mean, "mean")
@@ -58,7 +61,7 @@ def _per_channel(values: object, name: str) -> Tensor:
             raise ValueError(f"{name} must be one-dimensional: one number per channel")
         items = values.tolist()
     else:
-        items = list(values)  # type: ignore[call-overload]
+        items = list(values)  # type: ignore[call-overload]  # a sized iterable; list() says if not
     if not items:
         raise ValueError(f"{name} must have one number per channel, got an empty sequence")
     out = []
@@ -99,7 +102,11 @@ def check_architecture(
             f"image_shape must be (channels, height, width) of positive integers, "
             f"got {image_shape!r}"
         )
-    if not is_int(num_classes) or int(num_classes) < 2:  # type: ignore[call-overload]
+    if (
+        not isinstance(num_classes, numbers.Integral)
+        or isinstance(num_classes, (bool, np.bool_))
+        or int(num_classes) < 2
+    ):
         raise ValueError(f"num_classes must be an integer >= 2, got {num_classes!r}")
     c, h, w = (int(s) for s in image_shape)
     if c > MAX_CHANNELS or max(h, w) > MAX_SIDE:
@@ -107,20 +114,24 @@ def check_architecture(
             f"image_shape {(c, h, w)} is too large (at most {MAX_CHANNELS} channels and "
             f"{MAX_SIDE} pixels a side)"
         )
-    if int(num_classes) > MAX_CLASSES:  # type: ignore[call-overload]
+    if int(num_classes) > MAX_CLASSES:
         raise ValueError(f"num_classes must be at most {MAX_CLASSES:,}, got {num_classes}")
-    return (c, h, w), int(num_classes)  # type: ignore[call-overload]
+    return (c, h, w), int(num_classes)
 
 
 def _common_setup(
-    image_shape: object, num_classes: object, mean: object, std: object, width: object
+    image_shape: object,
+    num_classes: object,
+    mean: Sequence[float] | None,
+    std: Sequence[float] | None,
+    width: object,
 ) -> tuple[tuple[int, int, int], int, int, Normalize]:
     """The checks every model shares: architecture, width, and a per-channel Normalize."""
     (c, h, w), classes = check_architecture(image_shape, num_classes)
     if (
         isinstance(width, (bool, np.bool_))
         or not isinstance(width, numbers.Integral)
-        or not 1 <= width <= MAX_WIDTH
+        or not 1 <= int(width) <= MAX_WIDTH
     ):
         raise ValueError(f"width must be an integer in 1 ... {MAX_WIDTH}, got {width!r}")
     normalize = Normalize([0.5] * c if mean is None else mean, [0.5] * c if std is None else std)

@@ -227,7 +227,7 @@ def paired_test(
         ``p_value`` is the sign test on the discordant pairs,
         ``scipy.stats.binomtest(a_only, a_only + b_only, 0.5)``; 1.0 when there are none.
     """
-    alternative = _choice(alternative, "alternative", ("two-sided", "greater", "less"))
+    side = _choice(alternative, "alternative", ("two-sided", "greater", "less"))
     confidence = _confidence(confidence)
     a, b = _mask(a, "a"), _mask(b, "b")
     if a.size != b.size:
@@ -236,7 +236,7 @@ def paired_test(
     both, n = int((a & b).sum()), a.size
     p = 1.0
     if a_only + b_only:
-        p = float(scipy.stats.binomtest(a_only, a_only + b_only, 0.5, alternative).pvalue)
+        p = float(scipy.stats.binomtest(a_only, a_only + b_only, 0.5, side).pvalue)
     ra, rb = rate(int(a.sum()), n, confidence), rate(int(b.sum()), n, confidence)
     return PairedTest(a_only, b_only, both, n - a_only - b_only - both, n, p, ra, rb)
 
@@ -343,7 +343,7 @@ def _boot_args(confidence: object, n_resamples: object, seed: object, method: ob
     method = _choice(method, "method", ("BCa", "percentile", "basic"))
     if isinstance(n_resamples, (bool, np.bool_)) or not isinstance(n_resamples, numbers.Integral):
         raise TypeError(f"n_resamples must be an int, got {type(n_resamples).__name__}")
-    if not 100 <= n_resamples <= 1_000_000:
+    if not 100 <= int(n_resamples) <= 1_000_000:
         raise ValueError(f"n_resamples must be in 100 ... 10**6 (9999 is usual), got {n_resamples}")
     return confidence, int(n_resamples), check_seed(seed), method
 

@@ -93,7 +93,7 @@ def _check_jacobian(jacobian: object) -> Jacobian:
         raise ValueError(
             f"jacobian must be 'probs' (softmax, as in the paper) or 'logits', got {jacobian!r}"
         )
-    return jacobian  # type: ignore[return-value]
+    return "probs" if jacobian == "probs" else "logits"
 
 
 def _gradients(

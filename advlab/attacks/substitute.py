@@ -252,7 +252,7 @@ def train_substitute(
     check_grad_mode(x_seed)
     if (x_eval is None) != (y_eval is None):
         raise ValueError("pass x_eval and y_eval together (held-out images and their true labels)")
-    if x_eval is not None:
+    if x_eval is not None and y_eval is not None:
         check_images(target, x_eval)
         y_eval = check_labels(y_eval, x_eval)
     dev = x_seed.device
@@ -263,14 +263,13 @@ def train_substitute(
     if num_classes < 2:
         raise ValueError(f"the target must score at least 2 classes, it returns {num_classes}")
     torch.manual_seed(seed % 2**63)
+    c, h, w = x_seed.shape[1:]
     if make_model is None:
         mean = x_seed.mean(dim=(0, 2, 3)).tolist()
         std = x_seed.std(dim=(0, 2, 3)).clamp_min(1e-3).tolist()
-        substitute = build_model(
-            "small_cnn", tuple(x_seed.shape[1:]), num_classes, mean=mean, std=std
-        )
+        substitute = build_model("small_cnn", (c, h, w), num_classes, mean=mean, std=std)
     else:
-        substitute = make_model(tuple(x_seed.shape[1:]), num_classes)
+        substitute = make_model((c, h, w), num_classes)
         if not isinstance(substitute, nn.Module):
             raise TypeError(f"make_model must return an nn.Module, got {type(substitute).__name__}")
     substitute.to(dev)

@@ -169,8 +169,9 @@ def distill(
         teacher = copy.deepcopy(model)
         set_seed((seed + 1) % 2**64)
         for m in teacher.modules():
-            if hasattr(m, "reset_parameters") and m is not teacher:
-                m.reset_parameters()
+            reset = getattr(m, "reset_parameters", None)
+            if callable(reset) and m is not teacher:
+                reset()
     common: dict[str, Any] = dict(
         epochs=epochs,
         batch_size=batch_size,

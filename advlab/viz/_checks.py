@@ -24,7 +24,7 @@ def check_title(title: object, name: str = "title") -> None:
         raise ValueError(f"{name} must be a string or None, got {type(title).__name__}")
 
 
-def check_classes(classes: object, k: int | None = None) -> Sequence[object]:
+def check_classes(classes: object, k: int | None = None) -> Sequence[object] | np.ndarray:
     """A sequence of class names (not a string), of length ``k`` when given."""
     if isinstance(classes, (str, bytes)) or not isinstance(classes, Sequence | np.ndarray):
         raise ValueError(f"classes must be a sequence of class names, got {type(classes).__name__}")

@@ -55,7 +55,7 @@ def class_pair_heatmap(
         If ``matrix`` is not (K, K) numbers with K = len(classes), or ``ax``,
         ``title``, ``vmax`` or ``annotate`` is of the wrong kind.
     """
-    classes = check_classes(classes)
+    check_classes(classes)
     m = as_array(matrix, "matrix", 2)
     k = len(classes)
     check_axes(ax, optional=True)
@@ -298,7 +298,7 @@ def de_population_figure(
     if ax is None:
         fig, ax = plt.subplots(figsize=(3.6, 3.4), layout="constrained")
     else:
-        fig = ax.figure  # type: ignore[assignment]
+        fig = ax.figure  # type: ignore[assignment]  # a SubFigure if ax is in one: returned as is
     gx, gy = np.meshgrid(np.linspace(lower[0], upper[0], 120), np.linspace(lower[1], upper[1], 120))
     z = as_array(f(gx, gy), "f(X, Y)")
     if z.shape != gx.shape:
@@ -314,4 +314,4 @@ def de_population_figure(
     ax.set_aspect("equal")
     if title:
         ax.set_title(title, fontsize=9)
-    return fig  # type: ignore[return-value]
+    return fig
