@@ -107,10 +107,12 @@ class Dataset:
 
     @property
     def num_classes(self) -> int:
+        """Number of classes, ``len(classes)``."""
         return len(self.classes)
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
+        """``(C, H, W)`` of one image, in channels and pixels."""
         c, h, w = self.x_train.shape[1:]
         return (int(c), int(h), int(w))
 
@@ -123,11 +125,12 @@ class Dataset:
         )
 
     def __repr__(self) -> str:
+        """Return ``Dataset(...)`` around :meth:`describe`'s line."""
         return f"Dataset({self.describe()})"
 
 
 def cache_dir() -> Path:
-    """advlab's cache folder: ``$ADVLAB_CACHE``, else ``$XDG_CACHE_HOME/advlab``, else ``~/.cache/advlab``."""
+    """Return the cache folder: ``$ADVLAB_CACHE``, else ``$XDG_CACHE_HOME/advlab``, else ``~/.cache/advlab``."""
     env = os.environ.get("ADVLAB_CACHE")
     if env:
         return Path(env).expanduser()
@@ -137,7 +140,7 @@ def cache_dir() -> Path:
 
 
 def data_root(root: str | os.PathLike[str] | None = None) -> Path:
-    """The folder searched for torchvision datasets: ``root``, else ``$ADVLAB_DATA``, else the cache."""
+    """Return the torchvision data folder: ``root``, else ``$ADVLAB_DATA``, else the cache."""
     if root is not None:
         return Path(root).expanduser()
     env = os.environ.get("ADVLAB_DATA")
@@ -334,7 +337,7 @@ def _unreadable(key: str, where: Path, err: OSError) -> DataUnavailableError:
 def _check_arrays(
     key: str, where: Path, x: Tensor, y: Tensor, num_classes: int
 ) -> tuple[Tensor, Tensor]:
-    """Counts that agree and labels in range, or a DataUnavailableError naming the files."""
+    """Check counts agree and labels are in range, or raise DataUnavailableError naming the files."""
     if len(x) != len(y):
         raise _corrupt(key, where, f"{len(x):,} images but {len(y):,} labels.")
     if len(y) and (int(y.min()) < 0 or int(y.max()) >= num_classes):
@@ -348,7 +351,7 @@ def _check_arrays(
 
 
 def _mnist_files(train: bool) -> list[str]:
-    """The two unpacked files of one MNIST-format split, as torchvision names them."""
+    """Return the two unpacked files of one MNIST-format split, as torchvision names them."""
     prefix = "train" if train else "t10k"
     return [f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"]
 
@@ -400,8 +403,10 @@ def _unpack_gz(key: str, src_raw: Path, dst_raw: Path, stems: list[str]) -> None
 
 
 def _unpack_tag(raw: Path, stems: list[str]) -> str:
-    """A folder name for unpacked copies: the source folder and each .gz file's size and mtime,
-    so a replaced ``.gz`` is unpacked afresh instead of serving a stale copy."""
+    """Name a folder for unpacked copies by the source folder and each .gz file's size and mtime.
+
+    A replaced ``.gz`` is then unpacked afresh instead of serving a stale copy.
+    """
     parts = [str(raw.resolve())]
     for stem in stems:
         st = (raw / f"{stem}.gz").stat()
@@ -462,7 +467,7 @@ def _load_mnist_like(
 
 
 def _numpy_reconstructors() -> dict[tuple[str, str], object]:
-    """The only globals a CIFAR-10 batch may name: NumPy's array and dtype rebuilders."""
+    """Return the only globals a CIFAR-10 batch may name: NumPy's array and dtype rebuilders."""
     from numpy._core import multiarray, numeric
 
     allowed: dict[tuple[str, str], object] = {}

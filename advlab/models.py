@@ -44,14 +44,16 @@ class Normalize(nn.Module):
         self.register_buffer("std", std_t.view(1, -1, 1, 1))
 
     def forward(self, x: Tensor) -> Tensor:
+        """Return ``(x - mean) / std`` per channel."""
         return (x - self.mean) / self.std
 
     def extra_repr(self) -> str:
+        """Return ``mean=[...], std=[...]`` for the module's repr."""
         return f"mean={self.mean.flatten().tolist()}, std={self.std.flatten().tolist()}"
 
 
 def _per_channel(values: object, name: str) -> Tensor:
-    """A 1-D float32 tensor of finite numbers from a sequence, NumPy array or 1-D tensor."""
+    """Return a 1-D float32 tensor of finite numbers from a sequence, NumPy array or 1-D tensor."""
     if isinstance(values, (str, bytes)) or not hasattr(values, "__len__"):
         raise ValueError(
             f"{name} must be a sequence of one number per channel, got {type(values).__name__}"
@@ -126,7 +128,7 @@ def _common_setup(
     std: Sequence[float] | None,
     width: object,
 ) -> tuple[tuple[int, int, int], int, int, Normalize]:
-    """The checks every model shares: architecture, width, and a per-channel Normalize."""
+    """Run the checks every model shares: architecture, width, and a per-channel Normalize."""
     (c, h, w), classes = check_architecture(image_shape, num_classes)
     if (
         isinstance(width, (bool, np.bool_))
@@ -196,6 +198,7 @@ class SmallCNN(nn.Module):
         )
 
     def forward(self, x: Tensor) -> Tensor:
+        """Return the logits (N, num_classes) of images ``x`` (N, C, H, W) in [0, 1]."""
         return self.classifier(self.features(self.normalize(x)))
 
 
@@ -312,6 +315,7 @@ class AllConv(nn.Module):
         self.features = nn.Sequential(*layers)
 
     def forward(self, x: Tensor) -> Tensor:
+        """Return the logits (N, num_classes) of images ``x`` (N, C, H, W) in [0, 1]."""
         return self.features(self.normalize(x))
 
 
@@ -366,6 +370,7 @@ class NiN(nn.Module):
         self.features = nn.Sequential(*layers)
 
     def forward(self, x: Tensor) -> Tensor:
+        """Return the logits (N, num_classes) of images ``x`` (N, C, H, W) in [0, 1]."""
         return self.features(self.normalize(x))
 
 
@@ -419,6 +424,7 @@ class VGG16(nn.Module):
         )
 
     def forward(self, x: Tensor) -> Tensor:
+        """Return the logits (N, num_classes) of images ``x`` (N, C, H, W) in [0, 1]."""
         return self.classifier(self.features(self.normalize(x)))
 
 

@@ -78,7 +78,7 @@ def _choice(value: object, name: str, choices: tuple[str, ...]) -> str:
 
 
 def _mask(x: object, name: str) -> np.ndarray:
-    """A 1-D NumPy bool array from a mask (see the module's docstring), or a clear error."""
+    """Return a 1-D NumPy bool array from a mask (see the module's docstring), or a clear error."""
     if not isinstance(x, (torch.Tensor, np.ndarray, list, tuple)) and hasattr(x, "success"):
         x = x.success  # an attack result
     hint = "pass one True/False per image, e.g. (model(x_adv).argmax(1) != y)"
@@ -106,7 +106,7 @@ def _mask(x: object, name: str) -> np.ndarray:
 
 
 def _values(x: object, name: str) -> np.ndarray:
-    """A 1-D float64 array of at least two finite numbers, or a clear error."""
+    """Return a 1-D float64 array of at least two finite numbers, or raise a clear error."""
     if isinstance(x, torch.Tensor):
         if x.device.type == "meta" or x.dtype == torch.bool or x.is_complex():
             raise TypeError(f"{name} must be a real-valued tensor, got {x.dtype}")
@@ -157,11 +157,12 @@ class Rate:
         return f"{_fmt(self.value, fmt)} ({ci}, n = {self.n:,})"
 
     def __str__(self) -> str:
+        """Return :meth:`text` with its default format."""
         return self.text()
 
 
 def rate(successes: int, n: int, confidence: float = 0.95) -> Rate:
-    """The rate ``successes / n`` with its Wilson score interval.
+    """Return the rate ``successes / n`` with its Wilson score interval.
 
     Parameters
     ----------
@@ -210,7 +211,7 @@ class PairedTest:
 def paired_test(
     a: Any, b: Any, *, alternative: Alternative = "two-sided", confidence: float = 0.95
 ) -> PairedTest:
-    """Exact McNemar test: does A succeed where B fails more (or less) often than the reverse?
+    """Test (exact McNemar) if A succeeds where B fails more (or less) often than the reverse.
 
     Parameters
     ----------
@@ -242,8 +243,10 @@ def paired_test(
 
 
 def format_p(p: float, alpha: float | None = None) -> str:
-    """``"p = 0.041"`` with two significant digits (more if needed to fall on the same side of
-    ``alpha`` as ``p``), or ``"p < 0.001"``."""
+    """Format a p-value as ``"p = 0.041"``, or ``"p < 0.001"``.
+
+    Two significant digits, more if needed to fall on the same side of ``alpha`` as ``p``.
+    """
     p = _real(p, "p")
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"p must be a probability in [0, 1], got {p}")
@@ -267,6 +270,7 @@ class Comparison:
     test: PairedTest
 
     def __str__(self) -> str:
+        """Return the sentence, :attr:`text`."""
         return self.text
 
 
@@ -326,6 +330,7 @@ class Interval:
         return f"{_fmt(self.estimate, fmt)} ({_ci_text(self.low, self.high, self.confidence, fmt)})"
 
     def __str__(self) -> str:
+        """Return :meth:`text` with its default format."""
         return self.text()
 
     def inline(self, fmt: str = "+.1f", unit: str = "") -> str:

@@ -1,5 +1,7 @@
-"""The Jacobian-based saliency map attack, JSMA (Papernot, McDaniel, Jha, Fredrikson,
-Celik & Swami, 2016, "The limitations of deep learning in adversarial settings").
+"""The Jacobian-based saliency map attack, JSMA.
+
+Papernot, McDaniel, Jha, Fredrikson, Celik & Swami (2016), "The limitations of deep
+learning in adversarial settings".
 
 A targeted L0 attack: it changes few pixels, each by a lot. At every iteration
 it computes, for each input feature ``p``, how much increasing it raises the
@@ -199,7 +201,7 @@ def _best_pairs(
 def saliency_map(
     model: nn.Module, x: Tensor, target: Tensor, *, jacobian: Jacobian = "probs"
 ) -> tuple[Tensor, Tensor]:
-    """The two halves of JSMA's saliency map, each shaped like ``x``: ``(α, β)``.
+    """Compute the two halves of JSMA's saliency map, each shaped like ``x``: ``(α, β)``.
 
     ``α = ∂F_t/∂x`` and ``β = Σ_{j≠t} ∂F_j/∂x`` for the target classes ``target``,
     with ``F`` the softmax (``jacobian="probs"``) or the logits. A feature is

@@ -124,6 +124,7 @@ class OnePixelResult:
         return self.probs.amax(dim=1)
 
     def __len__(self) -> int:
+        """Return the number of images attacked."""
         return len(self.success)
 
 
@@ -175,7 +176,7 @@ def _decode(
 
 
 def apply_pixels(x: Tensor, positions: Tensor, values: Tensor) -> Tensor:
-    """Copies of ``x`` (B, C, H, W) with pixel ``positions[b, j]`` set to ``values[b, j]``.
+    """Return copies of ``x`` (B, C, H, W) with pixel ``positions[b, j]`` set to ``values[b, j]``.
 
     ``positions`` (B, k, 2) int64 (row, col); ``values`` (B, k, C). Pixels are
     written in order ``j = 0, 1, ...`` (a later one wins on a shared position),
@@ -459,7 +460,7 @@ def one_pixel(
 def _initial_population(
     seeds: Tensor, popsize: int, pixels: int, image_shape: tuple[int, int, int]
 ) -> Tensor:
-    """The paper's initialisation: coordinates uniform, values N(0.5, 0.5) clipped to [0, 1].
+    """Draw the paper's initialisation: coordinates uniform, values N(0.5, 0.5) clipped to [0, 1].
 
     Drawn from each image's own random stream (generation 0), like the rest of DE.
     """

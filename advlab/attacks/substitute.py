@@ -88,7 +88,7 @@ class LabelOracle:
 
 
 def jacobian_augment(substitute: nn.Module, x: Tensor, labels: Tensor, lam: float) -> Tensor:
-    """The new points ``clip(x + lam · sign(∂F_label(x)/∂x), 0, 1)`` of one augmentation round.
+    """Return one augmentation round's new points ``clip(x + lam · sign(∂F_label(x)/∂x), 0, 1)``.
 
     ``F_label`` is the substitute's logit for the label the target gave each
     image; the whole batch is differentiated at once (the logits of different

@@ -84,7 +84,7 @@ class AttackTable:
     examples: dict[tuple[str, str], Tensor] = field(default_factory=dict)
 
     def best_attack(self, model: str) -> str:
-        """The attack that leaves ``model`` the lowest accuracy."""
+        """Return the attack that leaves ``model`` the lowest accuracy."""
         row = {a: v for a, v in self.accuracy[model].items() if not math.isnan(v)}
         return min(row, key=row.__getitem__)
 
@@ -106,6 +106,7 @@ class AttackTable:
         return head, body
 
     def __str__(self) -> str:
+        """Return the table as aligned plain text, accuracies to three decimals."""
         head, body = self._cells()
         widths = [max(len(r[i]) for r in [head, *body]) for i in range(len(head))]
         line = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True))  # noqa: E731

@@ -131,7 +131,7 @@ def class_pair_figure(
 def adversarial_class_figure(
     counts: Mapping[str, Tensor | np.ndarray], classes: Sequence[str], *, title: str | None = None
 ) -> Figure:
-    """Grouped bars: the share of successes per adversarial class, one group per setting.
+    """Draw grouped bars: the share of successes per adversarial class, one group per setting.
 
     Raises
     ------
@@ -267,7 +267,7 @@ def de_population_figure(
     title: str | None = None,
     ax: Axes | None = None,
 ) -> Figure:
-    """A 2-D population (P, 2) drawn on the contour plot of ``f(X, Y)`` over the box.
+    """Draw a 2-D population (P, 2) on the contour plot of ``f(X, Y)`` over the box.
 
     Raises
     ------
