@@ -82,6 +82,18 @@ def _mask(x: object, name: str) -> np.ndarray:
     if not isinstance(x, (torch.Tensor, np.ndarray, list, tuple)) and hasattr(x, "success"):
         x = x.success  # an attack result
     hint = "pass one True/False per image, e.g. (model(x_adv).argmax(1) != y)"
+    x = _mask_array(x, name, hint)
+    if x.dtype.kind not in "biu":
+        raise TypeError(f"{name} must be a boolean (or 0/1 integer) array, got {x.dtype}; {hint}")
+    if x.ndim != 1 or x.size == 0:
+        raise ValueError(f"{name} must be 1-D and non-empty (one flag per image), got {x.shape}")
+    if x.dtype.kind != "b" and not np.isin(x, (0, 1)).all():
+        raise ValueError(f"{name} holds integers other than 0 and 1; {hint}")
+    return x.astype(bool)
+
+
+def _mask_array(x: object, name: str, hint: str) -> np.ndarray:
+    """Return a mask given as a tensor, list or tuple as a NumPy array (an array as it is)."""
     if isinstance(x, torch.Tensor):
         if x.device.type == "meta" or x.is_floating_point() or x.is_complex():
             raise TypeError(
@@ -96,13 +108,7 @@ def _mask(x: object, name: str) -> np.ndarray:
         x = np.array([bool(v) for v in x], dtype=bool)
     elif not isinstance(x, np.ndarray):
         raise TypeError(f"{name} must be a boolean tensor, array or list, got {type(x).__name__}")
-    if x.dtype.kind not in "biu":
-        raise TypeError(f"{name} must be a boolean (or 0/1 integer) array, got {x.dtype}; {hint}")
-    if x.ndim != 1 or x.size == 0:
-        raise ValueError(f"{name} must be 1-D and non-empty (one flag per image), got {x.shape}")
-    if x.dtype.kind != "b" and not np.isin(x, (0, 1)).all():
-        raise ValueError(f"{name} holds integers other than 0 and 1; {hint}")
-    return x.astype(bool)
+    return x
 
 
 def _values(x: object, name: str) -> np.ndarray:
@@ -343,7 +349,10 @@ class Interval:
         return f"{self.estimate:{fmt}}{unit}, {level} CI {self.low:{fmt}} to {self.high:{fmt}}"
 
 
-def _boot_args(confidence: object, n_resamples: object, seed: object, method: object) -> tuple:
+def _boot_args(
+    confidence: object, n_resamples: object, seed: object, method: object
+) -> tuple[float, int, int, str]:
+    """Check the bootstrap settings; return ``(confidence, n_resamples, seed, method)``."""
     confidence = _confidence(confidence)
     method = _choice(method, "method", ("BCa", "percentile", "basic"))
     if isinstance(n_resamples, (bool, np.bool_)) or not isinstance(n_resamples, numbers.Integral):
@@ -353,7 +362,14 @@ def _boot_args(confidence: object, n_resamples: object, seed: object, method: ob
     return confidence, int(n_resamples), check_seed(seed), method
 
 
-def _bootstrap(data, statistic, estimate, confidence, n_resamples, seed, method) -> Interval:
+def _bootstrap(
+    data: tuple[np.ndarray, ...],
+    statistic: Callable[..., Any],
+    estimate: float,
+    settings: tuple[float, int, int, str],
+) -> Interval:
+    """Bootstrap ``statistic`` on ``data``; ``settings`` as :func:`_boot_args` returns them."""
+    confidence, n_resamples, seed, method = settings
     if not math.isfinite(estimate):
         raise ValueError(f"the statistic is not finite on the data ({estimate}); rescale it")
     if all(np.ptp(d) == 0 for d in data):  # every resample gives the estimate
@@ -407,7 +423,7 @@ def bootstrap_ci(
         estimate = float(statistic(x))
     except (TypeError, ValueError) as err:
         raise TypeError(f"statistic must map a sample to one number ({err})") from None
-    return _bootstrap((x,), statistic, estimate, *args)
+    return _bootstrap((x,), statistic, estimate, args)
 
 
 def bootstrap_indices(
@@ -491,11 +507,11 @@ def bootstrap_median_diff(
             d = a - b
         if not np.isfinite(d).all():
             raise ValueError("a - b overflows to infinity; rescale the values")
-        return _bootstrap((d,), np.median, float(np.median(d)), *args)
+        return _bootstrap((d,), np.median, float(np.median(d)), args)
 
     def diff(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
         return np.median(x, axis=axis) - np.median(y, axis=axis)
 
     with np.errstate(over="ignore"):
         estimate = float(diff(a, b))
-    return _bootstrap((a, b), diff, estimate, *args)
+    return _bootstrap((a, b), diff, estimate, args)

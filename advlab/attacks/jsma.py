@@ -221,6 +221,50 @@ def saliency_map(
     return alpha.view_as(x).detach(), beta.view_as(x).detach()
 
 
+def _check_settings(
+    *, targeted: bool, theta: float, gamma: float, jacobian: object, candidates: int
+) -> tuple[float, float, Jacobian, int]:
+    """Check JSMA's settings; return ``(theta, gamma, jacobian, candidates)``."""
+    if targeted is not True:
+        raise ValueError(
+            "JSMA is a targeted attack: call it with targeted=True (the default) and the "
+            "target classes as y"
+        )
+    if isinstance(gamma, bool) or not isinstance(gamma, numbers.Real) or not 0 < gamma <= 1:
+        raise ValueError(
+            f"gamma (the largest fraction of features JSMA may change) must lie in (0, 1], "
+            f"got {gamma!r}"
+        )
+    if (
+        isinstance(theta, bool)
+        or not isinstance(theta, numbers.Real)
+        or not math.isfinite(theta)
+        or theta == 0
+        or abs(theta) > 1
+    ):
+        raise ValueError(
+            f"theta (the change per chosen feature, pixel units) must be a non-zero number in "
+            f"[-1, 1], positive to brighten and negative to darken; got {theta!r}"
+        )
+    return (
+        float(theta),
+        float(gamma),
+        _check_jacobian(jacobian),
+        check_count(candidates, "candidates", minimum=2),
+    )
+
+
+def _feature_budget(gamma: float, d: int) -> int:
+    """Return how many of the ``d`` features JSMA may change, at least one pair."""
+    budget = int(gamma * d + 1e-9)
+    if budget < 2:
+        raise ValueError(
+            f"gamma={gamma} allows {budget} of the {d} features to change; JSMA changes them "
+            f"in pairs, so gamma must be at least {2 / d:.4g} for these images"
+        )
+    return budget
+
+
 def jsma(
     model: nn.Module,
     x: Tensor,
@@ -281,38 +325,12 @@ def jsma(
         targets, or a target the model already predicts (e.g. the true labels
         passed as targets).
     """
-    if targeted is not True:
-        raise ValueError(
-            "JSMA is a targeted attack: call it with targeted=True (the default) and the "
-            "target classes as y"
-        )
-    if isinstance(gamma, bool) or not isinstance(gamma, numbers.Real) or not 0 < gamma <= 1:
-        raise ValueError(
-            f"gamma (the largest fraction of features JSMA may change) must lie in (0, 1], "
-            f"got {gamma!r}"
-        )
-    if (
-        isinstance(theta, bool)
-        or not isinstance(theta, numbers.Real)
-        or not math.isfinite(theta)
-        or theta == 0
-        or abs(theta) > 1
-    ):
-        raise ValueError(
-            f"theta (the change per chosen feature, pixel units) must be a non-zero number in "
-            f"[-1, 1], positive to brighten and negative to darken; got {theta!r}"
-        )
-    theta, gamma = float(theta), float(gamma)
-    jacobian = _check_jacobian(jacobian)
-    candidates = check_count(candidates, "candidates", minimum=2)
+    theta, gamma, jacobian, candidates = _check_settings(
+        targeted=targeted, theta=theta, gamma=gamma, jacobian=jacobian, candidates=candidates
+    )
     check_images(model, x)
     n, d = x.shape[0], x[0].numel()
-    budget = int(gamma * d + 1e-9)
-    if budget < 2:
-        raise ValueError(
-            f"gamma={gamma} allows {budget} of the {d} features to change; JSMA changes them "
-            f"in pairs, so gamma must be at least {2 / d:.4g} for these images"
-        )
+    budget = _feature_budget(gamma, d)
     sign = 1.0 if theta > 0 else -1.0
     k = min(candidates, d)
     max_iters = budget // 2

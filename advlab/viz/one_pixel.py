@@ -257,6 +257,22 @@ def one_pixel_figure(
     return fig
 
 
+def _check_box(
+    lower: Sequence[float], upper: Sequence[float], best: Sequence[float] | None
+) -> None:
+    """Check that ``lower``, ``upper`` (and ``best`` unless None) are points (x, y), lower < upper."""
+    box = []
+    for v, name in ((lower, "lower"), (upper, "upper"), (best, "best")):
+        if v is None and name == "best":
+            continue
+        a = as_array(v, name, 1)
+        if a.shape != (2,) or not np.isfinite(a).all():
+            raise ValueError(f"{name} must be two finite numbers (x, y), got {v!r}")
+        box.append(a)
+    if not (box[0] < box[1]).all():
+        raise ValueError(f"lower must be below upper in both coordinates, got {lower} and {upper}")
+
+
 def de_population_figure(
     f: Callable[[np.ndarray, np.ndarray], np.ndarray],
     population: Tensor | np.ndarray,
@@ -282,16 +298,7 @@ def de_population_figure(
         raise TypeError(f"f must be callable as f(X, Y), got {type(f).__name__}")
     check_axes(ax, optional=True)
     check_title(title)
-    box = []
-    for v, name in ((lower, "lower"), (upper, "upper"), (best, "best")):
-        if v is None and name == "best":
-            continue
-        a = as_array(v, name, 1)
-        if a.shape != (2,) or not np.isfinite(a).all():
-            raise ValueError(f"{name} must be two finite numbers (x, y), got {v!r}")
-        box.append(a)
-    if not (box[0] < box[1]).all():
-        raise ValueError(f"lower must be below upper in both coordinates, got {lower} and {upper}")
+    _check_box(lower, upper, best)
     pop = as_array(population, "population")
     if pop.ndim != 2 or pop.shape[1] != 2:
         raise ValueError(f"population must be (members, 2) for a contour plot, got {pop.shape}")
