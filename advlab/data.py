@@ -356,7 +356,7 @@ def _mnist_files(train: bool) -> list[str]:
     return [f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"]
 
 
-def _mnist_class(key: str):
+def _mnist_class(key: str) -> type:
     from torchvision import datasets
 
     base = datasets.MNIST if key == "mnist" else datasets.FashionMNIST
