@@ -74,6 +74,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/lint-imports
+	$(BIN)/mypy advlab
 	@rm -rf _build/lint && mkdir -p _build/lint/book
 	@for f in $(CHAPTERS); do \
 	  $(BIN)/jupytext --quiet --to py:percent "$$f" -o "_build/lint/$${f%.md}.py" || exit 1; \

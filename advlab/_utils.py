@@ -16,16 +16,16 @@ __all__ = ["atomic_write", "eval_mode", "frozen_eval", "model_device", "model_dt
 
 
 def model_device(model: nn.Module) -> torch.device | None:
-    """Device of the model's first parameter or buffer; None for a model with neither."""
+    """Return the device of the model's first parameter or buffer; None for a model with neither."""
     for t in model.parameters():
         return t.device
-    for t in model.buffers():
-        return t.device
+    for b in model.buffers():
+        return b.device
     return None
 
 
 def model_dtype(model: nn.Module) -> torch.dtype | None:
-    """dtype of the model's first floating parameter; None when it has none."""
+    """Return the dtype of the model's first floating parameter; None when it has none."""
     for t in model.parameters():
         if t.is_floating_point():
             return t.dtype

@@ -110,10 +110,12 @@ class Dataset:
 
     @property
     def num_classes(self) -> int:
+        """Number of classes, ``len(classes)``."""
         return len(self.classes)
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
+        """``(C, H, W)`` of one image, in channels and pixels."""
         c, h, w = self.x_train.shape[1:]
         return (int(c), int(h), int(w))
 
@@ -126,11 +128,12 @@ class Dataset:
         )
 
     def __repr__(self) -> str:
+        """Return ``Dataset(...)`` around :meth:`describe`'s line."""
         return f"Dataset({self.describe()})"
 
 
 def cache_dir() -> Path:
-    """advlab's cache folder: ``$ADVLAB_CACHE``, else ``$XDG_CACHE_HOME/advlab``, else ``~/.cache/advlab``."""
+    """Return the cache folder: ``$ADVLAB_CACHE``, else ``$XDG_CACHE_HOME/advlab``, else ``~/.cache/advlab``."""
     env = os.environ.get("ADVLAB_CACHE")
     if env:
         return Path(env).expanduser()
@@ -140,7 +143,7 @@ def cache_dir() -> Path:
 
 
 def data_root(root: str | os.PathLike[str] | None = None) -> Path:
-    """The folder searched for torchvision datasets: ``root``, else ``$ADVLAB_DATA``, else the cache."""
+    """Return the torchvision data folder: ``root``, else ``$ADVLAB_DATA``, else the cache."""
     if root is not None:
         return Path(root).expanduser()
     env = os.environ.get("ADVLAB_DATA")
@@ -338,7 +341,7 @@ def _unreadable(key: str, where: Path, err: OSError) -> DataUnavailableError:
 def _check_arrays(
     key: str, where: Path, x: Tensor, y: Tensor, num_classes: int
 ) -> tuple[Tensor, Tensor]:
-    """Counts that agree and labels in range, or a DataUnavailableError naming the files."""
+    """Check counts agree and labels are in range, or raise DataUnavailableError naming the files."""
     if len(x) != len(y):
         raise _corrupt(key, where, f"{len(x):,} images but {len(y):,} labels.")
     if len(y) and (int(y.min()) < 0 or int(y.max()) >= num_classes):
@@ -352,17 +355,17 @@ def _check_arrays(
 
 
 def _mnist_files(train: bool) -> list[str]:
-    """The two unpacked files of one MNIST-format split, as torchvision names them."""
+    """Return the two unpacked files of one MNIST-format split, as torchvision names them."""
     prefix = "train" if train else "t10k"
     return [f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"]
 
 
-def _mnist_class(key: str):
+def _mnist_class(key: str) -> type:
     from torchvision import datasets
 
     base = datasets.MNIST if key == "mnist" else datasets.FashionMNIST
 
-    class SplitOnly(base):  # type: ignore[misc, valid-type]
+    class SplitOnly(base):  # type: ignore[misc, valid-type]  # base: one of two torchvision classes
         """torchvision's class, but only this split's files need to exist."""
 
         def _check_exists(self) -> bool:
@@ -404,8 +407,10 @@ def _unpack_gz(key: str, src_raw: Path, dst_raw: Path, stems: list[str]) -> None
 
 
 def _unpack_tag(raw: Path, stems: list[str]) -> str:
-    """A folder name for unpacked copies: the source folder and each .gz file's size and mtime,
-    so a replaced ``.gz`` is unpacked afresh instead of serving a stale copy."""
+    """Name a folder for unpacked copies by the source folder and each .gz file's size and mtime.
+
+    A replaced ``.gz`` is then unpacked afresh instead of serving a stale copy.
+    """
     parts = [str(raw.resolve())]
     for stem in stems:
         st = (raw / f"{stem}.gz").stat()
@@ -466,7 +471,7 @@ def _load_mnist_like(
 
 
 def _numpy_reconstructors() -> dict[tuple[str, str], object]:
-    """The only globals a CIFAR-10 batch may name: NumPy's array and dtype rebuilders."""
+    """Return the only globals a CIFAR-10 batch may name: NumPy's array and dtype rebuilders."""
     from numpy._core import multiarray, numeric
 
     allowed: dict[tuple[str, str], object] = {}
@@ -474,7 +479,7 @@ def _numpy_reconstructors() -> dict[tuple[str, str], object]:
         allowed[(module, "_reconstruct")] = multiarray._reconstruct
         allowed[(module, "scalar")] = multiarray.scalar
     for module in ("numpy.core.numeric", "numpy._core.numeric"):
-        allowed[(module, "_frombuffer")] = numeric._frombuffer
+        allowed[(module, "_frombuffer")] = numeric._frombuffer  # type: ignore[attr-defined]  # private, absent from NumPy's stubs
     allowed[("numpy", "ndarray")] = np.ndarray
     allowed[("numpy", "dtype")] = np.dtype
     allowed[("_codecs", "encode")] = codecs.encode  # how protocol 2 writes bytes
@@ -519,15 +524,14 @@ def _read_cifar_pickle(path: Path) -> dict:
 def _cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     blob = _read_cifar_pickle(path)
     data, labels = blob.get("data"), blob.get("labels")
-    ok = (
+    if not (
         isinstance(data, np.ndarray)
         and data.dtype == np.uint8
         and data.ndim == 2
         and data.shape[1] == 3 * 32 * 32
         and isinstance(labels, list)
         and all(isinstance(v, int) and not isinstance(v, bool) for v in labels)
-    )
-    if not ok:
+    ):
         raise _corrupt(
             "cifar10",
             path.parent,
@@ -619,7 +623,6 @@ def color_digits(
         (N, 1, H, W) in [0, 1], an ``index`` that is not one non-negative integer per
         image, or a seed outside 0 ... 2**64 - 1.
     """
-
     size = check_count(size, "size", minimum=8)
     if size > MAX_SIDE:
         raise ValueError(f"size must be at most {MAX_SIDE} pixels a side, got {size}")

@@ -26,6 +26,9 @@ class Normalize(nn.Module):
     in the state dict, but are not trained.
     """
 
+    mean: Tensor
+    std: Tensor
+
     def __init__(self, mean: Sequence[float], std: Sequence[float]) -> None:
         super().__init__()
         mean_t = _per_channel(mean, "mean")
@@ -41,14 +44,16 @@ class Normalize(nn.Module):
         self.register_buffer("std", std_t.view(1, -1, 1, 1))
 
     def forward(self, x: Tensor) -> Tensor:
+        """Return ``(x - mean) / std`` per channel."""
         return (x - self.mean) / self.std
 
     def extra_repr(self) -> str:
+        """Return ``mean=[...], std=[...]`` for the module's repr."""
         return f"mean={self.mean.flatten().tolist()}, std={self.std.flatten().tolist()}"
 
 
 def _per_channel(values: object, name: str) -> Tensor:
-    """A 1-D float32 tensor of finite numbers from a sequence, NumPy array or 1-D tensor."""
+    """Return a 1-D float32 tensor of finite numbers from a sequence, NumPy array or 1-D tensor."""
     if isinstance(values, (str, bytes)) or not hasattr(values, "__len__"):
         raise ValueError(
             f"{name} must be a sequence of one number per channel, got {type(values).__name__}"
@@ -58,7 +63,7 @@ def _per_channel(values: object, name: str) -> Tensor:
             raise ValueError(f"{name} must be one-dimensional: one number per channel")
         items = values.tolist()
     else:
-        items = list(values)  # type: ignore[call-overload]
+        items = list(values)  # type: ignore[call-overload]  # a sized iterable; list() says if not
     if not items:
         raise ValueError(f"{name} must have one number per channel, got an empty sequence")
     out = []
@@ -99,7 +104,11 @@ def check_architecture(
             f"image_shape must be (channels, height, width) of positive integers, "
             f"got {image_shape!r}"
         )
-    if not is_int(num_classes) or int(num_classes) < 2:  # type: ignore[call-overload]
+    if (
+        not isinstance(num_classes, numbers.Integral)
+        or isinstance(num_classes, (bool, np.bool_))
+        or int(num_classes) < 2
+    ):
         raise ValueError(f"num_classes must be an integer >= 2, got {num_classes!r}")
     c, h, w = (int(s) for s in image_shape)
     if c > MAX_CHANNELS or max(h, w) > MAX_SIDE:
@@ -107,20 +116,24 @@ def check_architecture(
             f"image_shape {(c, h, w)} is too large (at most {MAX_CHANNELS} channels and "
             f"{MAX_SIDE} pixels a side)"
         )
-    if int(num_classes) > MAX_CLASSES:  # type: ignore[call-overload]
+    if int(num_classes) > MAX_CLASSES:
         raise ValueError(f"num_classes must be at most {MAX_CLASSES:,}, got {num_classes}")
-    return (c, h, w), int(num_classes)  # type: ignore[call-overload]
+    return (c, h, w), int(num_classes)
 
 
 def _common_setup(
-    image_shape: object, num_classes: object, mean: object, std: object, width: object
+    image_shape: object,
+    num_classes: object,
+    mean: Sequence[float] | None,
+    std: Sequence[float] | None,
+    width: object,
 ) -> tuple[tuple[int, int, int], int, int, Normalize]:
-    """The checks every model shares: architecture, width, and a per-channel Normalize."""
+    """Run the checks every model shares: architecture, width, and a per-channel Normalize."""
     (c, h, w), classes = check_architecture(image_shape, num_classes)
     if (
         isinstance(width, (bool, np.bool_))
         or not isinstance(width, numbers.Integral)
-        or not 1 <= width <= MAX_WIDTH
+        or not 1 <= int(width) <= MAX_WIDTH
     ):
         raise ValueError(f"width must be an integer in 1 ... {MAX_WIDTH}, got {width!r}")
     normalize = Normalize([0.5] * c if mean is None else mean, [0.5] * c if std is None else std)
@@ -185,6 +198,7 @@ class SmallCNN(nn.Module):
         )
 
     def forward(self, x: Tensor) -> Tensor:
+        """Return the logits (N, num_classes) of images ``x`` (N, C, H, W) in [0, 1]."""
         return self.classifier(self.features(self.normalize(x)))
 
 
@@ -301,6 +315,7 @@ class AllConv(nn.Module):
         self.features = nn.Sequential(*layers)
 
     def forward(self, x: Tensor) -> Tensor:
+        """Return the logits (N, num_classes) of images ``x`` (N, C, H, W) in [0, 1]."""
         return self.features(self.normalize(x))
 
 
@@ -355,6 +370,7 @@ class NiN(nn.Module):
         self.features = nn.Sequential(*layers)
 
     def forward(self, x: Tensor) -> Tensor:
+        """Return the logits (N, num_classes) of images ``x`` (N, C, H, W) in [0, 1]."""
         return self.features(self.normalize(x))
 
 
@@ -408,6 +424,7 @@ class VGG16(nn.Module):
         )
 
     def forward(self, x: Tensor) -> Tensor:
+        """Return the logits (N, num_classes) of images ``x`` (N, C, H, W) in [0, 1]."""
         return self.classifier(self.features(self.normalize(x)))
 
 

@@ -78,10 +78,22 @@ def _choice(value: object, name: str, choices: tuple[str, ...]) -> str:
 
 
 def _mask(x: object, name: str) -> np.ndarray:
-    """A 1-D NumPy bool array from a mask (see the module's docstring), or a clear error."""
+    """Return a 1-D NumPy bool array from a mask (see the module's docstring), or a clear error."""
     if not isinstance(x, (torch.Tensor, np.ndarray, list, tuple)) and hasattr(x, "success"):
         x = x.success  # an attack result
     hint = "pass one True/False per image, e.g. (model(x_adv).argmax(1) != y)"
+    x = _mask_array(x, name, hint)
+    if x.dtype.kind not in "biu":
+        raise TypeError(f"{name} must be a boolean (or 0/1 integer) array, got {x.dtype}; {hint}")
+    if x.ndim != 1 or x.size == 0:
+        raise ValueError(f"{name} must be 1-D and non-empty (one flag per image), got {x.shape}")
+    if x.dtype.kind != "b" and not np.isin(x, (0, 1)).all():
+        raise ValueError(f"{name} holds integers other than 0 and 1; {hint}")
+    return x.astype(bool)
+
+
+def _mask_array(x: object, name: str, hint: str) -> np.ndarray:
+    """Return a mask given as a tensor, list or tuple as a NumPy array (an array as it is)."""
     if isinstance(x, torch.Tensor):
         if x.device.type == "meta" or x.is_floating_point() or x.is_complex():
             raise TypeError(
@@ -96,17 +108,11 @@ def _mask(x: object, name: str) -> np.ndarray:
         x = np.array([bool(v) for v in x], dtype=bool)
     elif not isinstance(x, np.ndarray):
         raise TypeError(f"{name} must be a boolean tensor, array or list, got {type(x).__name__}")
-    if x.dtype.kind not in "biu":
-        raise TypeError(f"{name} must be a boolean (or 0/1 integer) array, got {x.dtype}; {hint}")
-    if x.ndim != 1 or x.size == 0:
-        raise ValueError(f"{name} must be 1-D and non-empty (one flag per image), got {x.shape}")
-    if x.dtype.kind != "b" and not np.isin(x, (0, 1)).all():
-        raise ValueError(f"{name} holds integers other than 0 and 1; {hint}")
-    return x.astype(bool)
+    return x
 
 
 def _values(x: object, name: str) -> np.ndarray:
-    """A 1-D float64 array of at least two finite numbers, or a clear error."""
+    """Return a 1-D float64 array of at least two finite numbers, or raise a clear error."""
     if isinstance(x, torch.Tensor):
         if x.device.type == "meta" or x.dtype == torch.bool or x.is_complex():
             raise TypeError(f"{name} must be a real-valued tensor, got {x.dtype}")
@@ -157,11 +163,12 @@ class Rate:
         return f"{_fmt(self.value, fmt)} ({ci}, n = {self.n:,})"
 
     def __str__(self) -> str:
+        """Return :meth:`text` with its default format."""
         return self.text()
 
 
 def rate(successes: int, n: int, confidence: float = 0.95) -> Rate:
-    """The rate ``successes / n`` with its Wilson score interval.
+    """Return the rate ``successes / n`` with its Wilson score interval.
 
     Parameters
     ----------
@@ -210,7 +217,7 @@ class PairedTest:
 def paired_test(
     a: Any, b: Any, *, alternative: Alternative = "two-sided", confidence: float = 0.95
 ) -> PairedTest:
-    """Exact McNemar test: does A succeed where B fails more (or less) often than the reverse?
+    """Test (exact McNemar) if A succeeds where B fails more (or less) often than the reverse.
 
     Parameters
     ----------
@@ -227,7 +234,7 @@ def paired_test(
         ``p_value`` is the sign test on the discordant pairs,
         ``scipy.stats.binomtest(a_only, a_only + b_only, 0.5)``; 1.0 when there are none.
     """
-    alternative = _choice(alternative, "alternative", ("two-sided", "greater", "less"))
+    side = _choice(alternative, "alternative", ("two-sided", "greater", "less"))
     confidence = _confidence(confidence)
     a, b = _mask(a, "a"), _mask(b, "b")
     if a.size != b.size:
@@ -236,14 +243,16 @@ def paired_test(
     both, n = int((a & b).sum()), a.size
     p = 1.0
     if a_only + b_only:
-        p = float(scipy.stats.binomtest(a_only, a_only + b_only, 0.5, alternative).pvalue)
+        p = float(scipy.stats.binomtest(a_only, a_only + b_only, 0.5, side).pvalue)
     ra, rb = rate(int(a.sum()), n, confidence), rate(int(b.sum()), n, confidence)
     return PairedTest(a_only, b_only, both, n - a_only - b_only - both, n, p, ra, rb)
 
 
 def format_p(p: float, alpha: float | None = None) -> str:
-    """``"p = 0.041"`` with two significant digits (more if needed to fall on the same side of
-    ``alpha`` as ``p``), or ``"p < 0.001"``."""
+    """Format a p-value as ``"p = 0.041"``, or ``"p < 0.001"``.
+
+    Two significant digits, more if needed to fall on the same side of ``alpha`` as ``p``.
+    """
     p = _real(p, "p")
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"p must be a probability in [0, 1], got {p}")
@@ -267,6 +276,7 @@ class Comparison:
     test: PairedTest
 
     def __str__(self) -> str:
+        """Return the sentence, :attr:`text`."""
         return self.text
 
 
@@ -326,6 +336,7 @@ class Interval:
         return f"{_fmt(self.estimate, fmt)} ({_ci_text(self.low, self.high, self.confidence, fmt)})"
 
     def __str__(self) -> str:
+        """Return :meth:`text` with its default format."""
         return self.text()
 
     def inline(self, fmt: str = "+.1f", unit: str = "") -> str:
@@ -338,17 +349,27 @@ class Interval:
         return f"{self.estimate:{fmt}}{unit}, {level} CI {self.low:{fmt}} to {self.high:{fmt}}"
 
 
-def _boot_args(confidence: object, n_resamples: object, seed: object, method: object) -> tuple:
+def _boot_args(
+    confidence: object, n_resamples: object, seed: object, method: object
+) -> tuple[float, int, int, str]:
+    """Check the bootstrap settings; return ``(confidence, n_resamples, seed, method)``."""
     confidence = _confidence(confidence)
     method = _choice(method, "method", ("BCa", "percentile", "basic"))
     if isinstance(n_resamples, (bool, np.bool_)) or not isinstance(n_resamples, numbers.Integral):
         raise TypeError(f"n_resamples must be an int, got {type(n_resamples).__name__}")
-    if not 100 <= n_resamples <= 1_000_000:
+    if not 100 <= int(n_resamples) <= 1_000_000:
         raise ValueError(f"n_resamples must be in 100 ... 10**6 (9999 is usual), got {n_resamples}")
     return confidence, int(n_resamples), check_seed(seed), method
 
 
-def _bootstrap(data, statistic, estimate, confidence, n_resamples, seed, method) -> Interval:
+def _bootstrap(
+    data: tuple[np.ndarray, ...],
+    statistic: Callable[..., Any],
+    estimate: float,
+    settings: tuple[float, int, int, str],
+) -> Interval:
+    """Bootstrap ``statistic`` on ``data``; ``settings`` as :func:`_boot_args` returns them."""
+    confidence, n_resamples, seed, method = settings
     if not math.isfinite(estimate):
         raise ValueError(f"the statistic is not finite on the data ({estimate}); rescale it")
     if all(np.ptp(d) == 0 for d in data):  # every resample gives the estimate
@@ -402,7 +423,7 @@ def bootstrap_ci(
         estimate = float(statistic(x))
     except (TypeError, ValueError) as err:
         raise TypeError(f"statistic must map a sample to one number ({err})") from None
-    return _bootstrap((x,), statistic, estimate, *args)
+    return _bootstrap((x,), statistic, estimate, args)
 
 
 def bootstrap_indices(
@@ -486,11 +507,11 @@ def bootstrap_median_diff(
             d = a - b
         if not np.isfinite(d).all():
             raise ValueError("a - b overflows to infinity; rescale the values")
-        return _bootstrap((d,), np.median, float(np.median(d)), *args)
+        return _bootstrap((d,), np.median, float(np.median(d)), args)
 
     def diff(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
         return np.median(x, axis=axis) - np.median(y, axis=axis)
 
     with np.errstate(over="ignore"):
         estimate = float(diff(a, b))
-    return _bootstrap((a, b), diff, estimate, *args)
+    return _bootstrap((a, b), diff, estimate, args)

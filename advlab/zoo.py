@@ -90,6 +90,7 @@ class TrainConfig:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        """Check every field and store it in canonical form (a ValueError names the bad one)."""
         put = object.__setattr__
         put(self, "dataset", canonical_name(self.dataset))
         if not isinstance(self.model, str) or self.model not in MODELS:
@@ -112,10 +113,11 @@ class TrainConfig:
         # cannot change this config's key
 
     def __hash__(self) -> int:
+        """Hash the config by its JSON form, so equal configs hash alike."""
         return hash(self.to_json())
 
     def fit_kwargs(self) -> dict[str, Any]:
-        """The optimisation settings every recipe passes on to its training loop."""
+        """Return the optimisation settings every recipe passes on to its training loop."""
         return {
             "epochs": self.epochs,
             "batch_size": self.batch_size,
@@ -125,10 +127,11 @@ class TrainConfig:
         }
 
     def to_json(self) -> str:
+        """Return the config and the cache format as canonical JSON (sorted keys)."""
         return json.dumps({"format": ZOO_FORMAT, **asdict(self)}, sort_keys=True)
 
     def key(self) -> str:
-        """A short hash of the config (and the cache format)."""
+        """Return a short hash of the config (and the cache format)."""
         return hashlib.sha256(self.to_json().encode()).hexdigest()[:16]
 
 
@@ -157,8 +160,11 @@ RECIPES = _RECIPES
 
 
 def register_recipe(name: str, recipe: Recipe) -> Recipe:
-    """Make ``TrainConfig(recipe=name)`` train with ``recipe``; returns it (usable as a decorator
-    via ``functools.partial``). A recipe reads its own settings from ``config.extra``."""
+    """Make ``TrainConfig(recipe=name)`` train with ``recipe``, and return ``recipe``.
+
+    Usable as a decorator via ``functools.partial``. A recipe reads its own settings
+    from ``config.extra``.
+    """
     if not isinstance(name, str) or not name:
         raise ValueError(f"a recipe name must be a non-empty string, got {name!r}")
     if not callable(recipe):
@@ -373,7 +379,7 @@ def pretrained(
 
 
 def _checked_notes(notes: object, recipe: str) -> dict[str, Any]:
-    """A recipe's notes as a plain JSON copy (what ``weights_only`` loading accepts), or {}."""
+    """Return a recipe's notes as a plain JSON copy (what ``weights_only`` loading accepts), or {}."""
     if notes is None:
         return {}
     if not isinstance(notes, dict) or not all(isinstance(k, str) for k in notes):

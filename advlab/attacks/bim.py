@@ -31,7 +31,7 @@ def bim(
     targeted: bool = False,
     loss: Loss = "ce",
 ) -> Tensor:
-    """Iterated FGSM steps of size ``alpha``, each projected onto the L∞ ball and [0, 1].
+    """Take iterated FGSM steps of size ``alpha``, each projected onto the L∞ ball and [0, 1].
 
     Threat model: white box, L∞. The attacker knows the model and its gradients
     and may change every pixel by at most ``eps`` (pixel units, images in

@@ -63,6 +63,7 @@ class BPDA(nn.Module):
         self.backward_fn = backward_fn or _identity
 
     def forward(self, x: Tensor) -> Tensor:
+        """Return ``forward_fn(x)``, differentiated as ``backward_fn(x)``."""
         approx = self.backward_fn(x)
         real = self.forward_fn(x)
         if real.shape != approx.shape:
@@ -74,7 +75,7 @@ class BPDA(nn.Module):
 
 
 def bpda(defended: nn.Module, backward_fn: Callable[[Tensor], Tensor] | None = None) -> nn.Module:
-    """The defended model with its preprocessing differentiated through ``backward_fn``.
+    """Wrap the defended model so its preprocessing is differentiated through ``backward_fn``.
 
     Threat model: white box; the attacker knows the preprocessing and the
     model behind it. The returned model computes exactly ``defended(x)`` (same

@@ -59,7 +59,7 @@ def cw_l2(
     steps: int = 100,
     lr: float = 0.05,
 ) -> Tensor:
-    """The closest (in L2) adversarial image found by the Carlini–Wagner optimisation.
+    """Find the closest (in L2) adversarial image by the Carlini–Wagner optimisation.
 
     Threat model: white box, L2, *minimum distance*. The attacker knows the
     model's logits and gradients and wants the smallest Euclidean change (pixel

@@ -1,5 +1,7 @@
-"""The Jacobian-based saliency map attack, JSMA (Papernot, McDaniel, Jha, Fredrikson,
-Celik & Swami, 2016, "The limitations of deep learning in adversarial settings").
+"""The Jacobian-based saliency map attack, JSMA.
+
+Papernot, McDaniel, Jha, Fredrikson, Celik & Swami (2016), "The limitations of deep
+learning in adversarial settings".
 
 A targeted L0 attack: it changes few pixels, each by a lot. At every iteration
 it computes, for each input feature ``p``, how much increasing it raises the
@@ -98,7 +100,7 @@ def _check_jacobian(jacobian: object) -> Jacobian:
         raise ValueError(
             f"jacobian must be 'probs' (softmax, as in the paper) or 'logits', got {jacobian!r}"
         )
-    return jacobian  # type: ignore[return-value]
+    return "probs" if jacobian == "probs" else "logits"
 
 
 def _gradients(
@@ -204,7 +206,7 @@ def _best_pairs(
 def saliency_map(
     model: nn.Module, x: Tensor, target: Tensor, *, jacobian: Jacobian = "probs"
 ) -> tuple[Tensor, Tensor]:
-    """The two halves of JSMA's saliency map, each shaped like ``x``: ``(α, β)``.
+    """Compute the two halves of JSMA's saliency map, each shaped like ``x``: ``(α, β)``.
 
     ``α = ∂F_t/∂x`` and ``β = Σ_{j≠t} ∂F_j/∂x`` for the target classes ``target``,
     with ``F`` the softmax (``jacobian="probs"``) or the logits. A feature is
@@ -222,6 +224,50 @@ def saliency_map(
         target = prepare_labels(model, x, target, targeted=True)
         alpha, beta, _ = _gradients(model, x, target, jacobian)
     return alpha.view_as(x).detach(), beta.view_as(x).detach()
+
+
+def _check_settings(
+    *, targeted: bool, theta: float, gamma: float, jacobian: object, candidates: int
+) -> tuple[float, float, Jacobian, int]:
+    """Check JSMA's settings; return ``(theta, gamma, jacobian, candidates)``."""
+    if targeted is not True:
+        raise ValueError(
+            "JSMA is a targeted attack: call it with targeted=True (the default) and the "
+            "target classes as y"
+        )
+    if isinstance(gamma, bool) or not isinstance(gamma, numbers.Real) or not 0 < gamma <= 1:
+        raise ValueError(
+            f"gamma (the largest fraction of features JSMA may change) must lie in (0, 1], "
+            f"got {gamma!r}"
+        )
+    if (
+        isinstance(theta, bool)
+        or not isinstance(theta, numbers.Real)
+        or not math.isfinite(theta)
+        or theta == 0
+        or abs(theta) > 1
+    ):
+        raise ValueError(
+            f"theta (the change per chosen feature, pixel units) must be a non-zero number in "
+            f"[-1, 1], positive to brighten and negative to darken; got {theta!r}"
+        )
+    return (
+        float(theta),
+        float(gamma),
+        _check_jacobian(jacobian),
+        check_count(candidates, "candidates", minimum=2),
+    )
+
+
+def _feature_budget(gamma: float, d: int) -> int:
+    """Return how many of the ``d`` features JSMA may change, at least one pair."""
+    budget = int(gamma * d + 1e-9)
+    if budget < 2:
+        raise ValueError(
+            f"gamma={gamma} allows {budget} of the {d} features to change; JSMA changes them "
+            f"in pairs, so gamma must be at least {2 / d:.4g} for these images"
+        )
+    return budget
 
 
 @register(norm="0", title="JSMA", modes=("targeted",))
@@ -285,38 +331,12 @@ def jsma(
         targets, or a target the model already predicts (e.g. the true labels
         passed as targets).
     """
-    if targeted is not True:
-        raise ValueError(
-            "JSMA is a targeted attack: call it with targeted=True (the default) and the "
-            "target classes as y"
-        )
-    if isinstance(gamma, bool) or not isinstance(gamma, numbers.Real) or not 0 < gamma <= 1:
-        raise ValueError(
-            f"gamma (the largest fraction of features JSMA may change) must lie in (0, 1], "
-            f"got {gamma!r}"
-        )
-    if (
-        isinstance(theta, bool)
-        or not isinstance(theta, numbers.Real)
-        or not math.isfinite(theta)
-        or theta == 0
-        or abs(theta) > 1
-    ):
-        raise ValueError(
-            f"theta (the change per chosen feature, pixel units) must be a non-zero number in "
-            f"[-1, 1], positive to brighten and negative to darken; got {theta!r}"
-        )
-    theta, gamma = float(theta), float(gamma)
-    jacobian = _check_jacobian(jacobian)
-    candidates = check_count(candidates, "candidates", minimum=2)
+    theta, gamma, jacobian, candidates = _check_settings(
+        targeted=targeted, theta=theta, gamma=gamma, jacobian=jacobian, candidates=candidates
+    )
     check_images(model, x)
     n, d = x.shape[0], x[0].numel()
-    budget = int(gamma * d + 1e-9)
-    if budget < 2:
-        raise ValueError(
-            f"gamma={gamma} allows {budget} of the {d} features to change; JSMA changes them "
-            f"in pairs, so gamma must be at least {2 / d:.4g} for these images"
-        )
+    budget = _feature_budget(gamma, d)
     sign = 1.0 if theta > 0 else -1.0
     k = min(candidates, d)
     max_iters = budget // 2

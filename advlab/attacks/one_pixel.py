@@ -35,6 +35,7 @@ forward pass on the model's device.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -125,6 +126,7 @@ class OnePixelResult(AttackResult):
         return self.probs.amax(dim=1)
 
     def __len__(self) -> int:
+        """Return the number of images attacked."""
         return len(self.success)
 
 
@@ -176,7 +178,7 @@ def _decode(
 
 
 def apply_pixels(x: Tensor, positions: Tensor, values: Tensor) -> Tensor:
-    """Copies of ``x`` (B, C, H, W) with pixel ``positions[b, j]`` set to ``values[b, j]``.
+    """Return copies of ``x`` (B, C, H, W) with pixel ``positions[b, j]`` set to ``values[b, j]``.
 
     ``positions`` (B, k, 2) int64 (row, col); ``values`` (B, k, C). Pixels are
     written in order ``j = 0, 1, ...`` (a later one wins on a shared position),
@@ -257,6 +259,85 @@ def _softmax(model: nn.Module, x: Tensor) -> Tensor:
 
 def _probs(model: nn.Module, x: Tensor, batch_size: int) -> Tensor:
     return torch.cat([_softmax(model, x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
+
+
+def _check_stop_probability(stop_probability: object, targeted: bool) -> float:
+    """Return the stopping threshold: the given number in [0, 1], else 0.9 (targeted) or 0.05."""
+    if stop_probability is None:
+        return 0.9 if targeted else 0.05
+    p = _as_real(stop_probability, "stop_probability", "a number in [0, 1]")
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"stop_probability must be in [0, 1], got {p!r}")
+    return p
+
+
+def _check_randomness(seed: object, generator: object) -> int | None:
+    """Check that at most one of ``seed`` and ``generator`` is given; return the checked seed."""
+    if seed is not None and generator is not None:
+        raise ValueError("pass either generator= or seed=, not both")
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise ValueError(f"generator must be a torch.Generator, got {type(generator).__name__}")
+    return None if seed is None else check_seed(seed)
+
+
+def _check_targets_differ(original: Tensor, y: Tensor) -> None:
+    """Refuse targets equal to the model's prediction (nothing to attack), naming the images."""
+    if not bool((original == y).any()):
+        return
+    where = (original == y).nonzero().flatten()
+    shown = ", ".join(str(int(i)) for i in where[:5]) + (", ..." if len(where) > 5 else "")
+    raise ValueError(
+        f"targeted attack: {len(where)} of {len(y)} images are already classified as their "
+        f"target class (indices {shown}); pick targets that differ from the model's "
+        "prediction, e.g. y = (model(x).argmax(1) + 1) % num_classes"
+    )
+
+
+def _pixel_fitness(
+    model: nn.Module,
+    x0: Tensor,
+    y: Tensor,
+    *,
+    sign: float,
+    popsize: int,
+    pixels: int,
+    levels: int | None,
+    batch_size: int,
+) -> Callable[[Tensor, Tensor], tuple[Tensor, Tensor]]:
+    """Build DE's fitness: ``sign`` times the probability of class ``y`` of each candidate.
+
+    ``fitness(cand, idx)`` scores the candidates ``cand`` (m, popsize, dims) of the
+    images ``x0[idx]`` in forward passes of ``batch_size`` images, and returns that
+    fitness (m, popsize) with the softmax probabilities (m, popsize, K) as DE's aux.
+    """
+    c, h, w = x0.shape[1:]
+    dims = pixels * (2 + c)
+
+    def fitness(cand: Tensor, idx: Tensor) -> tuple[Tensor, Tensor]:
+        m = len(idx)
+        flat = cand.reshape(m * popsize, dims)
+        owner = idx.repeat_interleave(popsize)
+        out = []
+        for s in range(0, m * popsize, batch_size):
+            pos, val = _decode(flat[s : s + batch_size], (c, h, w), pixels, levels)
+            imgs = _apply(x0[owner[s : s + batch_size]], pos, val)
+            out.append(_softmax(model, imgs))
+        p = torch.cat(out)
+        p = p.view(m, popsize, p.shape[1])
+        return sign * p.gather(2, y[idx, None, None].expand(m, popsize, 1)).squeeze(2), p
+
+    return fitness
+
+
+def _success_rule(y: Tensor, targeted: bool) -> Callable[[Tensor, Tensor | None, Tensor], Tensor]:
+    """Build DE's ``stop_when``: an image stops once its best candidate succeeds."""
+
+    def succeeded(_f: Tensor, probs: Tensor | None, idx: Tensor) -> Tensor:
+        assert probs is not None
+        hit = probs.argmax(dim=1) == y[idx]
+        return hit if targeted else ~hit
+
+    return succeeded
 
 
 @register(norm="0", title="One-pixel (DE)")
@@ -356,25 +437,14 @@ def one_pixel(
         raise ValueError(
             f"pixels={pixels} exceeds the {h * w} pixels of a {h}x{w} image; use pixels <= {h * w}"
         )
-    if stop_probability is None:
-        stop_probability = 0.9 if targeted else 0.05
-    else:
-        stop_probability = _as_real(stop_probability, "stop_probability", "a number in [0, 1]")
-        if not 0.0 <= stop_probability <= 1.0:
-            raise ValueError(f"stop_probability must be in [0, 1], got {stop_probability!r}")
+    stop_probability = _check_stop_probability(stop_probability, targeted)
     if y is None and targeted:
         raise ValueError("a targeted attack needs y: pass the target class of each image as y")
     if y is not None:
         y = check_labels(y, x)
-    if seed is not None and generator is not None:
-        raise ValueError("pass either generator= or seed=, not both")
-    if seed is not None:
-        seed = check_seed(seed)
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise ValueError(f"generator must be a torch.Generator, got {type(generator).__name__}")
+    seed = _check_randomness(seed, generator)
 
     dev = x.device
-    dims = pixels * (2 + c)
     x0 = x.detach()
     with frozen_eval(model), torch.no_grad():
         clean = _probs(model, x0, batch_size)  # the one clean query per image
@@ -383,41 +453,20 @@ def one_pixel(
         if y is None:
             y = original.clone()
         check_label_range(y, k, what="y (the targets)" if targeted else "y")
-        if targeted and bool((original == y).any()):
-            where = (original == y).nonzero().flatten()
-            shown = ", ".join(str(int(i)) for i in where[:5]) + (", ..." if len(where) > 5 else "")
-            raise ValueError(
-                f"targeted attack: {len(where)} of {n} images are already classified as their "
-                f"target class (indices {shown}); pick targets that differ from the model's "
-                "prediction, e.g. y = (model(x).argmax(1) + 1) % num_classes"
-            )
+        if targeted:
+            _check_targets_differ(original, y)
 
         lower = torch.tensor([0.0, 0.0] + [0.0] * c, dtype=torch.float64).repeat(pixels)
         upper = torch.tensor([float(h), float(w)] + [1.0] * c, dtype=torch.float64).repeat(pixels)
         seeds = problem_seeds(n, seed=seed, generator=generator, device=dev)
         init = _initial_population(seeds, popsize, pixels, (c, h, w))
         sign = -1.0 if targeted else 1.0
-
-        def fitness(cand: Tensor, idx: Tensor) -> tuple[Tensor, Tensor]:
-            m = len(idx)
-            flat = cand.reshape(m * popsize, dims)
-            owner = idx.repeat_interleave(popsize)
-            out = []
-            for s in range(0, m * popsize, batch_size):
-                pos, val = _decode(flat[s : s + batch_size], (c, h, w), pixels, levels)
-                imgs = _apply(x0[owner[s : s + batch_size]], pos, val)
-                out.append(_softmax(model, imgs))
-            p = torch.cat(out).view(m, popsize, k)
-            return sign * p.gather(2, y[idx, None, None].expand(m, popsize, 1)).squeeze(2), p
-
+        fitness = _pixel_fitness(
+            model, x0, y, sign=sign, popsize=popsize, pixels=pixels, levels=levels,
+            batch_size=batch_size,
+        )  # fmt: skip
         threshold = sign * stop_probability if early_stop is True else None
-
-        def succeeded(_f: Tensor, probs: Tensor | None, idx: Tensor) -> Tensor:
-            assert probs is not None
-            hit = probs.argmax(dim=1) == y[idx]
-            return hit if targeted else ~hit
-
-        stop_when = succeeded if early_stop == "success" else None
+        stop_when = _success_rule(y, targeted) if early_stop == "success" else None
         res = differential_evolution(
             fitness,
             lower,
@@ -438,12 +487,9 @@ def one_pixel(
     x_adv = _apply(x0, positions, values.to(x.dtype)).detach()
     probs = res.aux
     assert probs is not None
-    pred = probs.argmax(dim=1)
-    success = pred == y if targeted else pred != y
-    changed = (x_adv != x0).any(dim=1).flatten(1).sum(dim=1)
     return OnePixelResult(
         x_adv=x_adv,
-        success=success,
+        success=_succeeded(probs, y, targeted),
         queries=res.evaluations + 1,
         probs=probs,
         clean_probs=clean,
@@ -451,17 +497,23 @@ def one_pixel(
         original=original,
         positions=positions,
         values=values.to(x.dtype),
-        pixels_changed=changed,
+        pixels_changed=(x_adv != x0).any(dim=1).flatten(1).sum(dim=1),
         generations=res.generations,
         targeted=targeted,
         pixels=pixels,
     )
 
 
+def _succeeded(probs: Tensor, y: Tensor, targeted: bool) -> Tensor:
+    """Return per image (N,) bool: is the top class ``y`` (targeted), or not ``y`` (non-targeted)."""
+    pred = probs.argmax(dim=1)
+    return pred == y if targeted else pred != y
+
+
 def _initial_population(
     seeds: Tensor, popsize: int, pixels: int, image_shape: tuple[int, int, int]
 ) -> Tensor:
-    """The paper's initialisation: coordinates uniform, values N(0.5, 0.5) clipped to [0, 1].
+    """Draw the paper's initialisation: coordinates uniform, values N(0.5, 0.5) clipped to [0, 1].
 
     Drawn from each image's own random stream (generation 0), like the rest of DE.
     """

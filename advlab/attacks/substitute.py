@@ -88,7 +88,7 @@ class LabelOracle:
 
 
 def jacobian_augment(substitute: nn.Module, x: Tensor, labels: Tensor, lam: float) -> Tensor:
-    """The new points ``clip(x + lam · sign(∂F_label(x)/∂x), 0, 1)`` of one augmentation round.
+    """Return one augmentation round's new points ``clip(x + lam · sign(∂F_label(x)/∂x), 0, 1)``.
 
     ``F_label`` is the substitute's logit for the label the target gave each
     image; the whole batch is differentiated at once (the logits of different
@@ -166,6 +166,46 @@ class SubstituteResult:
     set_sizes: list[int] = field(default_factory=list)
     accuracy: list[float] = field(default_factory=list)
     agreement: list[float] = field(default_factory=list)
+
+
+def _check_eval(target: nn.Module, x_eval: Tensor | None, y_eval: Tensor | None) -> Tensor | None:
+    """Check the held-out images and labels (both or neither); return the checked labels."""
+    if (x_eval is None) != (y_eval is None):
+        raise ValueError("pass x_eval and y_eval together (held-out images and their true labels)")
+    if x_eval is not None and y_eval is not None:
+        check_images(target, x_eval)
+        y_eval = check_labels(y_eval, x_eval)
+    return y_eval
+
+
+def _new_substitute(
+    make_model: Callable[[tuple[int, int, int], int], nn.Module] | None,
+    x_seed: Tensor,
+    num_classes: int,
+) -> nn.Module:
+    """Build the untrained substitute: ``make_model``'s, or a SmallCNN normalised by the seed."""
+    c, h, w = x_seed.shape[1:]
+    if make_model is None:
+        mean = x_seed.mean(dim=(0, 2, 3)).tolist()
+        std = x_seed.std(dim=(0, 2, 3)).clamp_min(1e-3).tolist()
+        return build_model("small_cnn", (c, h, w), num_classes, mean=mean, std=std)
+    substitute = make_model((c, h, w), num_classes)
+    if not isinstance(substitute, nn.Module):
+        raise TypeError(f"make_model must return an nn.Module, got {type(substitute).__name__}")
+    return substitute
+
+
+def _record_eval(
+    result: SubstituteResult, x_eval: Tensor, y_eval: Tensor, eval_labels: Tensor
+) -> None:
+    """Append the substitute's held-out accuracy and its agreement with the target's labels."""
+    substitute = result.substitute
+    with torch.no_grad():
+        pred = torch.cat(
+            [substitute(x_eval[i : i + 1024]).argmax(1) for i in range(0, len(x_eval), 1024)]
+        )
+    result.accuracy.append(evaluate(substitute, x_eval, y_eval))
+    result.agreement.append(float((pred == eval_labels).float().mean()))
 
 
 def train_substitute(
@@ -250,11 +290,7 @@ def train_substitute(
         raise TypeError("on_round must be a function on_round(round, substitute, queries)")
     check_images(target, x_seed)
     check_grad_mode(x_seed)
-    if (x_eval is None) != (y_eval is None):
-        raise ValueError("pass x_eval and y_eval together (held-out images and their true labels)")
-    if x_eval is not None:
-        check_images(target, x_eval)
-        y_eval = check_labels(y_eval, x_eval)
+    y_eval = _check_eval(target, x_eval, y_eval)
     dev = x_seed.device
     x_set = x_seed.detach().clone()
     y_set = oracle(x_set)
@@ -263,16 +299,7 @@ def train_substitute(
     if num_classes < 2:
         raise ValueError(f"the target must score at least 2 classes, it returns {num_classes}")
     torch.manual_seed(seed % 2**63)
-    if make_model is None:
-        mean = x_seed.mean(dim=(0, 2, 3)).tolist()
-        std = x_seed.std(dim=(0, 2, 3)).clamp_min(1e-3).tolist()
-        substitute = build_model(
-            "small_cnn", tuple(x_seed.shape[1:]), num_classes, mean=mean, std=std
-        )
-    else:
-        substitute = make_model(tuple(x_seed.shape[1:]), num_classes)
-        if not isinstance(substitute, nn.Module):
-            raise TypeError(f"make_model must return an nn.Module, got {type(substitute).__name__}")
+    substitute = _new_substitute(make_model, x_seed, num_classes)
     substitute.to(dev)
     result = SubstituteResult(substitute, x_set, y_set, 0)
     eval_labels = oracle(x_eval) if x_eval is not None else None
@@ -300,15 +327,7 @@ def train_substitute(
         result.set_sizes.append(len(x_set))
         if x_eval is not None:
             assert y_eval is not None and eval_labels is not None
-            with torch.no_grad():
-                pred = torch.cat(
-                    [
-                        substitute(x_eval[i : i + 1024]).argmax(1)
-                        for i in range(0, len(x_eval), 1024)
-                    ]
-                )
-            result.accuracy.append(evaluate(substitute, x_eval, y_eval))
-            result.agreement.append(float((pred == eval_labels).float().mean()))
+            _record_eval(result, x_eval, y_eval, eval_labels)
         if on_round is not None:
             on_round(r, substitute, queries)
             substitute.eval()

@@ -1,6 +1,7 @@
-"""Defenses the book studies: adversarial training, defensive distillation, and the
-gradient-masking defenses of Part III (label-only outputs, non-differentiable
-preprocessing), with their training recipes registered in :mod:`advlab.zoo`.
+"""Defenses the book studies, with their training recipes registered in :mod:`advlab.zoo`.
+
+Adversarial training, defensive distillation, and the gradient-masking defenses
+of Part III (label-only outputs, non-differentiable preprocessing).
 
 Importing this package registers the zoo recipes ``"adversarial"``
 (:func:`adversarial_config`) and ``"distillation"`` (:func:`distillation_config`).

@@ -369,7 +369,8 @@ class OverfitGuard:
         """The rule: PGD accuracy more than ``drop`` below its best check so far (in
         ``earlier``, this run's previous checks), while FGSM accuracy is at least what it
         was at that check (FGSM-robust, PGD-broken); or, with ``gap`` set, FGSM accuracy
-        more than ``gap`` above PGD accuracy."""
+        more than ``gap`` above PGD accuracy.
+        """
         if self.gap is not None and fgsm_accuracy - pgd_accuracy > self.gap:
             return True
         best = max(earlier, key=lambda r: r.pgd_accuracy, default=None)
@@ -672,7 +673,8 @@ def _recipe(
 ) -> dict[str, Any]:
     """The zoo recipe ``"adversarial"``: settings from ``cfg.extra`` (see :func:`adversarial_config`).
 
-    Returns the guard's checks as notes for the cache (empty without a guard)."""
+    Returns the guard's checks as notes for the cache (empty without a guard).
+    """
     s, guard = settings_from_extra(cfg.extra)
     n = cfg.extra.get("train_size")
     history = adversarial_fit(

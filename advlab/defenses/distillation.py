@@ -62,14 +62,16 @@ class TemperatureScaled(nn.Module):
         self.temperature = _check_temperature(temperature)
 
     def forward(self, x: Tensor) -> Tensor:
+        """Return the wrapped model's logits divided by the temperature."""
         return self.model(x) / self.temperature
 
     def extra_repr(self) -> str:
+        """Return ``temperature=T`` for the module's repr."""
         return f"temperature={self.temperature:g}"
 
 
 def logits_at(model: nn.Module, temperature: float) -> TemperatureScaled:
-    """The view of ``model`` at ``temperature`` (logits divided by it); see :class:`TemperatureScaled`."""
+    """Return ``model`` viewed at ``temperature`` (logits divided by it); see :class:`TemperatureScaled`."""
     return TemperatureScaled(model, temperature)
 
 
@@ -161,8 +163,9 @@ def distill(
         teacher = copy.deepcopy(model)
         set_seed((seed + 1) % 2**64)
         for m in teacher.modules():
-            if hasattr(m, "reset_parameters") and m is not teacher:
-                m.reset_parameters()
+            reset = getattr(m, "reset_parameters", None)
+            if callable(reset) and m is not teacher:
+                reset()
     common: dict[str, Any] = dict(
         epochs=epochs,
         batch_size=batch_size,
@@ -187,7 +190,7 @@ def distill(
 
 
 def distillation_config(base: TrainConfig | None = None, *, temperature: float) -> TrainConfig:
-    """A :class:`~advlab.zoo.TrainConfig` for the ``"distillation"`` recipe at ``temperature``.
+    """Build a :class:`~advlab.zoo.TrainConfig` for the ``"distillation"`` recipe at ``temperature``.
 
     The cached model is the student (deployed at ``T = 1``); teacher and student
     each train for ``base.epochs``.
@@ -205,7 +208,7 @@ def distillation_config(base: TrainConfig | None = None, *, temperature: float) 
 def _recipe(
     model: nn.Module, data: Any, cfg: TrainConfig, device: torch.device, progress: bool
 ) -> None:
-    """The zoo recipe ``"distillation"``: ``cfg.extra = {"temperature": T}``."""
+    """Train by the zoo recipe ``"distillation"``: ``cfg.extra = {"temperature": T}``."""
     unknown = set(cfg.extra) - {"temperature"}
     if unknown or "temperature" not in cfg.extra:
         raise ValueError(

@@ -68,6 +68,7 @@ class LabelOnly(nn.Module):
         self.model = check_module(model)
 
     def forward(self, x: Tensor) -> Tensor:
+        """Return the one-hot vector of the predicted class, with an exactly zero gradient."""
         logits = self.model(x)
         onehot = F.one_hot(logits.argmax(dim=1), logits.shape[1]).to(logits.dtype)
         # attached to the graph (so autograd runs) with an exactly zero derivative
@@ -97,9 +98,11 @@ class ScaledLogits(nn.Module):
         self.factor = check_real(factor, "factor", positive=True)
 
     def forward(self, x: Tensor) -> Tensor:
+        """Return the wrapped model's logits multiplied by ``factor``."""
         return self.model(x) * self.factor
 
     def extra_repr(self) -> str:
+        """Return ``factor=...`` for the module's repr."""
         return f"factor={self.factor:g}"
 
 
@@ -193,9 +196,11 @@ class InputTransform(nn.Module):
         self.name = name or getattr(transform, "__name__", "transform")
 
     def forward(self, x: Tensor) -> Tensor:
+        """Return the wrapped model's logits on ``transform(x)``."""
         return self.model(self.transform(x))
 
     def extra_repr(self) -> str:
+        """Return ``transform=NAME`` for the module's repr."""
         return f"transform={self.name}"
 
 

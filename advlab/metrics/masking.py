@@ -75,6 +75,7 @@ class MaskingCheck:
 
     @property
     def status(self) -> str:
+        """``"pass"``, ``"FAIL"`` or ``"skipped"`` (when the check could not run)."""
         return {True: "pass", False: "FAIL", None: "skipped"}[self.passed]
 
 
@@ -103,15 +104,18 @@ class MaskingReport:
         return [c.name for c in self.checks if c.passed is False]
 
     def __getitem__(self, name: str) -> MaskingCheck:
+        """Return the check called ``name``, or the first whose name starts with it."""
         for c in self.checks:
             if c.name == name or c.name.startswith(name):
                 return c
         raise KeyError(f"no check named {name!r}; checks: {[c.name for c in self.checks]}")
 
     def rows(self) -> list[dict[str, str]]:
+        """Return one dict per check (``check``, ``result``, ``numbers``), e.g. for pandas."""
         return [{"check": c.name, "result": c.status, "numbers": c.detail} for c in self.checks]
 
     def __str__(self) -> str:
+        """Return the report as a plain-text table."""
         head = (
             f"Gradient-masking checks at eps={self.eps:g} on {self.n} images "
             f"(clean accuracy {self.clean_accuracy:.3f}; accuracy under attack below)"

@@ -47,7 +47,7 @@ def _check(result: object) -> OnePixelResult:
 
 
 def _sources(result: OnePixelResult) -> Tensor:
-    """The class each case started from: the true label (non-targeted) or the original prediction."""
+    """Return each case's source class: true label (non-targeted) or original prediction."""
     return result.original if result.targeted else result.labels
 
 

@@ -31,7 +31,7 @@ __all__ = ["first_success", "margin_at", "robust_accuracy", "robust_mask", "succ
 
 
 def margin_at(model: nn.Module, x: Tensor, y: Tensor) -> Tensor:
-    """The logit margin ``z_y(x) - max_{j != y} z_j(x)`` of each image.
+    """Compute the logit margin ``z_y(x) - max_{j != y} z_j(x)`` of each image.
 
     Positive exactly when the model classifies the image as ``y`` (ties aside);
     its size is how far, in logits, the image is from being misclassified.
@@ -119,7 +119,7 @@ def robust_mask(
     y: Tensor,
     **kwargs: Any,
 ) -> Tensor:
-    """Per image: does ``model`` still classify ``attack(model, x, y, **kwargs)`` as ``y``?
+    """Say per image whether ``model`` still classifies ``attack(model, x, y, **kwargs)`` as ``y``.
 
     The same measurement as :func:`robust_accuracy` (same arguments, same checks and
     errors), kept per image: a boolean tensor (N,) on ``x``'s device, True where the

@@ -85,7 +85,7 @@ class AttackTable:
     examples: dict[tuple[str, str], Tensor] = field(default_factory=dict)
 
     def best_attack(self, model: str) -> str:
-        """The attack that leaves ``model`` the lowest accuracy."""
+        """Return the attack that leaves ``model`` the lowest accuracy."""
         row = {a: v for a, v in self.accuracy[model].items() if not math.isnan(v)}
         return min(row, key=row.__getitem__)
 
@@ -107,6 +107,7 @@ class AttackTable:
         return head, body
 
     def __str__(self) -> str:
+        """Return the table as aligned plain text, accuracies to three decimals."""
         head, body = self._cells()
         widths = [max(len(r[i]) for r in [head, *body]) for i in range(len(head))]
         line = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True))  # noqa: E731
@@ -160,6 +161,70 @@ def _runner_up(model: nn.Module, x: Tensor, y: Tensor) -> Tensor:
     pred = logits.argmax(dim=1)
     masked = logits.scatter(1, y[:, None], float("-inf")).scatter(1, pred[:, None], float("-inf"))
     return masked.argmax(dim=1)
+
+
+def _check_models(models: object) -> nn.Module:
+    """Check that ``models`` maps display names to modules; return the first model."""
+    if not isinstance(models, Mapping) or not models:
+        raise ValueError("models must map at least one display name to a model")
+    for name, m in models.items():
+        if not isinstance(m, nn.Module):
+            raise TypeError(f"models[{name!r}] must be a torch.nn.Module, got {type(m).__name__}")
+    return next(iter(models.values()))
+
+
+def _check_attack_choice(
+    attacks: object, extra: object, options: object
+) -> tuple[list[str], dict[str, dict[str, Any]], dict[str, ExtraAttack]]:
+    """Check which attacks run; return the registry names, their options and the extra attacks."""
+    if attacks is not None and (isinstance(attacks, str) or not isinstance(attacks, Sequence)):
+        raise TypeError("attacks must be a list of registered attack names")
+    if extra is not None and not isinstance(extra, Mapping):
+        raise TypeError("extra must map display names to functions fn(model, x, y) -> x_adv")
+    if options is not None and not isinstance(options, Mapping):
+        raise TypeError("options must map attack names to keyword-argument dicts")
+    names = [n for n in ATTACKS] if attacks is None else list(attacks)
+    for n in names:
+        if n not in ATTACKS:
+            raise ValueError(f"unknown attack {n!r}; registered: {', '.join(ATTACKS)}")
+    opts = {k: dict(v) for k, v in (options or {}).items() if isinstance(v, Mapping)}
+    for n in opts:
+        if n not in names:
+            raise ValueError(f"options names {n!r}, which is not among the attacks run: {names}")
+    extras = dict(extra or {})
+    for n, fn in extras.items():
+        if not callable(fn):
+            raise TypeError(f"extra[{n!r}] must be a function fn(model, x, y) -> x_adv")
+    return names, opts, extras
+
+
+def _run_registered(
+    info: AttackInfo, model: nn.Module, x: Tensor, y: Tensor, kw: dict[str, Any]
+) -> Tensor:
+    """Run a registered attack untargeted; one that is targeted only aims at the runner-up."""
+    if info.untargeted:
+        out = info.fn(model, x, y, **kw)
+    else:
+        out = info.fn(model, x, _runner_up(model, x, y), **{**kw, "targeted": True})
+    return adversarial_images(out, x)
+
+
+def _correct(model: nn.Module, x: Tensor, y: Tensor) -> Tensor:
+    """Return per image (N,) bool whether ``model`` classifies the clean image right."""
+    check_images(model, x)
+    with torch.no_grad(), frozen_eval(model):
+        return check_logits(model(x), len(x)).argmax(dim=1) == y
+
+
+def _right(model: nn.Module, x_adv: Tensor, y: Tensor, ok: Tensor, correct: Tensor) -> Tensor:
+    """Return per image (N,) bool whether ``model`` is right on ``x_adv`` (clean where not ``ok``).
+
+    An adversarial image outside the budget (``ok`` False) does not count: the clean
+    answer ``correct`` stands.
+    """
+    with torch.no_grad(), frozen_eval(model):
+        right = model(x_adv).argmax(dim=1) == y
+    return torch.where(ok, right, correct)
 
 
 def attack_table(
@@ -219,15 +284,10 @@ def attack_table(
     ValueError
         For bad images, labels or budgets, no models, or an unknown attack name.
     """
-    if not isinstance(models, Mapping) or not models:
-        raise ValueError("models must map at least one display name to a model")
-    for name, m in models.items():
-        if not isinstance(m, nn.Module):
-            raise TypeError(f"models[{name!r}] must be a torch.nn.Module, got {type(m).__name__}")
+    first = _check_models(models)
     eps = check_eps(eps)
     if eps == 0:
         raise ValueError("eps must be > 0")
-    first = next(iter(models.values()))
     check_images(first, x)
     d = math.prod(x.shape[1:])
     l2_eps = eps * math.sqrt(d) / 2 if l2_eps is None else check_eps(l2_eps, "l2_eps")
@@ -236,27 +296,12 @@ def attack_table(
     seed = check_seed(seed)
     if not isinstance(progress, bool):
         raise ValueError(f"progress must be True or False, got {progress!r}")
-    if attacks is not None and (isinstance(attacks, str) or not isinstance(attacks, Sequence)):
-        raise TypeError("attacks must be a list of registered attack names")
-    if extra is not None and not isinstance(extra, Mapping):
-        raise TypeError("extra must map display names to functions fn(model, x, y) -> x_adv")
-    if options is not None and not isinstance(options, Mapping):
-        raise TypeError("options must map attack names to keyword-argument dicts")
-    names = [n for n in ATTACKS] if attacks is None else list(attacks)
-    for n in names:
-        if n not in ATTACKS:
-            raise ValueError(f"unknown attack {n!r}; registered: {', '.join(ATTACKS)}")
+    names, opts, extras = _check_attack_choice(attacks, extra, options)
     infos = [ATTACKS[n] for n in names]
-    options = {k: dict(v) for k, v in (options or {}).items() if isinstance(v, Mapping)}
-    for n in options:
-        if n not in names:
-            raise ValueError(f"options names {n!r}, which is not among the attacks run: {names}")
-    extra = dict(extra or {})
-    for n, fn in extra.items():
-        if not callable(fn):
-            raise TypeError(f"extra[{n!r}] must be a function fn(model, x, y) -> x_adv")
     y = check_labels(y, x)
-    titles = [i.label for i in infos] + list(extra)
+    titles = [i.label for i in infos] + list(extras)
+    # the keyword arguments of each registered attack: the table's budget, then its options
+    kws = [{**_kwargs(i, eps, l2_eps, steps, seed), **opts.get(i.name, {})} for i in infos]
 
     clean: dict[str, float] = {}
     acc: dict[str, dict[str, float]] = {}
@@ -266,32 +311,22 @@ def attack_table(
     cells = [(m, a) for m in models for a in range(len(titles))]
     bar = tqdm(total=len(cells), desc="attack table", disable=not progress, leave=False)
     for mname, model in models.items():
-        check_images(model, x)
-        with torch.no_grad(), frozen_eval(model):
-            correct = check_logits(model(x), len(x)).argmax(dim=1) == y
+        correct = _correct(model, x, y)
         clean[mname] = float(correct.float().mean())
         still = correct.clone()
         acc[mname] = {}
         for k, title in enumerate(titles):
             try:
                 if k < len(infos):
-                    info = infos[k]
-                    kw = {**_kwargs(info, eps, l2_eps, steps, seed), **options.get(info.name, {})}
-                    if info.untargeted:
-                        out = info.fn(model, x, y, **kw)
-                    else:  # a targeted-only attack (JSMA) aims at each image's runner-up class
-                        out = info.fn(model, x, _runner_up(model, x, y), **{**kw, "targeted": True})
-                    x_adv = adversarial_images(out, x)
-                    ok = _within(info, x_adv - x, eps, l2_eps)
+                    x_adv = _run_registered(infos[k], model, x, y, kws[k])
+                    ok = _within(infos[k], x_adv - x, eps, l2_eps)
                 else:
-                    x_adv = extra[title](model, x, y)
+                    x_adv = extras[title](model, x, y)
                     ok = (x_adv - x).flatten(1).abs().amax(dim=1) <= eps + 1e-6
-                with torch.no_grad(), frozen_eval(model):
-                    right = model(x_adv).argmax(dim=1) == y
+                right = _right(model, x_adv, y, ok, correct)
                 if keep:
                     kept = torch.where(ok[:keep, None, None, None], x_adv[:keep], x[:keep])
                     examples[(mname, title)] = kept.detach()
-                right = torch.where(ok, right, correct)  # out of budget: the clean answer stands
                 acc[mname][title] = float(right.float().mean())
                 if k >= len(infos) or infos[k].norm == "inf":
                     still &= right

@@ -24,8 +24,8 @@ def check_title(title: object, name: str = "title") -> None:
         raise ValueError(f"{name} must be a string or None, got {type(title).__name__}")
 
 
-def check_classes(classes: object, k: int | None = None) -> Sequence[object]:
-    """A sequence of class names (not a string), of length ``k`` when given."""
+def check_classes(classes: object, k: int | None = None) -> Sequence[object] | np.ndarray:
+    """Return ``classes`` if a sequence of class names (not a string), of length ``k`` if given."""
     if isinstance(classes, (str, bytes)) or not isinstance(classes, Sequence | np.ndarray):
         raise ValueError(f"classes must be a sequence of class names, got {type(classes).__name__}")
     if len(classes) == 0 or (k is not None and len(classes) != k):
@@ -35,7 +35,7 @@ def check_classes(classes: object, k: int | None = None) -> Sequence[object]:
 
 
 def as_array(a: object, name: str, ndim: int | None = None) -> np.ndarray:
-    """A float NumPy array from a tensor, array or nested sequence of numbers."""
+    """Return a float NumPy array from a tensor, array or nested sequence of numbers."""
     if isinstance(a, Tensor):
         if a.is_complex() or a.device.type == "meta":
             raise ValueError(
@@ -55,7 +55,7 @@ def as_array(a: object, name: str, ndim: int | None = None) -> np.ndarray:
 
 
 def check_mapping(obj: object, name: str, what: str) -> Mapping[str, object]:
-    """A non-empty mapping from names to ``what``."""
+    """Check that ``m`` is a non-empty mapping from names to ``what``."""
     if not isinstance(obj, Mapping):
         raise ValueError(f"{name} must map names to {what}, got {type(obj).__name__}")
     if not obj:

@@ -79,7 +79,7 @@ def adversarial_figure(
     true: int | None = None,
     eps: float | None = None,
 ) -> Figure:
-    """The classic picture for one image: clean + perturbation = adversarial, with probabilities.
+    """Draw the classic picture for one image: clean + perturbation = adversarial, with probabilities.
 
     ``x`` and ``x_adv`` are single images (C, H, W) or batches of one. The
     perturbation is shown amplified to the full colour range, with its true

@@ -134,7 +134,7 @@ def accuracy_matrix_figure(
     xlabel: str = "attack",
     ylabel: str = "defense",
 ) -> Figure:
-    """A heat-map of accuracies (rows × columns) with each number written in its cell."""
+    """Draw a heat-map of accuracies (rows × columns) with each number written in its cell."""
     rows, cols = _check_names(rows, "rows"), _check_names(cols, "cols")
     try:
         m = np.asarray(values, dtype=float)
@@ -167,7 +167,7 @@ def prediction_strip_figure(
     *,
     title: str | None = None,
 ) -> Figure:
-    """A row of images in one axes (cheap to draw), each labelled with its predicted class.
+    """Draw a row of images in one axes (cheap to draw), each labelled with its predicted class.
 
     Labels are green where the prediction equals the true class and red where
     not. Meant for explorers that precompute many views.

@@ -36,7 +36,7 @@ def targeted_success_figure(
         ``classes`` is not a sequence, or ``heatmap`` names no attack in ``success``.
     """
     check_mapping(success, "success", "attack's (K, K) success matrix")
-    classes = check_classes(classes)
+    check_classes(classes)
     check_title(title)
     n = len(classes)
     mats = {k: as_array(v, f"success[{k!r}]", 2) for k, v in success.items()}

@@ -55,7 +55,7 @@ def class_pair_heatmap(
         If ``matrix`` is not (K, K) numbers with K = len(classes), or ``ax``,
         ``title``, ``vmax`` or ``annotate`` is of the wrong kind.
     """
-    classes = check_classes(classes)
+    check_classes(classes)
     m = as_array(matrix, "matrix", 2)
     k = len(classes)
     check_axes(ax, optional=True)
@@ -131,7 +131,7 @@ def class_pair_figure(
 def adversarial_class_figure(
     counts: Mapping[str, Tensor | np.ndarray], classes: Sequence[str], *, title: str | None = None
 ) -> Figure:
-    """Grouped bars: the share of successes per adversarial class, one group per setting.
+    """Draw grouped bars: the share of successes per adversarial class, one group per setting.
 
     Raises
     ------
@@ -257,6 +257,22 @@ def one_pixel_figure(
     return fig
 
 
+def _check_box(
+    lower: Sequence[float], upper: Sequence[float], best: Sequence[float] | None
+) -> None:
+    """Check that ``lower``, ``upper`` (and ``best`` unless None) are points (x, y), lower < upper."""
+    box = []
+    for v, name in ((lower, "lower"), (upper, "upper"), (best, "best")):
+        if v is None and name == "best":
+            continue
+        a = as_array(v, name, 1)
+        if a.shape != (2,) or not np.isfinite(a).all():
+            raise ValueError(f"{name} must be two finite numbers (x, y), got {v!r}")
+        box.append(a)
+    if not (box[0] < box[1]).all():
+        raise ValueError(f"lower must be below upper in both coordinates, got {lower} and {upper}")
+
+
 def de_population_figure(
     f: Callable[[np.ndarray, np.ndarray], np.ndarray],
     population: Tensor | np.ndarray,
@@ -267,7 +283,7 @@ def de_population_figure(
     title: str | None = None,
     ax: Axes | None = None,
 ) -> Figure:
-    """A 2-D population (P, 2) drawn on the contour plot of ``f(X, Y)`` over the box.
+    """Draw a 2-D population (P, 2) on the contour plot of ``f(X, Y)`` over the box.
 
     Raises
     ------
@@ -282,23 +298,14 @@ def de_population_figure(
         raise TypeError(f"f must be callable as f(X, Y), got {type(f).__name__}")
     check_axes(ax, optional=True)
     check_title(title)
-    box = []
-    for v, name in ((lower, "lower"), (upper, "upper"), (best, "best")):
-        if v is None and name == "best":
-            continue
-        a = as_array(v, name, 1)
-        if a.shape != (2,) or not np.isfinite(a).all():
-            raise ValueError(f"{name} must be two finite numbers (x, y), got {v!r}")
-        box.append(a)
-    if not (box[0] < box[1]).all():
-        raise ValueError(f"lower must be below upper in both coordinates, got {lower} and {upper}")
+    _check_box(lower, upper, best)
     pop = as_array(population, "population")
     if pop.ndim != 2 or pop.shape[1] != 2:
         raise ValueError(f"population must be (members, 2) for a contour plot, got {pop.shape}")
     if ax is None:
         fig, ax = plt.subplots(figsize=(3.6, 3.4), layout="constrained")
     else:
-        fig = ax.figure  # type: ignore[assignment]
+        fig = ax.figure  # type: ignore[assignment]  # a SubFigure if ax is in one: returned as is
     gx, gy = np.meshgrid(np.linspace(lower[0], upper[0], 120), np.linspace(lower[1], upper[1], 120))
     z = as_array(f(gx, gy), "f(X, Y)")
     if z.shape != gx.shape:
@@ -314,4 +321,4 @@ def de_population_figure(
     ax.set_aspect("equal")
     if title:
         ax.set_title(title, fontsize=9)
-    return fig  # type: ignore[return-value]
+    return fig
