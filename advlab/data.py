@@ -153,7 +153,7 @@ def data_root(root: str | os.PathLike[str] | None = None) -> Path:
 
 
 def canonical_name(name: object) -> str:
-    """The registry key of a dataset name or alias (``"MNIST"``, ``" fashion "`` …), checked."""
+    """Return the registry key of a dataset name or alias (``"MNIST"``, ``" fashion "`` …), checked."""
     if not isinstance(name, str):
         raise ArgumentTypeError(f"dataset name must be a string, got {type(name).__name__}")
     key = name.strip().lower()

@@ -354,7 +354,9 @@ class DEResult:
     history: list[Tensor] = field(default_factory=list)
 
 
-def _as_bounds(bound: object, name: str, dims: int | None, dtype: torch.dtype, device) -> Tensor:
+def _as_bounds(
+    bound: object, name: str, dims: int | None, dtype: torch.dtype, device: torch.device
+) -> Tensor:
     try:
         t = torch.as_tensor(bound, dtype=dtype, device=device)
     except (TypeError, ValueError, RuntimeError) as err:
@@ -601,7 +603,11 @@ def _check_box(lower: object, upper: object, device: torch.device) -> tuple[Tens
 
 
 def _resolve_seeds(
-    seed: object, generator: torch.Generator | None, init: Tensor | None, problems: object, device
+    seed: object,
+    generator: torch.Generator | None,
+    init: Tensor | None,
+    problems: object,
+    device: torch.device | str,
 ) -> Tensor:
     """One seed per problem, from a seed tensor, an int seed or the generator."""
     if isinstance(seed, Tensor):

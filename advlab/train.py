@@ -30,6 +30,8 @@ from tqdm.auto import tqdm
 
 from ._utils import eval_mode, model_device, model_dtype
 from ._validate import (
+    ArgumentError,
+    ArgumentTypeError,
     check_classes,
     check_count,
     check_flag,
@@ -154,13 +156,7 @@ def fit(
     weight_decay = check_real(weight_decay, "weight_decay")
     seed = check_seed(seed)
     progress = check_flag(progress, "progress")
-    for hook, name in ((perturb, "perturb"), (loss_fn, "loss_fn"), (on_epoch_end, "on_epoch_end")):
-        if hook is not None and not callable(hook):
-            raise ValueError(f"{name} must be callable or None, got {type(hook).__name__}")
-    if not any(p.requires_grad for p in model.parameters()):
-        raise ValueError(
-            "the model has no trainable parameters (none with requires_grad=True); nothing to fit"
-        )
+    _check_hooks(model, perturb=perturb, loss_fn=loss_fn, on_epoch_end=on_epoch_end)
     dev = resolve_device(device)
     model.to(dev)
     x, y = x.to(device=dev, dtype=model_dtype(model) or x.dtype), y.to(dev)
@@ -173,39 +169,19 @@ def fit(
     for epoch in bar:
         model.train()
         order = torch.randperm(len(x), generator=gen).to(dev)
-        total_loss, correct, seen = 0.0, 0, 0
-        for start in range(0, len(x), batch_size):
-            idx = order[start : start + batch_size]
-            xb, yb = x[idx], y[idx]
-            if perturb is not None:
-                out = perturb(model, xb, yb)
-                xb, yb = out if isinstance(out, tuple) else (out, yb)
-                if len(xb) != len(yb):
-                    raise ValueError(
-                        f"perturb returned {len(xb)} images for {len(yb)} labels; return "
-                        "(images, labels) when the batch changes size"
-                    )
-                xb, yb = xb.detach(), yb.detach()
-                model.train()
-            logits = model(xb)
-            if checked is None:  # first forward pass, before any update: shape and label range
-                checked = check_logits(logits, len(xb)).shape[1]
-                check_classes(y, checked)
-                if not logits.requires_grad:
-                    raise ValueError(
-                        "the model's output does not depend on any trainable parameter, so there "
-                        "is nothing to train; check that its parameters have requires_grad=True"
-                    )
-            loss = loss_fn(logits, yb)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total_loss += float(loss.detach()) * len(yb)
-            hard = yb if yb.ndim == 1 else yb.argmax(dim=1)
-            correct += int((logits.argmax(dim=1) == hard).sum())
-            seen += len(yb)
-        history.loss.append(total_loss / seen)
-        history.accuracy.append(correct / seen)
+        loss, acc, checked = _train_epoch(
+            model,
+            x,
+            y,
+            order,
+            batch_size=batch_size,
+            perturb=perturb,
+            loss_fn=loss_fn,
+            opt=opt,
+            checked=checked,
+        )
+        history.loss.append(loss)
+        history.accuracy.append(acc)
         bar.set_postfix(loss=f"{history.loss[-1]:.3f}", acc=f"{history.accuracy[-1]:.3f}")
         if on_epoch_end is not None and _stop_requested(
             on_epoch_end(epoch + 1, history), epoch + 1
@@ -213,6 +189,76 @@ def fit(
             break
     bar.close()
     return history
+
+
+def _check_hooks(model: nn.Module, **hooks: object) -> None:
+    """Check that each hook is callable or None, and that ``model`` has something to train."""
+    for name, hook in hooks.items():
+        if hook is not None and not callable(hook):
+            raise ArgumentTypeError(f"{name} must be callable or None, got {type(hook).__name__}")
+    if not any(p.requires_grad for p in model.parameters()):
+        raise ArgumentError(
+            "the model has no trainable parameters (none with requires_grad=True); nothing to fit"
+        )
+
+
+def _train_epoch(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    order: Tensor,
+    *,
+    batch_size: int,
+    perturb: Perturb | None,
+    loss_fn: LossFn,
+    opt: torch.optim.Optimizer,
+    checked: int | None,
+) -> tuple[float, float, int]:
+    """Train one epoch over the batches of ``order``; return (mean loss, accuracy, classes)."""
+    total_loss, correct, seen = 0.0, 0, 0
+    for start in range(0, len(x), batch_size):
+        idx = order[start : start + batch_size]
+        xb, yb = x[idx], y[idx]
+        if perturb is not None:
+            xb, yb = _perturbed(perturb, model, xb, yb)
+        logits = model(xb)
+        if checked is None:  # first forward pass, before any update: shape and label range
+            checked = _check_first_output(logits, y, len(xb))
+        loss = loss_fn(logits, yb)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        total_loss += float(loss.detach()) * len(yb)
+        hard = yb if yb.ndim == 1 else yb.argmax(dim=1)
+        correct += int((logits.argmax(dim=1) == hard).sum())
+        seen += len(yb)
+    assert checked is not None  # x holds at least one image, so one batch ran
+    return total_loss / seen, correct / seen, checked
+
+
+def _perturbed(perturb: Perturb, model: nn.Module, xb: Tensor, yb: Tensor) -> tuple[Tensor, Tensor]:
+    """Return ``perturb``'s batch, detached, with the model back in train mode."""
+    out = perturb(model, xb, yb)
+    xb, yb = out if isinstance(out, tuple) else (out, yb)
+    if len(xb) != len(yb):
+        raise ValueError(
+            f"perturb returned {len(xb)} images for {len(yb)} labels; return "
+            "(images, labels) when the batch changes size"
+        )
+    model.train()
+    return xb.detach(), yb.detach()
+
+
+def _check_first_output(logits: Tensor, y: Tensor, n: int) -> int:
+    """Check the first forward pass (logits (n, K), labels in range, trainable); return K."""
+    classes = check_logits(logits, n).shape[1]
+    check_classes(y, classes)
+    if not logits.requires_grad:
+        raise ValueError(
+            "the model's output does not depend on any trainable parameter, so there "
+            "is nothing to train; check that its parameters have requires_grad=True"
+        )
+    return classes
 
 
 def _stop_requested(answer: object, epoch: int) -> bool:

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import copy
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
@@ -124,6 +124,7 @@ class AdversarialTraining:
     labels: LabelSource = "true"
 
     def __post_init__(self) -> None:
+        """Check every setting (pixel units, ranges, what applies to which method)."""
         if not isinstance(self.method, str) or self.method not in METHODS:
             raise ValueError(
                 f"unknown adversarial-training method {self.method!r}; choose one of "
@@ -140,6 +141,16 @@ class AdversarialTraining:
             if weight > 1:
                 raise ValueError(f"clean_weight must lie in [0, 1], got {weight}")
             object.__setattr__(self, "clean_weight", weight)
+        self._check_step(eps)
+        if self.steps is not None:
+            if self.method != "pgd":
+                raise ValueError(f"steps applies to method='pgd' only, not {self.method!r}")
+            object.__setattr__(self, "steps", check_count(self.steps, "steps"))
+        if not isinstance(self.labels, str) or self.labels not in ("true", "predicted"):
+            raise ValueError(f"labels must be 'true' or 'predicted', got {self.labels!r}")
+
+    def _check_step(self, eps: float) -> None:
+        """Check ``step_size`` against the method and ``eps`` (PGD's step stays in the ball)."""
         if self.step_size is not None:
             if self.method == "fgsm":
                 raise ValueError(
@@ -153,28 +164,22 @@ class AdversarialTraining:
                     "projection cuts a longer step back to the ball; leave it None for 2.5 eps / steps"
                 )
             object.__setattr__(self, "step_size", step)
-        if self.steps is not None:
-            if self.method != "pgd":
-                raise ValueError(f"steps applies to method='pgd' only, not {self.method!r}")
-            object.__setattr__(self, "steps", check_count(self.steps, "steps"))
-        if not isinstance(self.labels, str) or self.labels not in ("true", "predicted"):
-            raise ValueError(f"labels must be 'true' or 'predicted', got {self.labels!r}")
 
     def resolved(self) -> AdversarialTraining:
-        """The same settings with every default filled in (what a cache key should hold)."""
+        """Return the same settings with every default filled in (what a cache key holds)."""
         weight = self.clean_weight
         if weight is None:
             weight = 0.5 if self.method == "fgsm" else 0.0
         steps = self.steps if self.steps is not None else (7 if self.method == "pgd" else None)
         step = self.step_size
-        if step is None and self.method == "pgd":
+        if step is None and self.method == "pgd" and steps is not None:
             step = min(self.eps, 2.5 * self.eps / steps)
         elif step is None and self.method == "fgsm_rs":
             step = 1.25 * self.eps
         return replace(self, clean_weight=weight, steps=steps, step_size=step)
 
     def describe(self) -> str:
-        """A short human-readable name, e.g. ``FGSM-RS ε=0.1 step=0.125``."""
+        """Return a short human-readable name, e.g. ``FGSM-RS ε=0.1 step=0.125``."""
         s = self.resolved()
         name = {"fgsm": "FGSM", "pgd": "PGD", "fgsm_rs": "FGSM-RS"}[s.method]
         parts = [name, f"ε={s.eps:g}"]
@@ -268,7 +273,7 @@ def adversarial_perturbation(
     *,
     generator: torch.Generator | None = None,
 ) -> Tensor:
-    """The training-time adversarial images of ``settings`` for a batch (true labels ``y``).
+    """Make the training-time adversarial images of ``settings`` for a batch (labels ``y``).
 
     With ``settings.labels == "predicted"`` the perturbation is crafted against
     the model's predictions instead of ``y`` (Kurakin et al.'s fix for label leaking).
@@ -298,9 +303,13 @@ def adversarial_perturbation(
         target = predict(model, x).argmax(dim=1) if s.labels == "predicted" else y
     if s.method == "fgsm":
         return fgsm(model, x, target, eps=s.eps)
-    if s.method == "fgsm_rs":
+    if s.method == "fgsm_rs" and s.step_size is not None:
         return fgsm_rs(model, x, target, eps=s.eps, step_size=s.step_size, generator=generator)
-    return pgd(model, x, target, eps=s.eps, alpha=s.step_size, steps=s.steps, generator=generator)
+    if s.method == "pgd" and s.step_size is not None and s.steps is not None:
+        return pgd(
+            model, x, target, eps=s.eps, alpha=s.step_size, steps=s.steps, generator=generator
+        )
+    raise AssertionError(f"AdversarialTraining.resolved() left a budget unset: {s}")
 
 
 @dataclass
@@ -354,6 +363,7 @@ class OverfitGuard:
     held_out: int = 128
 
     def __post_init__(self) -> None:
+        """Check the guard's settings."""
         object.__setattr__(self, "eps", check_eps(self.eps))
         object.__setattr__(self, "pgd_steps", check_count(self.pgd_steps, "pgd_steps"))
         object.__setattr__(self, "drop", check_real(self.drop, "drop", positive=True))
@@ -366,7 +376,9 @@ class OverfitGuard:
     def is_collapse(
         self, fgsm_accuracy: float, pgd_accuracy: float, earlier: Sequence[GuardRecord] = ()
     ) -> bool:
-        """The rule: PGD accuracy more than ``drop`` below its best check so far (in
+        """Apply the collapse rule to one check, given this run's ``earlier`` checks.
+
+        A collapse is PGD accuracy more than ``drop`` below its best check so far (in
         ``earlier``, this run's previous checks), while FGSM accuracy is at least what it
         was at that check (FGSM-robust, PGD-broken); or, with ``gap`` set, FGSM accuracy
         more than ``gap`` above PGD accuracy.
@@ -484,39 +496,17 @@ def adversarial_fit(
     ValueError
         As :func:`~advlab.train.fit` does, or if the guard would hold out every image.
     """
-    if not isinstance(settings, AdversarialTraining):
-        raise TypeError(
-            f"settings must be an AdversarialTraining, got {type(settings).__name__}; "
-            "e.g. AdversarialTraining(method='pgd', eps=0.1)"
-        )
-    if guard is not None and not isinstance(guard, OverfitGuard):
-        raise TypeError(f"guard must be an OverfitGuard or None, got {type(guard).__name__}")
-    # everything used before fit's own checks is checked here, before any work
-    check_module(model)
-    x = check_image_batch(x, allow_empty=False)
-    y = check_targets(y, x.shape[0])
-    if y.ndim != 1:
-        raise ValueError(
-            f"y must be integer class labels (N,) for adversarial training, got shape "
-            f"{tuple(y.shape)}"
-        )
+    x, y = _check_run(settings, guard, model, x, y)
     epochs = check_count(epochs, "epochs")
     batch_size = check_count(batch_size, "batch_size")
     seed = check_seed(seed)
     progress = check_flag(progress, "progress")
     s = settings.resolved()
-    weight = float(s.clean_weight)
+    weight = 0.0 if s.clean_weight is None else float(s.clean_weight)  # resolved() sets it
     gen = torch.Generator().manual_seed(seed)
     x_check = y_check = None
     if guard is not None:
-        if guard.held_out >= len(x):
-            raise ValueError(
-                f"the guard holds out {guard.held_out} images but there are only {len(x)}; "
-                "lower OverfitGuard(held_out=...)"
-            )
-        order = torch.randperm(len(x), generator=torch.Generator().manual_seed((seed + 1) % 2**64))
-        keep, check = order[guard.held_out :], order[: guard.held_out]
-        x, y, x_check, y_check = x[keep], y[keep], x[check], y[check]
+        x, y, x_check, y_check = _hold_out(x, y, guard.held_out, seed)
     records: list[GuardRecord] = []
     best: dict[str, Any] = {"epoch": None, "acc": -1.0, "weights": None}
     # with a guard, one bar that shows its checks; without, fit's own bar
@@ -532,16 +522,8 @@ def adversarial_fit(
             return x_adv
         return torch.cat([xb, x_adv]), torch.cat([yb, yb])
 
-    def loss_fn(logits: Tensor, targets: Tensor) -> Tensor:
-        if weight == 0.0:
-            return F.cross_entropy(logits, targets)
-        half = len(targets) // 2
-        clean = F.cross_entropy(logits[:half], targets[:half])
-        adv = F.cross_entropy(logits[half:], targets[half:])
-        return weight * clean + (1.0 - weight) * adv
-
     def on_epoch_end(epoch: int, trained: History) -> bool:
-        """The guard's check after ``epoch``; True (stop) on a collapse with ``stop=True``."""
+        """Run the guard's check after ``epoch``; return True (stop) on a collapse with ``stop``."""
         assert guard is not None and x_check is not None and y_check is not None
         dev = next(model.parameters()).device
         record = guard.check(model, x_check.to(dev), y_check.to(dev), epoch, records)
@@ -574,7 +556,7 @@ def adversarial_fit(
             seed=seed,
             device=device,
             perturb=perturb,
-            loss_fn=loss_fn,
+            loss_fn=_mixed_loss(weight),
             on_epoch_end=None if guard is None else on_epoch_end,
             progress=progress and guard is None,
         )
@@ -587,6 +569,59 @@ def adversarial_fit(
         model.load_state_dict(best["weights"])
         history.stopped_at = records[-1].epoch
     return history
+
+
+def _check_run(
+    settings: object, guard: object, model: object, x: object, y: object
+) -> tuple[Tensor, Tensor]:
+    """Check what :func:`adversarial_fit` uses before ``fit``'s own checks; return ``(x, y)``."""
+    if not isinstance(settings, AdversarialTraining):
+        raise TypeError(
+            f"settings must be an AdversarialTraining, got {type(settings).__name__}; "
+            "e.g. AdversarialTraining(method='pgd', eps=0.1)"
+        )
+    if guard is not None and not isinstance(guard, OverfitGuard):
+        raise TypeError(f"guard must be an OverfitGuard or None, got {type(guard).__name__}")
+    check_module(model)
+    xt = check_image_batch(x, allow_empty=False)
+    yt = check_targets(y, xt.shape[0])
+    if yt.ndim != 1:
+        raise ValueError(
+            f"y must be integer class labels (N,) for adversarial training, got shape "
+            f"{tuple(yt.shape)}"
+        )
+    return xt, yt
+
+
+def _hold_out(
+    x: Tensor, y: Tensor, held_out: int, seed: int
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Split off the guard's ``held_out`` images: ``(x_train, y_train, x_check, y_check)``."""
+    if held_out >= len(x):
+        raise ValueError(
+            f"the guard holds out {held_out} images but there are only {len(x)}; "
+            "lower OverfitGuard(held_out=...)"
+        )
+    order = torch.randperm(len(x), generator=torch.Generator().manual_seed((seed + 1) % 2**64))
+    keep, check = order[held_out:], order[:held_out]
+    return x[keep], y[keep], x[check], y[check]
+
+
+def _mixed_loss(weight: float) -> Callable[[Tensor, Tensor], Tensor]:
+    """Return the training loss: cross-entropy, or ``weight`` clean + ``1 - weight`` adversarial.
+
+    With ``weight > 0`` each batch is the clean half followed by its adversarial half.
+    """
+
+    def loss_fn(logits: Tensor, targets: Tensor) -> Tensor:
+        if weight == 0.0:
+            return F.cross_entropy(logits, targets)
+        half = len(targets) // 2
+        clean = F.cross_entropy(logits[:half], targets[:half])
+        adv = F.cross_entropy(logits[half:], targets[half:])
+        return weight * clean + (1.0 - weight) * adv
+
+    return loss_fn
 
 
 # --- the zoo recipe ------------------------------------------------------------------------------
@@ -605,7 +640,7 @@ def adversarial_config(
     train_size: int | None = None,
     **settings: Any,
 ) -> TrainConfig:
-    """A :class:`~advlab.zoo.TrainConfig` for the ``"adversarial"`` recipe.
+    """Return a :class:`~advlab.zoo.TrainConfig` for the ``"adversarial"`` recipe.
 
     ``settings`` are the fields of :class:`AdversarialTraining` (``method``,
     ``eps``, ...); they are checked and stored in ``config.extra`` with every
@@ -671,7 +706,9 @@ def settings_from_extra(
 def _recipe(
     model: nn.Module, data: Any, cfg: TrainConfig, device: torch.device, progress: bool
 ) -> dict[str, Any]:
-    """The zoo recipe ``"adversarial"``: settings from ``cfg.extra`` (see :func:`adversarial_config`).
+    """Train the zoo recipe ``"adversarial"`` with the settings in ``cfg.extra``.
+
+    See :func:`adversarial_config`.
 
     Returns the guard's checks as notes for the cache (empty without a guard).
     """
