@@ -1,4 +1,5 @@
-"""advlab.data: the embedded digits, the real MNIST loader, CIFAR-10's pickle format, errors."""
+"""advlab.data: the embedded digits and colour digits, the real MNIST loader, CIFAR-10's pickle format,
+dataset_available, errors."""
 
 from __future__ import annotations
 
@@ -10,9 +11,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import MNIST_STEMS, touch_files
 
 import advlab.data
-from advlab.data import DATASETS, DataUnavailableError, load_dataset, load_split
+from advlab.data import (
+    DATASETS,
+    DataUnavailableError,
+    color_digits,
+    dataset_available,
+    load_dataset,
+    load_split,
+)
 
 SHARED_MNIST = next(
     (
@@ -191,3 +200,109 @@ def test_fashion_mnist_falls_back_to_debians_package(tmp_path: Path, offline: No
         for name in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
             (tmp_path / "mine" / "FashionMNIST" / "raw" / name).write_bytes(b"")
         load_split("fashion-mnist", "test", root=tmp_path / "mine")
+
+
+# --- dataset_available: is a dataset on this machine (no download) ----------------------------
+
+
+def test_embedded_datasets_are_always_available(no_debian: Path) -> None:
+    for name in ("digits", "DIGITS", "digits-color-8", "digits-color", "digits-color-32"):
+        assert dataset_available(name) is True
+
+
+def test_nothing_on_disk_means_unavailable(no_debian: Path) -> None:
+    for name in ("mnist", "fashion-mnist", "fashion_mnist", "cifar10"):
+        assert dataset_available(name) is False
+        assert dataset_available(name, root=no_debian / "elsewhere") is False
+
+
+@pytest.mark.parametrize(
+    ("name", "folder"), [("mnist", "MNIST"), ("fashion-mnist", "FashionMNIST")]
+)
+@pytest.mark.parametrize("suffix", ["", ".gz"])
+def test_mnist_like_needs_both_splits_plain_or_gz(
+    no_debian: Path, name: str, folder: str, suffix: str
+) -> None:
+    raw = no_debian / "root" / folder / "raw"
+    touch_files(raw, [f"{s}{suffix}" for s in MNIST_STEMS[2:]])  # the test split only
+    assert dataset_available(name, root=no_debian / "root") is False
+    touch_files(raw, [f"{s}{suffix}" for s in MNIST_STEMS[:2]])
+    assert dataset_available(name, root=no_debian / "root") is True
+    # ADVLAB_DATA is the default root
+    assert dataset_available(name) is False
+    assert dataset_available(name, root=str(no_debian / "root")) is True
+
+
+def test_debians_package_counts_for_fashion_mnist_only(
+    no_debian: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    debian = no_debian / "debian"
+    touch_files(debian, [f"{s}.gz" for s in MNIST_STEMS[:3]])  # one file missing
+    monkeypatch.setattr(advlab.data, "DEBIAN_FASHION_MNIST", debian)
+    assert dataset_available("fashion-mnist") is False
+    touch_files(debian, [f"{MNIST_STEMS[3]}.gz"])
+    assert dataset_available("fashion-mnist") is True
+    assert dataset_available("mnist") is False
+
+
+def test_cifar10_needs_every_batch(no_debian: Path) -> None:
+    base = no_debian / "root" / "cifar-10-batches-py"
+    touch_files(base, [f"data_batch_{k}" for k in range(1, 6)] + ["batches.meta"])
+    assert dataset_available("cifar10", root=no_debian / "root") is False
+    (base / "test_batch").write_bytes(pickle.dumps({}))
+    assert dataset_available("cifar10", root=no_debian / "root") is True
+
+
+def test_dataset_available_rejects_bad_arguments(no_debian: Path) -> None:
+    with pytest.raises(ValueError, match=r"unknown dataset 'svhn'; known datasets are 'digits'"):
+        dataset_available("svhn")
+    with pytest.raises(ValueError, match=r"^root must be a folder path or None, got int$"):
+        dataset_available("mnist", root=3)  # type: ignore[arg-type]
+
+
+# --- the offline colour digits at several sizes (color_digits) --------------------------------
+
+
+def test_colour_digits_same_images_at_every_size(digits: advlab.Dataset) -> None:
+    sets = {
+        n: advlab.load_dataset(n) for n in ("digits-color-8", "digits-color", "digits-color-32")
+    }
+    for name, size in (("digits-color-8", 8), ("digits-color", 16), ("digits-color-32", 32)):
+        d = sets[name]
+        assert d.x_test.shape == (360, 3, size, size) and d.x_train.shape[0] == 1437
+        assert torch.equal(d.y_test, digits.y_test) and torch.equal(d.y_train, digits.y_train)
+        assert d.x_test.min() >= 0 and d.x_test.max() <= 1
+    small, big = sets["digits-color-8"].x_test, sets["digits-color-32"].x_test
+    # same colours: down-sampling the 32 px images recovers the 8 px ones closely
+    down = torch.nn.functional.avg_pool2d(big, 4)
+    assert (down - small).abs().mean() < 0.08
+    # each image has its own colours, the same on every load
+    assert torch.equal(advlab.load_dataset("digits-color").x_test, sets["digits-color"].x_test)
+    corners = small[:, :, 0, 0]
+    assert len(torch.unique(corners, dim=0)) > 300
+
+
+def test_color_digits_checks_size() -> None:
+    with pytest.raises(ValueError, match="size must be an integer >= 8"):
+        color_digits(torch.zeros(1, 1, 8, 8), torch.zeros(1, dtype=torch.long), 4)
+
+
+# --- found by the hypothesis suite (tests/test_fuzz_public_api.py) ------------------------------
+
+
+def test_color_digits_checks_images_index_and_seed() -> None:
+    """Before: AttributeError on junk x/index, and NumPy's own error for a negative index."""
+    x = torch.rand(2, 1, 8, 8)
+    with pytest.raises(ValueError, match="x must be floating-point"):
+        color_digits(None, torch.tensor([0, 1]))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"x must lie in \[0, 1\]"):
+        color_digits(x * 255, torch.tensor([0, 1]))
+    with pytest.raises(ValueError, match="index must be an integer tensor"):
+        color_digits(x, torch.zeros(2))
+    with pytest.raises(ValueError, match="index must hold non-negative"):
+        color_digits(x, torch.tensor([-1, 1]))
+    with pytest.raises(ValueError, match="seed must be an integer"):
+        color_digits(x, torch.tensor([0, 1]), seed=-1)
+    with pytest.raises(ValueError, match="size must be at most"):
+        color_digits(x, torch.tensor([0, 1]), 10**6)
+    assert color_digits(x, torch.tensor([0, 1]), 8).shape == (2, 3, 8, 8)

@@ -1,0 +1,1 @@
+"""Tests of advlab.defenses (one module per package module; see tests/README.md)."""
