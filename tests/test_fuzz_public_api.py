@@ -386,6 +386,12 @@ CASES: dict[Callable[..., Any], Case] = {
         lambda r, a, k: isinstance(r, advlab.attacks.AttackInfo),
     ),
     advlab.attacks.register: Case(_positional(JUNK), budget=10),  # junk only: never registers
+    advlab.attacks.AttackResult: Case(_positional(*[JUNK] * 4), budget=3),  # a plain record
+    advlab.attacks.adversarial_images: Case(
+        _positional(st.one_of(tensors(valid=True), JUNK), maybe(tensors(valid=True))),
+        lambda r, a, k: isinstance(r, Tensor),
+        budget=20,
+    ),
     # data
     advlab.load_dataset: Case(
         _positional(DATASET_NAMES, root=st.just(OFFLINE_ROOT), download=st.just(False)),
@@ -410,6 +416,8 @@ CASES: dict[Callable[..., Any], Case] = {
     ),
     advlab.data.data_root: Case(_positional(maybe(st.sampled_from([None, "/tmp/x"]))), check_path),
     advlab.DataUnavailableError: Case(_positional(JUNK), budget=5),
+    advlab.ArgumentError: Case(_positional(JUNK), budget=5),
+    advlab.ArgumentTypeError: Case(_positional(JUNK), budget=5),
     advlab.Dataset: Case(_positional(*[JUNK] * 7), budget=5),  # a plain record
     # models
     advlab.build_model: Case(
@@ -1142,7 +1150,7 @@ def check_best_pair_report(result: Any, args: tuple, kwargs: dict) -> None:
 CASES.update(
     {
         _J.jsma: Case(_jsma_args, check_jsma, budget=60),
-        _J.JSMAResult: Case(_positional(*[JUNK] * 6), budget=3),  # a plain record
+        _J.JSMAResult: Case(_positional(*[JUNK] * 8), budget=3),  # a plain record
         _J.best_pairs: Case(_pair_maps(), check_pairs, budget=60),
         _J.saliency_map: Case(
             lambda: _half_valid(True, jacobian=maybe(st.sampled_from(["probs", "logits"])))(),
