@@ -39,9 +39,9 @@ from torch import Tensor, nn
 import advlab
 import advlab.cli
 import advlab.device
-import advlab.settings
+import advlab.book.settings
 import advlab.viz
-import advlab.widgets
+import advlab.book.widgets
 from advlab._utils import frozen_eval
 from advlab.attacks._common import ball_tolerance
 from advlab.data import DataUnavailableError
@@ -517,15 +517,15 @@ CASES: dict[Callable[..., Any], Case] = {
     # device, settings, cli
     advlab.default_device: Case(_kwargs_of(), check_device, budget=2),
     advlab.device.check_device: Case(_positional(DEVICES), check_device),
-    advlab.settings.settings: Case(
-        _kwargs_of(), lambda r, a, k: isinstance(r, advlab.settings.BookSettings), budget=2
+    advlab.book.settings.settings: Case(
+        _kwargs_of(), lambda r, a, k: isinstance(r, advlab.book.settings.BookSettings), budget=2
     ),
-    advlab.settings.BookSettings: Case(_positional(JUNK, JUNK, JUNK), budget=3),  # a record
-    advlab.settings.greyscale_settings: Case(
+    advlab.book.settings.BookSettings: Case(_positional(JUNK, JUNK, JUNK), budget=3),  # a record
+    advlab.book.settings.greyscale_settings: Case(
         _positional(
             maybe(
                 st.builds(
-                    advlab.settings.BookSettings,
+                    advlab.book.settings.BookSettings,
                     st.sampled_from(["digits", "mnist", "fashion-mnist", "cifar10"]),
                     maybe(st.sampled_from(["quick", "full"])),
                     st.integers(1, 3),
@@ -534,7 +534,7 @@ CASES: dict[Callable[..., Any], Case] = {
             root=maybe(st.just(OFFLINE_ROOT)),
         ),
         lambda r, a, k: (
-            isinstance(r, advlab.settings.BookSettings)
+            isinstance(r, advlab.book.settings.BookSettings)
             and r.dataset in ("digits", "mnist", "fashion-mnist")
             and r.profile in ("quick", "full")
         ),
@@ -569,10 +569,10 @@ def _reader_functions() -> st.SearchStrategy[Any]:
 
 
 def check_report(result: Any, args: tuple, kwargs: dict) -> None:
-    assert isinstance(result, advlab.exercises.CheckReport) and isinstance(result.passed, bool)
+    assert isinstance(result, advlab.book.exercises.CheckReport) and isinstance(result.passed, bool)
 
 
-for _checker in (advlab.exercises.check_fgsm, advlab.exercises.check_pgd):
+for _checker in (advlab.book.exercises.check_fgsm, advlab.book.exercises.check_pgd):
     CASES[_checker] = Case(
         _kwargs_of(
             fn=_reader_functions(),
@@ -583,15 +583,15 @@ for _checker in (advlab.exercises.check_fgsm, advlab.exercises.check_pgd):
         check_report,
         budget=10,
     )
-CASES[advlab.exercises.CheckReport] = Case(_positional(JUNK, JUNK), budget=3)  # a plain record
+CASES[advlab.book.exercises.CheckReport] = Case(_positional(JUNK, JUNK), budget=3)  # a plain record
 # Part III (part3 branch): masking defenses, BPDA, transfer, substitute, SPSA, checks, table.
 import advlab.attacks.bpda  # noqa: E402
 import advlab.attacks.spsa  # noqa: E402
 import advlab.attacks.substitute  # noqa: E402
 import advlab.attacks.transfer  # noqa: E402
-import advlab.defenses.catalog  # noqa: E402
+import advlab.book.catalog  # noqa: E402
 import advlab.defenses.masking  # noqa: E402
-import advlab.exercises  # noqa: E402
+import advlab.book.exercises  # noqa: E402
 import advlab.metrics.masking  # noqa: E402
 import advlab.metrics.table  # noqa: E402
 
@@ -695,17 +695,17 @@ CASES.update(
         _D.threshold: Case(_positional(tensors(valid=True), maybe(FLOATS)), check_image_map),
         _D.quantized: Case(_positional(MODEL_OR_JUNK, maybe(st.integers(-1, 10))), check_wrapped),
         _D.thresholded: Case(_positional(MODEL_OR_JUNK, maybe(FLOATS)), check_wrapped),
-        _D.DefenseSpec: Case(_positional(*[JUNK] * 3), budget=3),  # a plain record
-        _D.register_defense: Case(_positional(JUNK), budget=10),  # junk only: never registers
-        _D.defender_config: Case(
+        advlab.book.catalog.DefenseSpec: Case(_positional(*[JUNK] * 3), budget=3),  # a plain record
+        advlab.book.catalog.register_defense: Case(_positional(JUNK), budget=10),  # junk only: never registers
+        advlab.book.catalog.defender_config: Case(
             _positional(DATASET_NAMES, SMALL_COUNT, maybe(st.just("standard")), maybe(st.none())),
             lambda r, a, k: isinstance(r, advlab.TrainConfig),
         ),
-        _D.attacker_config: Case(
+        advlab.book.catalog.attacker_config: Case(
             _positional(DATASET_NAMES, SMALL_COUNT),
             lambda r, a, k: isinstance(r, advlab.TrainConfig),
         ),
-        _D.build_defenses: Case(
+        advlab.book.catalog.build_defenses: Case(
             _positional(
                 st.one_of(st.just(TINY), JUNK),
                 epochs=SMALL_COUNT,
@@ -740,7 +740,7 @@ CASES.update(
             lambda r, a, k: isinstance(r, _M.AttackTable),
             budget=20,
         ),
-        advlab.exercises.check_jacobian_augmentation: Case(_positional(JUNK), budget=5),
+        advlab.book.exercises.check_jacobian_augmentation: Case(_positional(JUNK), budget=5),
     }
 )
 
@@ -1149,7 +1149,7 @@ CASES.update(
             check_saliency,
             budget=40,
         ),
-        advlab.exercises.check_best_pair: Case(
+        advlab.book.exercises.check_best_pair: Case(
             _positional(_best_pair_functions(), fixed={"verbose": False}),
             check_best_pair_report,
             budget=20,
@@ -1238,7 +1238,7 @@ CASES.update(
         ),
         _ROB.first_success: Case(_first_success_args(), check_first_success, budget=40),
         _ROB.success_matrix: Case(_success_matrix_args(), check_success_matrix, budget=40),
-        advlab.settings.eval_indices: Case(
+        advlab.book.settings.eval_indices: Case(
             _positional(
                 maybe(st.sampled_from([1, 5, 360, 10**12, 0, -3, np.int64(20)])),
                 maybe(st.sampled_from([None, 1, 3, 500, 0, np.int64(4)])),
@@ -1255,10 +1255,10 @@ for _name in advlab.viz.__all__:
     CASES[getattr(advlab.viz, _name)] = Case(
         _positional(JUNK, JUNK), lambda r, a, k: None, budget=5
     )
-for _name in advlab.widgets.__all__:
-    if not callable(getattr(advlab.widgets, _name)):
+for _name in advlab.book.widgets.__all__:
+    if not callable(getattr(advlab.book.widgets, _name)):
         continue
-    CASES[getattr(advlab.widgets, _name)] = Case(
+    CASES[getattr(advlab.book.widgets, _name)] = Case(
         _positional(JUNK, JUNK, JUNK), lambda r, a, k: None, budget=5
     )
 
@@ -1605,7 +1605,7 @@ CASES.update(
             ),
             lambda r, a, k: r.dtype == torch.int64 and r.shape == (a[0],),
         ),
-        advlab.exercises.check_de_generation: Case(
+        advlab.book.exercises.check_de_generation: Case(
             _kwargs_of(
                 fn=st.integers(0, 1).flatmap(
                     lambda k: st.just(_good_de_generation) if k else _reader_functions()
@@ -1617,7 +1617,7 @@ CASES.update(
             check_report_passes_for(_good_de_generation),
             budget=10,
         ),
-        advlab.exercises.check_set_pixels: Case(
+        advlab.book.exercises.check_set_pixels: Case(
             _kwargs_of(
                 fn=st.integers(0, 1).flatmap(
                     lambda k: st.just(apply_pixels) if k else _reader_functions()

@@ -1,5 +1,5 @@
 """Which grey-scale data the one-pixel chapter uses: advlab.data.dataset_available and
-advlab.settings.greyscale_settings (Fashion-MNIST when installed, else the embedded digits)."""
+advlab.book.settings.greyscale_settings (Fashion-MNIST when installed, else the embedded digits)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 import advlab.data
 from advlab.data import dataset_available, load_dataset
-from advlab.settings import _EPOCHS, BookSettings, greyscale_settings
+from advlab.book.settings import _EPOCHS, BookSettings, greyscale_settings
 
 REAL_DEBIAN = advlab.data.DEBIAN_FASHION_MNIST
 MNIST_STEMS = [

@@ -297,7 +297,7 @@ def test_masking_report_flags_the_label_only_model(digits, split_models) -> None
 
 
 def test_masking_report_flags_the_distilled_model(digits, split_models, tmp_path_factory) -> None:
-    from advlab.defenses import defender_config
+    from advlab.book.catalog import defender_config
 
     _, substitute = split_models
     cfg = defender_config("digits", 8, "distillation", {"temperature": 100.0})
@@ -453,7 +453,7 @@ def unclipped_augment(model, x, labels, lam):
     ],
 )
 def test_check_jacobian_augmentation_names_the_mistake(fn, passed: bool, match: str) -> None:
-    from advlab.exercises import check_jacobian_augmentation
+    from advlab.book.exercises import check_jacobian_augmentation
 
     report = check_jacobian_augmentation(fn, verbose=False)
     assert report.passed is passed
@@ -461,7 +461,7 @@ def test_check_jacobian_augmentation_names_the_mistake(fn, passed: bool, match: 
 
 
 def test_defense_catalogue_builds_each_kind(digits, tmp_path, monkeypatch) -> None:
-    from advlab.defenses import DEFENSES, build_defenses
+    from advlab.book.catalog import DEFENSES, build_defenses
 
     monkeypatch.setenv("ADVLAB_CACHE", str(tmp_path))
     assert {"none", "adv_pgd", "distillation", "label_only", "quantized"} <= set(DEFENSES)
