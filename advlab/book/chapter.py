@@ -95,9 +95,10 @@ class ChapterSetup:
         """The lines a chapter prints: the data, the settings, device and threads, the model."""
         lines = [] if self.data is None else [self.data.describe()]
         extra = f"; {note}" if note else ""
+        here = "" if self.y is None else f"; evaluating on {self.n_eval:,} test images"
         lines.append(
             f"settings: {self.settings.describe()}; device: {self.device}, "
-            f"{self.threads} CPU thread(s){extra}"
+            f"{self.threads} CPU thread(s){here}{extra}"
         )
         if self.trained is not None:
             model = self.trained.model
