@@ -37,11 +37,11 @@ from hypothesis import strategies as st
 from torch import Tensor, nn
 
 import advlab
+import advlab.book.settings
+import advlab.book.widgets
 import advlab.cli
 import advlab.device
-import advlab.book.settings
 import advlab.viz
-import advlab.book.widgets
 from advlab._utils import frozen_eval
 from advlab.attacks._common import ball_tolerance
 from advlab.data import DataUnavailableError
@@ -590,8 +590,8 @@ import advlab.attacks.spsa  # noqa: E402
 import advlab.attacks.substitute  # noqa: E402
 import advlab.attacks.transfer  # noqa: E402
 import advlab.book.catalog  # noqa: E402
-import advlab.defenses.masking  # noqa: E402
 import advlab.book.exercises  # noqa: E402
+import advlab.defenses.masking  # noqa: E402
 import advlab.metrics.masking  # noqa: E402
 import advlab.metrics.table  # noqa: E402
 
@@ -696,7 +696,9 @@ CASES.update(
         _D.quantized: Case(_positional(MODEL_OR_JUNK, maybe(st.integers(-1, 10))), check_wrapped),
         _D.thresholded: Case(_positional(MODEL_OR_JUNK, maybe(FLOATS)), check_wrapped),
         advlab.book.catalog.DefenseSpec: Case(_positional(*[JUNK] * 3), budget=3),  # a plain record
-        advlab.book.catalog.register_defense: Case(_positional(JUNK), budget=10),  # junk only: never registers
+        advlab.book.catalog.register_defense: Case(
+            _positional(JUNK), budget=10
+        ),  # junk only: never registers
         advlab.book.catalog.defender_config: Case(
             _positional(DATASET_NAMES, SMALL_COUNT, maybe(st.just("standard")), maybe(st.none())),
             lambda r, a, k: isinstance(r, advlab.TrainConfig),
@@ -1874,6 +1876,73 @@ CASES.update(
 #: Known gaps: callables whose junk arguments still reach an error from inside a library
 #: (none today). Strict xfail: the day one is fixed, the XPASS fails and its entry must go.
 KNOWN_GAPS: set[Callable[..., Any]] = set()
+
+
+# The book layer's chapter_setup (booklayer branch) and the linearity metrics of chapters 1-2.
+import advlab.book.chapter  # noqa: E402
+import advlab.metrics.linearity  # noqa: E402
+
+_LIN = advlab.metrics.linearity
+
+
+def check_margin_gradient(result: Any, args: tuple, kwargs: dict) -> None:
+    _, x, _ = args
+    m, g = result
+    assert m.shape == (len(x),) and g.shape == x.shape
+    assert not m.requires_grad and not g.requires_grad
+    check_margins(m, args, kwargs)
+
+
+def check_class_margins(result: Any, args: tuple, kwargs: dict) -> None:
+    _, x, y = args
+    m, g = result
+    assert m.ndim == 2 and m.shape[0] == len(x) and g.shape == (len(x), m.shape[1], *x.shape[1:])
+    assert (m[torch.arange(len(x)), y] == 0).all()
+
+
+def _drops_args():
+    @st.composite
+    def draw_args(draw: st.DrawFn) -> tuple[tuple, dict]:
+        (model, x, y), _ = draw(_half_valid(True)())
+        eps = draw(st.sampled_from([[0.0, 0.1], [0.05], [], [-1.0], [float("nan")], "0.1", None]))
+        ok = isinstance(x, Tensor)
+        signs = torch.ones_like(x) if ok and draw(st.booleans()) else draw(maybe(st.just(None)))
+        return (model, x, y, eps), {"signs": signs, "steps": draw(st.sampled_from([1, 2]))}
+
+    return draw_args
+
+
+def check_drops(result: Any, args: tuple, kwargs: dict) -> None:
+    _, x, _, eps = args
+    assert tuple(result) == _LIN.DROPS
+    assert all(len(v) == len(eps) and all(a.shape == (len(x),) for a in v) for v in result.values())
+
+
+CASES.update(
+    {
+        _LIN.margin_gradient: Case(lambda: _half_valid(True)(), check_margin_gradient, budget=30),
+        _LIN.linear_flip_budget: Case(
+            lambda: _half_valid(True)(),
+            lambda r, a, k: isinstance(r, Tensor) and r.shape == (len(a[1]),),
+            budget=30,
+        ),
+        _LIN.class_margins: Case(lambda: _half_valid(True)(), check_class_margins, budget=30),
+        _LIN.margin_drops: Case(_drops_args(), check_drops, budget=20),
+        advlab.book.chapter.ChapterSetup: Case(_positional(JUNK, JUNK, JUNK), budget=3),  # a record
+        advlab.book.chapter.chapter_setup: Case(
+            lambda: _kwargs_of(
+                eval_set=maybe(st.sampled_from(["subset", "first", None, "all"])),
+                n_first=maybe(st.sampled_from([1, 100, 0, -1, 2.5])),
+                threads=maybe(st.sampled_from([1, None, "small-images", 0, "many"])),
+                note=maybe(st.sampled_from(["", "ε = 0.1"])),
+                dataset=maybe(st.sampled_from([None, "digits", "nope"])),
+                progress=FLAG,
+            )().map(lambda c: (c[0], {**c[1], "data": False, "model": False, "verbose": False})),
+            lambda r, a, k: isinstance(r, advlab.book.ChapterSetup) and r.data is None,
+            budget=10,
+        ),
+    }
+)
 
 
 # --- the tests ------------------------------------------------------------------------------

@@ -39,8 +39,13 @@ def _logits_with_grad(model: nn.Module, x: Tensor, y: Tensor) -> tuple[Tensor, T
     y = check_labels(y, x)
     xg = x.detach().clone().requires_grad_(True)
     z = model(xg)
-    if z.ndim != 2 or z.shape[1] < 2:
-        raise ValueError(f"the model must return (N, K) logits with K >= 2, got {tuple(z.shape)}")
+    if not isinstance(z, Tensor) or not z.is_floating_point() or z.ndim != 2:
+        got = tuple(z.shape) if isinstance(z, Tensor) else type(z).__name__
+        raise ValueError(f"the model must return (N, K) float logits, got {got}")
+    if z.shape != (len(x), z.shape[1]) or z.shape[1] < 2:
+        raise ValueError(
+            f"the model must return (N, K) logits with N = {len(x)} and K >= 2, got {tuple(z.shape)}"
+        )
     check_label_range(y, z.shape[1])
     return xg, z, z.shape[1]
 
