@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 import advlab.data
-from advlab.data import dataset_available, load_dataset
 from advlab.book.settings import _EPOCHS, BookSettings, greyscale_settings
+from advlab.data import dataset_available, load_dataset
 
 REAL_DEBIAN = advlab.data.DEBIAN_FASHION_MNIST
 MNIST_STEMS = [

@@ -11,8 +11,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from advlab import default_device, evaluate, fit, load_dataset, predict
-from advlab.models import Normalize, SmallCNN, build_model
 from advlab.book.settings import settings
+from advlab.models import Normalize, SmallCNN, build_model
 from advlab.zoo import TrainConfig, checkpoint_path, pretrained
 
 # ---- models ---------------------------------------------------------------------------------

@@ -11,8 +11,8 @@ import torch
 from torch import nn
 
 from advlab import fgsm, pgd, predict
-from advlab.metrics import first_success, margin_at, robust_accuracy, robust_mask, success_matrix
 from advlab.book.settings import QUICK_EVAL_SIZE, eval_indices, settings
+from advlab.metrics import first_success, margin_at, robust_accuracy, robust_mask, success_matrix
 
 
 class Linear2(nn.Module):
