@@ -160,12 +160,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     second = folder_values(args.folders[1])
     diff = differences(first, second)
-    n = sum(len(v) for v in first.values())
     common = sorted(set(first) & set(second))
+    n = sum(len(first[book]) for book in common)
     for line in diff:
         print(line)
     print(
-        f"{len(common)} notebooks in both, {n} glued values in the first folder: "
+        f"{len(common)} notebooks in both, {n} glued values in them (first folder): "
         + ("no differences" if not diff else f"{len(diff)} differences")
     )
     return 1 if diff else 0
