@@ -3,6 +3,7 @@
     python scripts/glue_values.py DIR                 # print DIR's glued values as JSON
     python scripts/glue_values.py DIR --out v.json    # ... and save them
     python scripts/glue_values.py OLD NEW             # the differences; exit 1 if any
+    python scripts/glue_values.py OLD NEW --ignore 'cost_'   # ... not counting measured times
     python scripts/glue_values.py --cells [FILE.md ...]   # code cells and their lengths
 
 ``DIR`` holds executed ``.ipynb`` files, as ``scripts/execute_chapters.py --save DIR`` keeps
@@ -66,8 +67,12 @@ def folder_values(folder: Path) -> dict[str, dict[str, dict[str, str]]]:
     return {p.name: glued(p) for p in books}
 
 
-def differences(old: dict, new: dict) -> list[str]:
-    """One line per notebook missing on a side, and per glued value that differs."""
+def differences(old: dict, new: dict, ignore: str | None = None) -> list[str]:
+    """One line per notebook missing on a side, and per glued value that differs.
+
+    ``ignore``: a regular expression; glued names it matches (``re.search``) are skipped,
+    for values no two runs share, such as a measured time.
+    """
     lines = []
     for book in sorted(set(old) | set(new)):
         if book not in new:
@@ -78,6 +83,8 @@ def differences(old: dict, new: dict) -> list[str]:
             continue
         a, b = old[book], new[book]
         for name in sorted(set(a) | set(b)):
+            if ignore and re.search(ignore, name):
+                continue
             if name not in b:
                 lines.append(f"{book}: {name}: no longer glued (was {a[name]})")
             elif name not in a:
@@ -141,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folders", nargs="*", type=Path, help="one folder to list, two to compare")
     parser.add_argument("--out", type=Path, help="save the (first folder's) values as JSON here")
+    parser.add_argument("--ignore", help="skip glued names matching this regular expression")
     parser.add_argument(
         "--cells", nargs="*", type=Path, default=None, help="count code cells (default: chapters)"
     )
@@ -159,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(first, indent=1, ensure_ascii=False))
         return 0
     second = folder_values(args.folders[1])
-    diff = differences(first, second)
+    diff = differences(first, second, args.ignore)
     common = sorted(set(first) & set(second))
     n = sum(len(first[book]) for book in common)
     for line in diff:

@@ -47,6 +47,7 @@ def test_reads_glued_values_and_finds_differences(tmp_path: Path) -> None:
     assert any("n: no longer glued" in ln for ln in lines)
     assert any("m: newly glued" in ln for ln in lines)
     assert gv.main([str(a), str(b)]) == 1
+    assert gv.main([str(a), str(b), "--ignore", "^(acc|n|m)$"]) == 0  # e.g. measured times
     _notebook(a / "02.ipynb", {})
     assert any("only in the first" in ln for ln in gv.differences(gv.folder_values(a), {}))
 
