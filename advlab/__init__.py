@@ -4,7 +4,7 @@ Images are float tensors in [0, 1], shape (N, C, H, W); normalisation lives
 inside the models, so every epsilon is in pixel units.
 """
 
-from . import attacks, data, de, defenses, exercises, metrics, models, stats, train, zoo
+from . import attacks, book, data, de, defenses, metrics, models, stats, train, zoo
 from ._validate import ArgumentError, ArgumentTypeError
 from .attacks import bim, cw_l2, fgsm, jsma, one_pixel, pgd
 from .data import DATASETS, Dataset, DataUnavailableError, load_dataset, load_split
@@ -28,6 +28,7 @@ __all__ = [
     "__version__",
     "attacks",
     "bim",
+    "book",
     "build_model",
     "cw_l2",
     "data",
@@ -35,7 +36,6 @@ __all__ = [
     "default_device",
     "defenses",
     "evaluate",
-    "exercises",
     "fgsm",
     "fit",
     "jsma",
@@ -51,3 +51,27 @@ __all__ = [
     "train",
     "zoo",
 ]
+
+
+# advlab.exercises, advlab.settings and advlab.widgets moved to advlab.book in 0.2: the old
+# attributes still resolve, for one release, with a DeprecationWarning naming the new path
+_MOVED = {
+    "exercises": "advlab.book.exercises",
+    "settings": "advlab.book.settings",
+    "widgets": "advlab.book.widgets",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _MOVED:
+        import importlib
+        import warnings
+
+        warnings.warn(
+            f"advlab.{name} moved to {_MOVED[name]}; use that (advlab.{name} will be removed "
+            "in the next release)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return importlib.import_module(_MOVED[name])
+    raise AttributeError(f"module 'advlab' has no attribute {name!r}")

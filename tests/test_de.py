@@ -152,7 +152,7 @@ def reader_generation(pop, fit, f, donors, F, lower, upper, *, mistake: str = ""
     ],
 )
 def test_check_de_generation_names_the_mistake(mistake: str, message: str) -> None:
-    from advlab.exercises import check_de_generation
+    from advlab.book.exercises import check_de_generation
 
     report = check_de_generation(lambda *a: reader_generation(*a, mistake=mistake), verbose=False)
     assert report.passed == (mistake == "")

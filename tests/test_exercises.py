@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from advlab.exercises import check_fgsm, check_pgd
+from advlab.book.exercises import check_fgsm, check_pgd
 
 
 def _grad(model, x, y):

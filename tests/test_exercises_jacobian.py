@@ -1,4 +1,4 @@
-"""advlab.exercises.check_jacobian_augmentation (chapter 6's exercise): accepts the right answer,
+"""advlab.book.exercises.check_jacobian_augmentation (chapter 6's exercise): accepts the right answer,
 names each typical mistake. (To join tests/test_exercises.py; see tests/README.md.)"""
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def unclipped_augment(model, x, labels, lam):
     ],
 )
 def test_check_jacobian_augmentation_names_the_mistake(fn, passed: bool, match: str) -> None:
-    from advlab.exercises import check_jacobian_augmentation
+    from advlab.book.exercises import check_jacobian_augmentation
 
     report = check_jacobian_augmentation(fn, verbose=False)
     assert report.passed is passed

@@ -37,11 +37,11 @@ from hypothesis import strategies as st
 from torch import Tensor, nn
 
 import advlab
+import advlab.book.settings
+import advlab.book.widgets
 import advlab.cli
 import advlab.device
-import advlab.settings
 import advlab.viz
-import advlab.widgets
 from advlab._utils import frozen_eval
 from advlab.attacks._common import ball_tolerance
 from advlab.data import DataUnavailableError
@@ -525,15 +525,15 @@ CASES: dict[Callable[..., Any], Case] = {
     # device, settings, cli
     advlab.default_device: Case(_kwargs_of(), check_device, budget=2),
     advlab.device.check_device: Case(_positional(DEVICES), check_device),
-    advlab.settings.settings: Case(
-        _kwargs_of(), lambda r, a, k: isinstance(r, advlab.settings.BookSettings), budget=2
+    advlab.book.settings.settings: Case(
+        _kwargs_of(), lambda r, a, k: isinstance(r, advlab.book.settings.BookSettings), budget=2
     ),
-    advlab.settings.BookSettings: Case(_positional(JUNK, JUNK, JUNK), budget=3),  # a record
-    advlab.settings.greyscale_settings: Case(
+    advlab.book.settings.BookSettings: Case(_positional(JUNK, JUNK, JUNK), budget=3),  # a record
+    advlab.book.settings.greyscale_settings: Case(
         _positional(
             maybe(
                 st.builds(
-                    advlab.settings.BookSettings,
+                    advlab.book.settings.BookSettings,
                     st.sampled_from(["digits", "mnist", "fashion-mnist", "cifar10"]),
                     maybe(st.sampled_from(["quick", "full"])),
                     st.integers(1, 3),
@@ -542,7 +542,7 @@ CASES: dict[Callable[..., Any], Case] = {
             root=maybe(st.just(OFFLINE_ROOT)),
         ),
         lambda r, a, k: (
-            isinstance(r, advlab.settings.BookSettings)
+            isinstance(r, advlab.book.settings.BookSettings)
             and r.dataset in ("digits", "mnist", "fashion-mnist")
             and r.profile in ("quick", "full")
         ),
@@ -577,10 +577,10 @@ def _reader_functions() -> st.SearchStrategy[Any]:
 
 
 def check_report(result: Any, args: tuple, kwargs: dict) -> None:
-    assert isinstance(result, advlab.exercises.CheckReport) and isinstance(result.passed, bool)
+    assert isinstance(result, advlab.book.exercises.CheckReport) and isinstance(result.passed, bool)
 
 
-for _checker in (advlab.exercises.check_fgsm, advlab.exercises.check_pgd):
+for _checker in (advlab.book.exercises.check_fgsm, advlab.book.exercises.check_pgd):
     CASES[_checker] = Case(
         _kwargs_of(
             fn=_reader_functions(),
@@ -591,15 +591,15 @@ for _checker in (advlab.exercises.check_fgsm, advlab.exercises.check_pgd):
         check_report,
         budget=10,
     )
-CASES[advlab.exercises.CheckReport] = Case(_positional(JUNK, JUNK), budget=3)  # a plain record
+CASES[advlab.book.exercises.CheckReport] = Case(_positional(JUNK, JUNK), budget=3)  # a plain record
 # Part III (part3 branch): masking defenses, BPDA, transfer, substitute, SPSA, checks, table.
 import advlab.attacks.bpda  # noqa: E402
 import advlab.attacks.spsa  # noqa: E402
 import advlab.attacks.substitute  # noqa: E402
 import advlab.attacks.transfer  # noqa: E402
-import advlab.defenses.catalog  # noqa: E402
+import advlab.book.catalog  # noqa: E402
+import advlab.book.exercises  # noqa: E402
 import advlab.defenses.masking  # noqa: E402
-import advlab.exercises  # noqa: E402
 import advlab.metrics.masking  # noqa: E402
 import advlab.metrics.table  # noqa: E402
 
@@ -703,17 +703,19 @@ CASES.update(
         _D.threshold: Case(_positional(tensors(valid=True), maybe(FLOATS)), check_image_map),
         _D.quantized: Case(_positional(MODEL_OR_JUNK, maybe(st.integers(-1, 10))), check_wrapped),
         _D.thresholded: Case(_positional(MODEL_OR_JUNK, maybe(FLOATS)), check_wrapped),
-        _D.DefenseSpec: Case(_positional(*[JUNK] * 3), budget=3),  # a plain record
-        _D.register_defense: Case(_positional(JUNK), budget=10),  # junk only: never registers
-        _D.defender_config: Case(
+        advlab.book.catalog.DefenseSpec: Case(_positional(*[JUNK] * 3), budget=3),  # a plain record
+        advlab.book.catalog.register_defense: Case(
+            _positional(JUNK), budget=10
+        ),  # junk only: never registers
+        advlab.book.catalog.defender_config: Case(
             _positional(DATASET_NAMES, SMALL_COUNT, maybe(st.just("standard")), maybe(st.none())),
             lambda r, a, k: isinstance(r, advlab.TrainConfig),
         ),
-        _D.attacker_config: Case(
+        advlab.book.catalog.attacker_config: Case(
             _positional(DATASET_NAMES, SMALL_COUNT),
             lambda r, a, k: isinstance(r, advlab.TrainConfig),
         ),
-        _D.build_defenses: Case(
+        advlab.book.catalog.build_defenses: Case(
             _positional(
                 st.one_of(st.just(TINY), JUNK),
                 epochs=SMALL_COUNT,
@@ -748,7 +750,7 @@ CASES.update(
             lambda r, a, k: isinstance(r, _M.AttackTable),
             budget=20,
         ),
-        advlab.exercises.check_jacobian_augmentation: Case(_positional(JUNK), budget=5),
+        advlab.book.exercises.check_jacobian_augmentation: Case(_positional(JUNK), budget=5),
     }
 )
 
@@ -1157,7 +1159,7 @@ CASES.update(
             check_saliency,
             budget=40,
         ),
-        advlab.exercises.check_best_pair: Case(
+        advlab.book.exercises.check_best_pair: Case(
             _positional(_best_pair_functions(), fixed={"verbose": False}),
             check_best_pair_report,
             budget=20,
@@ -1246,7 +1248,7 @@ CASES.update(
         ),
         _ROB.first_success: Case(_first_success_args(), check_first_success, budget=40),
         _ROB.success_matrix: Case(_success_matrix_args(), check_success_matrix, budget=40),
-        advlab.settings.eval_indices: Case(
+        advlab.book.settings.eval_indices: Case(
             _positional(
                 maybe(st.sampled_from([1, 5, 360, 10**12, 0, -3, np.int64(20)])),
                 maybe(st.sampled_from([None, 1, 3, 500, 0, np.int64(4)])),
@@ -1263,10 +1265,10 @@ for _name in advlab.viz.__all__:
     CASES[getattr(advlab.viz, _name)] = Case(
         _positional(JUNK, JUNK), lambda r, a, k: None, budget=5
     )
-for _name in advlab.widgets.__all__:
-    if not callable(getattr(advlab.widgets, _name)):
+for _name in advlab.book.widgets.__all__:
+    if not callable(getattr(advlab.book.widgets, _name)):
         continue
-    CASES[getattr(advlab.widgets, _name)] = Case(
+    CASES[getattr(advlab.book.widgets, _name)] = Case(
         _positional(JUNK, JUNK, JUNK), lambda r, a, k: None, budget=5
     )
 
@@ -1613,7 +1615,7 @@ CASES.update(
             ),
             lambda r, a, k: r.dtype == torch.int64 and r.shape == (a[0],),
         ),
-        advlab.exercises.check_de_generation: Case(
+        advlab.book.exercises.check_de_generation: Case(
             _kwargs_of(
                 fn=st.integers(0, 1).flatmap(
                     lambda k: st.just(_good_de_generation) if k else _reader_functions()
@@ -1625,7 +1627,7 @@ CASES.update(
             check_report_passes_for(_good_de_generation),
             budget=10,
         ),
-        advlab.exercises.check_set_pixels: Case(
+        advlab.book.exercises.check_set_pixels: Case(
             _kwargs_of(
                 fn=st.integers(0, 1).flatmap(
                     lambda k: st.just(apply_pixels) if k else _reader_functions()
@@ -1882,6 +1884,73 @@ CASES.update(
 #: Known gaps: callables whose junk arguments still reach an error from inside a library
 #: (none today). Strict xfail: the day one is fixed, the XPASS fails and its entry must go.
 KNOWN_GAPS: set[Callable[..., Any]] = set()
+
+
+# The book layer's chapter_setup (booklayer branch) and the linearity metrics of chapters 1-2.
+import advlab.book.chapter  # noqa: E402
+import advlab.metrics.linearity  # noqa: E402
+
+_LIN = advlab.metrics.linearity
+
+
+def check_margin_gradient(result: Any, args: tuple, kwargs: dict) -> None:
+    _, x, _ = args
+    m, g = result
+    assert m.shape == (len(x),) and g.shape == x.shape
+    assert not m.requires_grad and not g.requires_grad
+    check_margins(m, args, kwargs)
+
+
+def check_class_margins(result: Any, args: tuple, kwargs: dict) -> None:
+    _, x, y = args
+    m, g = result
+    assert m.ndim == 2 and m.shape[0] == len(x) and g.shape == (len(x), m.shape[1], *x.shape[1:])
+    assert (m[torch.arange(len(x)), y] == 0).all()
+
+
+def _drops_args():
+    @st.composite
+    def draw_args(draw: st.DrawFn) -> tuple[tuple, dict]:
+        (model, x, y), _ = draw(_half_valid(True)())
+        eps = draw(st.sampled_from([[0.0, 0.1], [0.05], [], [-1.0], [float("nan")], "0.1", None]))
+        ok = isinstance(x, Tensor)
+        signs = torch.ones_like(x) if ok and draw(st.booleans()) else draw(maybe(st.just(None)))
+        return (model, x, y, eps), {"signs": signs, "steps": draw(st.sampled_from([1, 2]))}
+
+    return draw_args
+
+
+def check_drops(result: Any, args: tuple, kwargs: dict) -> None:
+    _, x, _, eps = args
+    assert tuple(result) == _LIN.DROPS
+    assert all(len(v) == len(eps) and all(a.shape == (len(x),) for a in v) for v in result.values())
+
+
+CASES.update(
+    {
+        _LIN.margin_gradient: Case(lambda: _half_valid(True)(), check_margin_gradient, budget=30),
+        _LIN.linear_flip_budget: Case(
+            lambda: _half_valid(True)(),
+            lambda r, a, k: isinstance(r, Tensor) and r.shape == (len(a[1]),),
+            budget=30,
+        ),
+        _LIN.class_margins: Case(lambda: _half_valid(True)(), check_class_margins, budget=30),
+        _LIN.margin_drops: Case(_drops_args(), check_drops, budget=20),
+        advlab.book.chapter.ChapterSetup: Case(_positional(JUNK, JUNK, JUNK), budget=3),  # a record
+        advlab.book.chapter.chapter_setup: Case(
+            lambda: _kwargs_of(
+                eval_set=maybe(st.sampled_from(["subset", "first", None, "all"])),
+                n_first=maybe(st.sampled_from([1, 100, 0, -1, 2.5])),
+                threads=maybe(st.sampled_from([1, None, "small-images", 0, "many"])),
+                note=maybe(st.sampled_from(["", "ε = 0.1"])),
+                dataset=maybe(st.sampled_from([None, "digits", "nope"])),
+                progress=FLAG,
+            )().map(lambda c: (c[0], {**c[1], "data": False, "model": False, "verbose": False})),
+            lambda r, a, k: isinstance(r, advlab.book.ChapterSetup) and r.data is None,
+            budget=10,
+        ),
+    }
+)
 
 
 # --- the tests ------------------------------------------------------------------------------

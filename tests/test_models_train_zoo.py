@@ -1,4 +1,4 @@
-"""advlab.models, advlab.train, advlab.zoo, advlab.device and advlab.settings."""
+"""advlab.models, advlab.train, advlab.zoo, advlab.device and advlab.book.settings."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from advlab import default_device, evaluate, fit, load_dataset, predict
+from advlab.book.settings import settings
 from advlab.models import Normalize, SmallCNN, build_model
-from advlab.settings import settings
 from advlab.zoo import TrainConfig, checkpoint_path, pretrained
 
 # ---- models ---------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""advlab.settings.greyscale_settings: which grey-scale data the one-pixel chapter uses
+"""advlab.book.settings.greyscale_settings: which grey-scale data the one-pixel chapter uses
 (Fashion-MNIST when installed, else the embedded digits)."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import pytest
 from conftest import MNIST_STEMS, touch_files
 
 import advlab.data
+from advlab.book.settings import _EPOCHS, BookSettings, greyscale_settings
 from advlab.data import load_dataset
-from advlab.settings import _EPOCHS, BookSettings, greyscale_settings
 
 REAL_DEBIAN = advlab.data.DEBIAN_FASHION_MNIST
 

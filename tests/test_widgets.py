@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 
 from advlab import SmallCNN, fgsm, pgd, predict, viz
 from advlab.attacks import ATTACKS, AttackInfo
-from advlab.widgets import (
+from advlab.book.widgets import (
     PrecomputedExplorer,
     attack_explorer,
     eps_explorer,
@@ -368,6 +368,6 @@ def test_attack_explorer_rejects_mismatched_labels(model, images) -> None:
 
 
 def test_default_attacks_are_registered() -> None:
-    from advlab.widgets import DEFAULT_ATTACKS
+    from advlab.book.widgets import DEFAULT_ATTACKS
 
     assert all(name in ATTACKS for name in DEFAULT_ATTACKS)

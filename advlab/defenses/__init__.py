@@ -19,14 +19,6 @@ from .adversarial import (
     adversarial_perturbation,
     fgsm_rs,
 )
-from .catalog import (
-    DEFENSES,
-    DefenseSpec,
-    attacker_config,
-    build_defenses,
-    defender_config,
-    register_defense,
-)
 from .distillation import TemperatureScaled, distill, distillation_config, logits_at, soft_labels
 from .masking import (
     InputTransform,
@@ -39,12 +31,10 @@ from .masking import (
 )
 
 __all__ = [
-    "DEFENSES",
     "METHODS",
     "AdversarialHistory",
     "AdversarialTraining",
     "CatastrophicOverfittingWarning",
-    "DefenseSpec",
     "GuardRecord",
     "InputTransform",
     "LabelOnly",
@@ -54,17 +44,41 @@ __all__ = [
     "adversarial_config",
     "adversarial_fit",
     "adversarial_perturbation",
-    "attacker_config",
-    "build_defenses",
-    "defender_config",
     "distill",
     "distillation_config",
     "fgsm_rs",
     "logits_at",
     "quantize",
     "quantized",
-    "register_defense",
     "soft_labels",
     "threshold",
     "thresholded",
 ]
+
+
+# the catalogue of the book's defenses moved to advlab.book.catalog in 0.2 (it is the book's, and
+# the book layer sits above this one): its names still resolve here, for one release, with a
+# DeprecationWarning naming the new path
+_MOVED = (
+    "DEFENSES",
+    "DefenseSpec",
+    "attacker_config",
+    "build_defenses",
+    "defender_config",
+    "register_defense",
+)
+
+
+def __getattr__(name: str) -> object:
+    if name in _MOVED:
+        import importlib
+        import warnings
+
+        warnings.warn(
+            f"advlab.defenses.{name} moved to advlab.book.catalog.{name}; import it from there "
+            "(the old path will be removed in the next release)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(importlib.import_module("advlab.book.catalog"), name)
+    raise AttributeError(f"module 'advlab.defenses' has no attribute {name!r}")

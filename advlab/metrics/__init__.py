@@ -6,10 +6,18 @@ success by class pair), :mod:`~advlab.metrics.budget` (the smallest budget per
 image, refined by bisection), :mod:`~advlab.metrics.masking` (the gradient-masking
 sanity checks, :func:`masking_report`), :mod:`~advlab.metrics.table` (every
 model against every attack) and :mod:`~advlab.metrics.one_pixel` (the one-pixel
-paper's four metrics).
+paper's four metrics) and :mod:`~advlab.metrics.linearity` (the margin's gradient and
+how far it falls: the linearity argument of chapters 1 and 2).
 """
 
 from .budget import BudgetSearch, smallest_budget
+from .linearity import (
+    DROPS,
+    class_margins,
+    linear_flip_budget,
+    margin_drops,
+    margin_gradient,
+)
 from .masking import MaskingCheck, MaskingReport, masking_report
 from .one_pixel import (
     adversarial_class_counts,
@@ -25,6 +33,7 @@ from .robustness import first_success, margin_at, robust_accuracy, robust_mask, 
 from .table import AttackTable, attack_table
 
 __all__: list[str] = [
+    "DROPS",
     "AttackTable",
     "BudgetSearch",
     "MaskingCheck",
@@ -33,10 +42,14 @@ __all__: list[str] = [
     "adversarial_probability_label",
     "all_targets",
     "attack_table",
+    "class_margins",
     "class_pair_counts",
     "class_pair_success",
     "first_success",
+    "linear_flip_budget",
     "margin_at",
+    "margin_drops",
+    "margin_gradient",
     "masking_report",
     "one_pixel_summary",
     "robust_accuracy",

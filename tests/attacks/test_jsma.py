@@ -219,7 +219,7 @@ def _reader_best_pair(alpha: Tensor, beta: Tensor) -> tuple[int, int] | None:
 
 
 def test_best_pair_checker_accepts_a_right_answer_and_names_mistakes() -> None:
-    from advlab.exercises import check_best_pair
+    from advlab.book.exercises import check_best_pair
 
     assert check_best_pair(_reader_best_pair, verbose=False).passed
 

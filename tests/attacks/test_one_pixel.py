@@ -227,7 +227,7 @@ def reader_set_pixels(x, positions, values, *, mistake: str = ""):
     ],
 )
 def test_check_set_pixels_names_the_mistake(mistake: str, message: str) -> None:
-    from advlab.exercises import check_set_pixels
+    from advlab.book.exercises import check_set_pixels
 
     report = check_set_pixels(lambda *a: reader_set_pixels(*a, mistake=mistake), verbose=False)
     assert report.passed == (mistake == "")

@@ -1,4 +1,4 @@
-"""advlab.defenses.catalog: the defense catalogue builds each kind."""
+"""advlab.book.catalog: the defense catalogue builds each kind."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 
 
 def test_defense_catalogue_builds_each_kind(digits, tmp_path, monkeypatch) -> None:
-    from advlab.defenses import DEFENSES, build_defenses
+    from advlab.book.catalog import DEFENSES, build_defenses
 
     monkeypatch.setenv("ADVLAB_CACHE", str(tmp_path))
     assert {"none", "adv_pgd", "distillation", "label_only", "quantized"} <= set(DEFENSES)

@@ -31,7 +31,7 @@ def test_masking_report_flags_the_label_only_model(digits, split_models) -> None
 
 
 def test_masking_report_flags_the_distilled_model(digits, split_models, tmp_path_factory) -> None:
-    from advlab.defenses import defender_config
+    from advlab.book.catalog import defender_config
 
     _, substitute = split_models
     cfg = defender_config("digits", 8, "distillation", {"temperature": 100.0})

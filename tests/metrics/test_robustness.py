@@ -11,8 +11,8 @@ import torch
 from torch import nn
 
 from advlab import fgsm, pgd, predict
+from advlab.book.settings import QUICK_EVAL_SIZE, eval_indices, settings
 from advlab.metrics import first_success, margin_at, robust_accuracy, robust_mask, success_matrix
-from advlab.settings import QUICK_EVAL_SIZE, eval_indices, settings
 
 
 class Linear2(nn.Module):
@@ -305,7 +305,7 @@ def test_eval_indices_takes_numpy_integers_and_refuses_tensors_and_huge_sets() -
 def test_heavy_size_only_shrinks_large_images_in_the_quick_profile(monkeypatch, digits) -> None:
     from dataclasses import replace
 
-    from advlab.settings import QUICK_HEAVY_SIZE
+    from advlab.book.settings import QUICK_HEAVY_SIZE
 
     monkeypatch.delenv("ADVLAB_DATASET", raising=False)
     monkeypatch.setenv("ADVLAB_PROFILE", "quick")

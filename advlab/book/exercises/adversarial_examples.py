@@ -1,0 +1,200 @@
+"""Part I exercises (chapters 1 and 2): FGSM and PGD written by the reader."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from torch import Tensor
+
+from ...attacks import fgsm, pgd
+from ._core import (
+    ATOL,
+    CheckReport,
+    _bounds_problem,
+    _call,
+    _gradient,
+    _Problem,
+    _problems,
+    _same,
+    _settings,
+    _shape_problem,
+    _summary,
+    _variant,
+)
+
+__all__ = ["check_fgsm", "check_pgd"]
+
+
+def check_fgsm(
+    fn: Callable[..., Tensor], *, trials: int = 6, seed: int = 0, verbose: bool = True
+) -> CheckReport:
+    """Check a reader's FGSM, ``fn(model, x, y, eps) -> x_adv``, against :func:`advlab.fgsm`.
+
+    The reader's function takes a model returning logits, images ``x`` in
+    [0, 1] (N, C, H, W), true labels ``y`` and an L∞ budget ``eps`` (pixel
+    units), and returns ``clip(x + eps * sign(∇ₓ CE(model(x), y)), 0, 1)``.
+
+    Parameters
+    ----------
+    fn:
+        The reader's implementation.
+    trials:
+        How many random problems (small models, 5 images each) to try.
+    seed:
+        Seed of the random problems.
+    verbose:
+        Print the report (in a notebook, the feedback appears under the cell).
+
+    Returns
+    -------
+    CheckReport
+        ``passed`` and the feedback: "exact match", or the first mistake found,
+        e.g. "you stepped against the gradient".
+    """
+    if not callable(fn):
+        raise TypeError(f"check_fgsm takes your FGSM function, got {type(fn).__name__}")
+    trials, seed, verbose = _settings(trials, seed, verbose)
+    problems = _problems(trials, seed)
+    failures: list[str] = []
+    for p in problems:
+        out, err = _call(fn, p, eps=p.eps)
+        err = err or _shape_problem(out, p.x)
+        if err is None:
+            assert isinstance(out, Tensor)
+            out = out.detach().to(p.x.dtype)
+            err = _bounds_problem(
+                out, p, "inf", projection="FGSM moves each pixel by exactly ±ε before clipping"
+            )
+        if err is None and not _same(out, fgsm(p.model, p.x, p.y, eps=p.eps)):
+            g = _gradient(p.model, p.x, p.y)
+            unit = g / g.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, 1, 1, 1)
+            if _same(out, (p.x - p.eps * g.sign()).clamp(0, 1)):
+                err = (
+                    "you stepped against the gradient: x - ε·sign(∇) lowers the loss; "
+                    "an untargeted attack adds ε·sign(∇)"
+                )
+            elif _same(out, (p.x + p.eps * g).clamp(0, 1)) or _same(
+                out, (p.x + p.eps * unit).clamp(0, 1)
+            ):
+                err = (
+                    "you stepped along the gradient itself, not its sign: the L∞ step that "
+                    "maximises the linearised loss is ε·sign(∇) (the L2 step would be ε·∇/‖∇‖₂)"
+                )
+            elif _same(out, p.x + p.eps * g.sign()):
+                err = "your result is right before clipping; clip it to [0, 1] with .clamp(0, 1)"
+            else:
+                wrong = (out - fgsm(p.model, p.x, p.y, eps=p.eps)).abs() > ATOL
+                err = (
+                    f"your result differs from advlab.fgsm on {int(wrong.sum())} of "
+                    f"{wrong.numel()} pixels; check the loss (cross-entropy with the true "
+                    "labels, not the predictions' softmax) and the sign step"
+                )
+        if err is not None:
+            failures.append(err)
+    report = _summary("fgsm", "advlab.fgsm", failures, len(problems))
+    if verbose:
+        print(report)
+    return report
+
+
+def check_pgd(
+    fn: Callable[..., Tensor],
+    *,
+    norm: str = "inf",
+    trials: int = 6,
+    seed: int = 0,
+    verbose: bool = True,
+) -> CheckReport:
+    """Check a reader's PGD, ``fn(model, x, y, eps, alpha, steps) -> x_adv``, against advlab's.
+
+    The reader's PGD starts at ``x`` (no random start, so the answer is
+    deterministic), and repeats ``steps`` times: a step of length ``alpha``
+    along the gradient of the cross-entropy (its sign for ``norm="inf"``, its
+    per-image direction ``∇/‖∇‖₂`` for ``norm=2``), then a projection onto the
+    ε-ball around ``x`` and a clip to [0, 1]. It is compared with
+    ``advlab.pgd(..., random_start=False)``.
+
+    Parameters
+    ----------
+    fn:
+        The reader's implementation.
+    norm:
+        ``"inf"`` or ``2``: which ball the reader's PGD works in.
+    trials, seed, verbose:
+        As in :func:`check_fgsm`.
+
+    Returns
+    -------
+    CheckReport
+        ``passed`` and the feedback (e.g. "projection missing").
+    """
+    if not callable(fn):
+        raise TypeError(f"check_pgd takes your PGD function, got {type(fn).__name__}")
+    key = str(norm).lower().replace("l", "")
+    if key not in ("inf", "2", "∞"):
+        raise ValueError(f"norm must be 'inf' or 2, got {norm!r}")
+    key = "2" if key == "2" else "inf"
+    trials, seed, verbose = _settings(trials, seed, verbose)
+    problems = _problems(trials, seed)
+    failures: list[str] = []
+    steps = 5
+    for p in problems:
+        # L2 budgets are larger numbers than L∞ ones (a whole image's length)
+        eps = p.eps if key == "inf" else p.eps * math.sqrt(p.x[0].numel()) / 2
+        p = _Problem(p.model, p.x, p.y, eps)
+        alpha = eps / 2
+        out, err = _call(fn, p, eps=eps, alpha=alpha, steps=steps)
+        err = err or _shape_problem(out, p.x)
+        if err is None:
+            assert isinstance(out, Tensor)
+            out = out.detach().to(p.x.dtype)
+            err = _bounds_problem(
+                out,
+                p,
+                key,
+                projection="the projection is missing: after each step, bring x_adv - x back "
+                + (
+                    "into [-ε, ε] (clamp)"
+                    if key == "inf"
+                    else "to length ≤ ε (scale by min(1, ε/‖δ‖₂))"
+                ),
+            )
+        if err is None:
+            kw = {"eps": eps, "alpha": alpha, "steps": steps, "random_start": False}
+            ref = pgd(p.model, p.x, p.y, norm="inf" if key == "inf" else 2, **kw)
+            if not _same(out, ref):
+                flipped = _variant(p, eps, alpha, steps, step=key, ball=key, sign=-1.0)
+                other_step = "2" if key == "inf" else "inf"
+                other = _variant(p, eps, alpha, steps, step=other_step, ball=key, sign=1.0)
+                one = pgd(
+                    p.model, p.x, p.y, norm="inf" if key == "inf" else 2, **{**kw, "steps": 1}
+                )
+                if _same(out, flipped):
+                    err = (
+                        "you stepped against the gradient: each step must increase the loss "
+                        "(x + α·sign(∇) for L∞)"
+                    )
+                elif _same(out, other):
+                    err = (
+                        f"you took {'L2' if key == 'inf' else 'L∞'} steps in an "
+                        f"{'L∞' if key == 'inf' else 'L2'} attack: use "
+                        + ("α·sign(∇)" if key == "inf" else "α·∇/‖∇‖₂ per image")
+                    )
+                elif _same(out, one):
+                    err = "your result equals one step: recompute the gradient at x_adv every step"
+                else:
+                    wrong = (out - ref).abs() > ATOL
+                    err = (
+                        f"your result differs from advlab.pgd on {int(wrong.sum())} of "
+                        f"{wrong.numel()} pixels; check that each step reads the gradient at the "
+                        "current x_adv, then projects onto the ball around the ORIGINAL x"
+                    )
+        if err is not None:
+            failures.append(err)
+    report = _summary(
+        f"pgd (L{'∞' if key == 'inf' else '2'})", "advlab.pgd", failures, len(problems)
+    )
+    if verbose:
+        print(report)
+    return report

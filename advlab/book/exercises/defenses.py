@@ -1,0 +1,98 @@
+"""Part II exercises (chapter 4): the JSMA pair choice."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import Tensor
+
+from ..._validate import check_flag
+from ._core import (
+    CheckReport,
+    _summary,
+)
+
+__all__ = ["check_best_pair"]
+
+
+def check_best_pair(
+    best_pair: Callable[[Tensor, Tensor], object], *, verbose: bool = True
+) -> CheckReport:
+    """Check the reader's JSMA pair choice against :func:`advlab.attacks.jsma.best_pairs`.
+
+    ``best_pair(alpha, beta)`` receives one image's saliency maps as 1-D tensors
+    (θ = +1, every feature in the search domain) and must return the pair
+    ``(p, q)`` of feature indices, ``p != q``, with the largest
+    ``(α_p + α_q)·|β_p + β_q|`` among pairs with ``α_p + α_q > 0`` and
+    ``β_p + β_q < 0``, or ``None`` when no pair qualifies. Either order of ``p``
+    and ``q`` is accepted. Runs 8 random problems (some with no qualifying pair,
+    some where the best single features are not the best pair).
+
+    Returns
+    -------
+    CheckReport
+        ``passed`` and feedback naming the first kind of mistake found.
+    """
+    verbose = check_flag(verbose, "verbose")
+    from ...attacks.jsma import best_pairs
+
+    if not callable(best_pair):
+        raise TypeError(f"best_pair must be a function, got {type(best_pair).__name__}")
+    gen = torch.Generator().manual_seed(0)
+    failures: list[str] = []
+    for t in range(8):
+        d = 5 + 3 * t
+        alpha = torch.randn(d, generator=gen)
+        beta = torch.randn(d, generator=gen)
+        if t == 3:  # no pair can have α > 0 and β < 0
+            alpha, beta = -alpha.abs(), beta.abs()
+        pq, found = best_pairs(alpha[None], beta[None], torch.ones(1, d, dtype=torch.bool))
+        expected = {int(pq[0, 0]), int(pq[0, 1])} if bool(found[0]) else None
+        a_in, b_in = alpha.clone(), beta.clone()
+        try:
+            out = best_pair(a_in, b_in)
+        except Exception as err:  # the reader's code: report any failure as feedback
+            failures.append(f"your function raised {type(err).__name__}: {err}")
+            continue
+        if not (torch.equal(a_in, alpha) and torch.equal(b_in, beta)):
+            failures.append("your function modified alpha or beta in place")
+            continue
+        if expected is None:
+            if out is not None:
+                failures.append(
+                    "no pair qualifies here (no α_p + α_q > 0 with β_p + β_q < 0), "
+                    f"but you returned {out!r}: return None"
+                )
+            continue
+        try:
+            p, q = (int(v) for v in out)  # type: ignore[union-attr]
+        except Exception:
+            failures.append(f"return a pair (p, q) of indices, got {out!r}")
+            continue
+        if p == q:
+            failures.append("p and q must be two different features")
+            continue
+        if {p, q} == expected:
+            continue
+        a_pq, b_pq = float(alpha[p] + alpha[q]), float(beta[p] + beta[q])
+        top_alpha = set(alpha.topk(2).indices.tolist())
+        if {p, q} == top_alpha:
+            failures.append(
+                "you picked the two largest α: the score also needs |β_p + β_q|, and the pair "
+                "must have β_p + β_q < 0"
+            )
+        elif not (a_pq > 0 and b_pq < 0):
+            failures.append(
+                f"your pair ({p}, {q}) has α sum {a_pq:.3g} and β sum {b_pq:.3g}: only pairs "
+                "with α_p + α_q > 0 and β_p + β_q < 0 qualify"
+            )
+        else:
+            failures.append(
+                f"your pair ({p}, {q}) qualifies but scores {a_pq * abs(b_pq):.3g}, less than "
+                "the best; compare (α_p + α_q)·|β_p + β_q| over all pairs p < q"
+            )
+    report = _summary("JSMA pair choice", "advlab.attacks.jsma.best_pairs", failures, 8)
+    if verbose:
+        print(report)
+    return report

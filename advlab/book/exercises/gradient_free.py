@@ -1,0 +1,225 @@
+"""Part IV exercises (chapters 7 and 8): one DE generation, k pixels written into images."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import Tensor
+
+from ._core import (
+    CheckReport,
+    _same,
+    _settings,
+    _summary,
+)
+
+__all__ = ["check_de_generation", "check_set_pixels"]
+
+
+def _de_reference(
+    pop: Tensor,
+    fit: Tensor,
+    f: Callable[[Tensor], Tensor],
+    donors: Tensor,
+    F: float,
+    lower: Tensor,
+    upper: Tensor,
+    *,
+    clip: bool = True,
+    flip: bool = False,
+    keep: str = "better",
+) -> tuple[Tensor, Tensor]:
+    """One DE/rand/1 generation without crossover, and the shapes of typical mistakes."""
+    from ...de import clip_to_bounds, mutate, select
+
+    a, b, c = pop[donors[:, 0]], pop[donors[:, 1]], pop[donors[:, 2]]
+    trial = mutate(a, c, b, F) if flip else mutate(a, b, c, F)
+    if clip:
+        trial = clip_to_bounds(trial, lower, upper)
+    f_trial = f(trial)
+    if keep == "all":
+        return trial, f_trial
+    if keep == "worse":
+        return select(pop, -fit, trial, -f_trial)[0], torch.maximum(fit, f_trial)
+    return select(pop, fit, trial, f_trial)
+
+
+def check_de_generation(
+    fn: Callable[..., tuple[Tensor, Tensor]],
+    *,
+    trials: int = 6,
+    seed: int = 0,
+    verbose: bool = True,
+) -> CheckReport:
+    """Check a reader's DE/rand/1 generation against :mod:`advlab.de`'s steps.
+
+    The reader's function is ``fn(pop, fit, f, donors, F, lower, upper) ->
+    (new_pop, new_fit)``: ``pop`` (N, D) members, ``fit`` (N,) their fitness,
+    ``f`` maps (M, D) vectors to (M,) fitness (lower is better), ``donors``
+    (N, 3) the indices ``a, b, c`` for each parent, ``F`` the mutation factor,
+    ``lower``/``upper`` (D,) the box. It builds each mutant
+    ``a + F (b - c)``, clips it into the box, and keeps it only where its
+    fitness is strictly lower than the parent's (no crossover).
+
+    Returns
+    -------
+    CheckReport
+        "exact match", or the first mistake found: clipping forgotten, the
+        difference reversed, the selection inverted or missing, the input
+        modified in place, a wrong shape.
+    """
+    if not callable(fn):
+        raise TypeError(f"check_de_generation takes your function, got {type(fn).__name__}")
+    n_trials, seed, verbose = _settings(trials, seed, verbose)
+    gen = torch.Generator().manual_seed(seed)
+    failures: list[str] = []
+    for _ in range(n_trials):
+        n, d = 8, 3
+        lower, upper = -torch.ones(d, dtype=torch.float64), torch.ones(d, dtype=torch.float64)
+        pop = torch.rand(n, d, generator=gen, dtype=torch.float64) * 2 - 1
+        centre = torch.rand(d, generator=gen, dtype=torch.float64) - 0.5
+
+        def f(v: Tensor, centre: Tensor = centre) -> Tensor:
+            return ((v - centre) ** 2).sum(-1)
+
+        fit = f(pop)
+        keys = torch.rand(n, n, generator=gen)
+        keys[torch.arange(n), torch.arange(n)] = 2.0  # a parent is never its own donor
+        donors = keys.argsort(dim=1)[:, :3]
+        F = 0.9  # large enough that some mutants leave the box
+        pop_before, fit_before = pop.clone(), fit.clone()
+        try:
+            out = fn(pop, fit, f, donors, F, lower, upper)
+        except Exception as err:  # the reader's code: report, do not crash the notebook
+            failures.append(f"your function raised {type(err).__name__}: {err}")
+            continue
+        if not torch.equal(pop, pop_before) or not torch.equal(fit, fit_before):
+            failures.append("your function changed pop or fit in place; work on copies")
+            continue
+        if not (isinstance(out, tuple) and len(out) == 2):
+            failures.append("return a pair (new_pop, new_fit)")
+            continue
+        new_pop, new_fit = (torch.as_tensor(t, dtype=torch.float64) for t in out)
+        if new_pop.shape != pop.shape or new_fit.shape != fit.shape:
+            failures.append(
+                f"new_pop must be {tuple(pop.shape)} and new_fit {tuple(fit.shape)}, got "
+                f"{tuple(new_pop.shape)} and {tuple(new_fit.shape)}"
+            )
+            continue
+        ref = _de_reference(pop, fit, f, donors, F, lower, upper)
+        if _same(new_pop, ref[0]) and _same(new_fit, ref[1]):
+            continue
+        diagnoses = [
+            (
+                {"clip": False},
+                "you did not clip the mutants: clamp each coordinate into [lower, upper]",
+            ),
+            (
+                {"flip": True},
+                "your difference is reversed: the mutant is a + F·(b − c), not a + F·(c − b)",
+            ),
+            (
+                {"keep": "all"},
+                "every trial replaced its parent: keep a trial only if its fitness is lower",
+            ),
+            (
+                {"keep": "worse"},
+                "your selection is inverted: DE minimises, keep the trial when f(trial) < f(parent)",
+            ),
+        ]
+        for kw, msg in diagnoses:
+            wrong = _de_reference(pop, fit, f, donors, F, lower, upper, **kw)  # type: ignore[arg-type]
+            if _same(new_pop, wrong[0]):
+                failures.append(msg)
+                break
+        else:
+            failures.append(
+                "your new population differs from advlab.de's steps (mutate, clip_to_bounds, "
+                "select); check which members you use as a, b and c"
+            )
+    report = _summary("de_generation", "advlab.de", failures, n_trials)
+    if verbose:
+        print(report)
+    return report
+
+
+def check_set_pixels(
+    fn: Callable[[Tensor, Tensor, Tensor], Tensor],
+    *,
+    trials: int = 6,
+    seed: int = 0,
+    verbose: bool = True,
+) -> CheckReport:
+    """Check a reader's ``fn(x, positions, values) -> x_new`` against the one-pixel attack's own.
+
+    ``x`` (B, C, H, W) images, ``positions`` (B, k, 2) int64 (row, column) and
+    ``values`` (B, k, C): the result is a copy of ``x`` with pixel
+    ``positions[b, j]`` of image ``b`` set to ``values[b, j]`` in every channel
+    (a later ``j`` wins when two positions coincide), as
+    :func:`advlab.attacks.one_pixel.apply_pixels` does.
+
+    Returns
+    -------
+    CheckReport
+        "exact match", or the first mistake found: input modified in place, rows
+        and columns swapped, only the first channel written, wrong shape.
+    """
+    from ...attacks.one_pixel import apply_pixels
+
+    if not callable(fn):
+        raise TypeError(f"check_set_pixels takes your function, got {type(fn).__name__}")
+    n_trials, seed, verbose = _settings(trials, seed, verbose)
+    gen = torch.Generator().manual_seed(seed)
+    failures: list[str] = []
+    for t in range(n_trials):
+        c = 1 if t % 2 == 0 else 3
+        b, h, w, k = 4, 5, 7, 1 + t % 3  # not square: swapped rows and columns show
+        x = torch.rand(b, c, h, w, generator=gen)
+        pos = torch.stack(
+            [
+                torch.randint(0, h, (b, k), generator=gen),
+                torch.randint(0, w, (b, k), generator=gen),
+            ],
+            dim=-1,
+        )
+        val = torch.rand(b, k, c, generator=gen)
+        x_before = x.clone()
+        try:
+            out = fn(x, pos, val)
+        except Exception as err:  # the reader's code: report, do not crash the notebook
+            hint = (
+                f" (the images are {h} rows by {w} columns: positions[..., 0] is the row, "
+                "positions[..., 1] the column; did you swap them?)"
+                if isinstance(err, IndexError)
+                else ""
+            )
+            failures.append(f"your function raised {type(err).__name__}: {err}{hint}")
+            continue
+        if not torch.equal(x, x_before):
+            failures.append("your function changed x in place; write into a copy (x.clone())")
+            continue
+        if not isinstance(out, Tensor) or out.shape != x.shape:
+            got = tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__
+            failures.append(f"return images of x's shape {tuple(x.shape)}, got {got}")
+            continue
+        ref = apply_pixels(x, pos, val)
+        if torch.equal(out, ref):
+            continue
+        swapped = pos.flip(-1)
+        if bool((swapped[..., 0] < h).all() and (swapped[..., 1] < w).all()) and torch.equal(
+            out, apply_pixels(x, swapped, val)
+        ):
+            failures.append("you swapped rows and columns: positions[..., 0] is the row (y)")
+        elif c > 1 and torch.equal(out[:, 0], ref[:, 0]) and torch.equal(out[:, 1:], x[:, 1:]):
+            failures.append("you wrote only the first channel: set all C channels of the pixel")
+        else:
+            wrong = int((out != ref).any(1).sum())
+            failures.append(
+                f"your images differ from advlab's at {wrong} pixel positions; "
+                "check the indexing x[b, :, row, col] = values[b, j]"
+            )
+    report = _summary("set_pixels", "advlab's apply_pixels", failures, n_trials)
+    if verbose:
+        print(report)
+    return report

@@ -1,0 +1,753 @@
+"""ipywidgets explorers that respond on the static page, and in a running kernel.
+
+A static HTML page has no kernel: a control can move, but nothing can
+recompute. So every explorer here *precomputes* its views over a small grid of
+its controls when the chapter is executed, and switches between them in the
+browser: each control's ``index`` is ``jslink``-ed to the ``selected_index`` of
+an ``ipywidgets.Stack`` of views (nested Stacks for two or three controls).
+This uses core ipywidgets only, so it works in the book's offline HTML, in
+JupyterLab and in Colab alike. With ``live=True`` an explorer also gets free
+controls that recompute any setting, for a running kernel.
+
+:func:`precomputed_explorer` is the one mechanism; :func:`eps_explorer` and
+:func:`attack_explorer` are built on it, and every later explorer should be.
+
+Every explorer's outer box carries the CSS class ``advlab-explorer``, each
+control ``advlab-control``, and each view a caption element of class
+``advlab-caption`` whose ``data-advlab-setting`` attribute lists the labels of
+the setting it shows (in control order): the browser test reads them to check
+that moving a control shows the matching view.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import itertools
+import json
+import math
+import numbers
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import Any
+
+import ipywidgets as W
+import matplotlib.pyplot as plt
+import torch
+from matplotlib.figure import Figure
+from torch import Tensor, nn
+
+from ..attacks.registry import ATTACKS, AttackInfo
+from ..attacks.result import adversarial_images
+from ..train import predict
+from ..viz import adversarial_figure
+
+__all__ = [
+    "DEFAULT_ATTACKS",
+    "PrecomputedExplorer",
+    "attack_explorer",
+    "eps_explorer",
+    "figure_png",
+    "precomputed_explorer",
+    "show_figure",
+]
+
+#: The attacks :func:`attack_explorer` offers by default (registry names, chapter 2's order).
+DEFAULT_ATTACKS: tuple[str, ...] = ("fgsm", "bim", "pgd", "cw_l2")
+
+#: Most views one explorer may precompute by default (each is a small PNG on the page).
+MAX_VIEWS = 160
+
+
+# ---------------------------------------------------------------- figures as PNG
+
+
+def figure_png(fig: Figure, *, dpi: int = 80) -> bytes:
+    """Render ``fig`` to PNG bytes (tight bounding box) and close it."""
+    buf = io.BytesIO()
+    try:
+        fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    finally:
+        plt.close(fig)
+    return buf.getvalue()
+
+
+def show_figure(out: W.Output, fig: Figure, *, dpi: int = 80) -> None:
+    """Replace what ``out`` shows by ``fig`` (as a PNG), and close ``fig``.
+
+    The PNG is placed in ``out.outputs`` directly (not captured with
+    ``with out: display(...)``), so it is part of the widget state a static page
+    embeds, and it shows where no kernel captures output (e.g. in tests).
+    """
+    png = base64.b64encode(figure_png(fig, dpi=dpi)).decode("ascii")
+    out.outputs = (
+        {
+            "output_type": "display_data",
+            "data": {"image/png": png, "text/plain": "<Figure>"},
+            "metadata": {},
+        },
+    )
+
+
+# ---------------------------------------------------------------- the helper
+
+
+def _is_number(v: object) -> bool:
+    return isinstance(v, numbers.Real) and not isinstance(v, bool)
+
+
+def _format(v: object) -> str:
+    if _is_number(v) and not isinstance(v, numbers.Integral):
+        return f"{float(v):g}"  # type: ignore[arg-type]
+    return str(v)
+
+
+def _same(a: object, b: object) -> bool:
+    if _is_number(a) and _is_number(b):
+        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)  # type: ignore[arg-type]
+    try:
+        return bool(a == b)
+    except Exception:  # e.g. tensors: compare by identity
+        return a is b
+
+
+def _check_keys(what: str, mapping: object, names: Sequence[str]) -> Mapping[str, Any]:
+    if mapping is None:
+        return {}
+    if not isinstance(mapping, Mapping):
+        raise TypeError(f"{what} must be a mapping from control name to value, or None")
+    unknown = [k for k in mapping if k not in names]
+    if unknown:
+        raise ValueError(
+            f"{what} names unknown control(s) {', '.join(map(repr, unknown))}; "
+            f"the grid's controls are {', '.join(map(repr, names))}"
+        )
+    return mapping
+
+
+class PrecomputedExplorer(W.VBox):
+    """The box :func:`precomputed_explorer` returns: an ``ipywidgets.VBox`` with handles.
+
+    Attributes
+    ----------
+    grid:
+        Control name → the tuple of values it steps through.
+    labels:
+        Control name → the display text of each value.
+    controls:
+        Control name → its widget (a ``SelectionSlider`` or a ``Dropdown``).
+    views:
+        Index tuple (one index per control) → the view shown for that setting
+        (a ``VBox`` of caption and content).
+    links:
+        The ``jslink`` s from each control's ``index`` to the ``selected_index``
+        of the Stacks it drives; ``links[k]`` holds those of control ``k``.
+    live_controls:
+        With ``live=True``, control name → the free control that recomputes.
+    """
+
+    grid: dict[str, tuple[object, ...]]
+    labels: dict[str, tuple[str, ...]]
+    controls: dict[str, W.ValueWidget]
+    views: dict[tuple[int, ...], W.VBox]
+    links: list[list[W.Link]]
+    live_controls: dict[str, W.ValueWidget]
+
+    def setting(self) -> dict[str, object]:
+        """The grid setting the controls select now (name → value)."""
+        return {name: self.grid[name][c.index] for name, c in self.controls.items()}
+
+
+def precomputed_explorer(
+    draw: Callable[..., object],
+    grid: Mapping[str, Sequence[object]],
+    *,
+    labels: Mapping[str, Sequence[str]] | None = None,
+    initial: Mapping[str, object] | None = None,
+    description: Mapping[str, str] | None = None,
+    caption: Callable[..., str] | None = None,
+    note: str | None = None,
+    live: bool = False,
+    view_key: Callable[..., Hashable] | None = None,
+    dpi: int = 80,
+    max_views: int = MAX_VIEWS,
+) -> PrecomputedExplorer:
+    """An explorer whose views are computed now and switched in the browser, kernel or not.
+
+    ``draw`` is called once for every setting of the grid (the Cartesian product
+    of the controls' values) and its views are stacked in nested
+    ``ipywidgets.Stack`` s, each ``jslink`` -ed to its control. Moving a control on
+    the static HTML page therefore shows the precomputed view of the new setting.
+
+    Parameters
+    ----------
+    draw:
+        ``draw(**setting)`` → a matplotlib ``Figure`` (rendered to PNG at ``dpi``
+        and closed here), an ipywidget, or an HTML string.
+    grid:
+        Control name (a Python identifier: it is passed as a keyword to ``draw``)
+        → its values, in order; one, two or three controls. Controls whose values
+        are all numbers become sliders over the values (with the value's label as
+        readout), the others dropdowns.
+    labels:
+        Control name → display text of each value (default: the value, formatted
+        with ``:g`` for floats). Labels of one control must be distinct.
+    initial:
+        Control name → the value shown first (default: each control's first value).
+    description:
+        Control name → the text beside the control (default: the name).
+    caption:
+        ``caption(**setting)`` → the text shown above each view (default: every
+        control's description and label, e.g. ``"eps: 0.1 · image: 3"``).
+    note:
+        A sentence under the controls that says what the static page covers; by
+        default one is written from the grid's size. ``""`` shows none.
+    live:
+        Also show free controls (under the grid) that call ``draw`` for any
+        value in each numeric control's range, and any value of the others: for
+        a running kernel. On a static page they would not respond, so the book
+        passes ``live=False`` (``advlab.book.settings.settings().live``).
+    view_key:
+        ``view_key(**setting)`` → a hashable key; settings with equal keys share
+        one drawn view (e.g. an ε that an attack ignores). Default: every setting
+        is drawn.
+    dpi:
+        Resolution of figure views; keep it small (72–90) so pages stay light.
+    max_views:
+        The most settings the grid may have (each is a view embedded in the page).
+
+    Returns
+    -------
+    PrecomputedExplorer
+        A ``VBox``: the controls, the note, the views (and the live controls).
+
+    Raises
+    ------
+    TypeError
+        If ``draw`` or ``caption`` is not callable, ``grid`` is not a mapping,
+        ``live`` is not a bool, or ``draw`` returns something that is not a
+        Figure, a widget or a string.
+    ValueError
+        If the grid has no control or more than three, a name that is not an
+        identifier, a control with no values or repeated labels, more than
+        ``max_views`` settings, or ``labels``/``initial``/``description`` refer
+        to unknown controls, have the wrong length, or an initial value not in
+        the grid.
+    """
+    if not callable(draw):
+        raise TypeError("draw must be a function draw(**setting) -> Figure, widget or HTML str")
+    if caption is not None and not callable(caption):
+        raise TypeError("caption must be a function caption(**setting) -> str, or None")
+    if view_key is not None and not callable(view_key):
+        raise TypeError("view_key must be a function view_key(**setting) -> hashable, or None")
+    if not isinstance(live, bool):
+        raise TypeError(f"live must be True or False, got {live!r}")
+    if not isinstance(grid, Mapping):
+        raise TypeError("grid must map each control name to its list of values")
+    if not 1 <= len(grid) <= 3:
+        raise ValueError(f"grid must have 1, 2 or 3 controls, got {len(grid)}")
+    if note is not None and not isinstance(note, str):
+        raise TypeError("note must be a string or None")
+    if isinstance(dpi, bool) or not isinstance(dpi, int) or dpi < 10:
+        raise ValueError(f"dpi must be an integer >= 10, got {dpi!r}")
+    names = list(grid)
+    for name in names:
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ValueError(f"control names must be Python identifiers, got {name!r}")
+    values: dict[str, tuple[object, ...]] = {}
+    for name in names:
+        vals = grid[name]
+        if isinstance(vals, (str, bytes, Mapping)) or not hasattr(vals, "__iter__"):
+            raise TypeError(f"grid[{name!r}] must be a list of values, got {type(vals).__name__}")
+        values[name] = tuple(vals)
+        if len(values[name]) == 0:
+            raise ValueError(f"grid[{name!r}] has no values; give at least one")
+    n_views = math.prod(len(v) for v in values.values())
+    if n_views > max_views:
+        sizes = " × ".join(str(len(v)) for v in values.values())
+        raise ValueError(
+            f"the grid has {sizes} = {n_views} settings, more than max_views={max_views}; "
+            "use fewer values (every view is embedded in the page)"
+        )
+    labels_in = _check_keys("labels", labels, names)
+    initial_in = _check_keys("initial", initial, names)
+    desc_in = _check_keys("description", description, names)
+
+    shown: dict[str, tuple[str, ...]] = {}
+    for name in names:
+        if name in labels_in:
+            lab = tuple(labels_in[name])
+            if len(lab) != len(values[name]) or not all(isinstance(s, str) for s in lab):
+                raise ValueError(
+                    f"labels[{name!r}] must give one string per value ({len(values[name])})"
+                )
+        else:
+            lab = tuple(_format(v) for v in values[name])
+        if len(set(lab)) != len(lab):
+            raise ValueError(f"the labels of control {name!r} must be distinct, got {list(lab)}")
+        shown[name] = lab
+    start: dict[str, int] = {}
+    for name in names:
+        if name in initial_in:
+            hits = [i for i, v in enumerate(values[name]) if _same(v, initial_in[name])]
+            if not hits:
+                raise ValueError(
+                    f"initial[{name!r}] = {initial_in[name]!r} is not one of the grid's values "
+                    f"{list(shown[name])}"
+                )
+            start[name] = hits[0]
+        else:
+            start[name] = 0
+    desc = {name: str(desc_in.get(name, name)) for name in names}
+
+    # The controls: sliders over the value index for numbers, dropdowns otherwise.
+    controls: dict[str, W.ValueWidget] = {}
+    for name in names:
+        numeric = all(_is_number(v) for v in values[name])
+        cls = W.SelectionSlider if numeric and len(values[name]) > 1 else W.Dropdown
+        control = cls(
+            options=list(shown[name]),
+            index=start[name],
+            description=desc[name],
+            style={"description_width": "initial"},
+        )
+        control.add_class("advlab-control")
+        controls[name] = control
+
+    # The views, one per setting, drawn once per view key.
+    cache: dict[Hashable, W.Widget] = {}
+    views: dict[tuple[int, ...], W.VBox] = {}
+    for idx in itertools.product(*(range(len(values[n])) for n in names)):
+        setting = {n: values[n][i] for n, i in zip(names, idx, strict=True)}
+        key = view_key(**setting) if view_key is not None else idx
+        if key not in cache:
+            cache[key] = _as_widget(draw(**setting), dpi)
+        if caption is not None:
+            text = caption(**setting)
+            if not isinstance(text, str):
+                raise TypeError(f"caption must return a string, got {type(text).__name__}")
+        else:
+            text = " · ".join(f"{desc[n]}: {shown[n][i]}" for n, i in zip(names, idx, strict=True))
+        data = json.dumps([shown[n][i] for n, i in zip(names, idx, strict=True)])
+        cap = W.HTML(
+            f'<div class="advlab-caption" data-advlab-setting="{html.escape(data)}">'
+            f"{html.escape(text)}</div>"
+        )
+        views[idx] = W.VBox([cap, cache[key]])
+
+    links: list[list[W.Link]] = [[] for _ in names]
+
+    def stack(level: int, prefix: tuple[int, ...]) -> W.Widget:
+        if level == len(names):
+            return views[prefix]
+        name = names[level]
+        children = [stack(level + 1, (*prefix, i)) for i in range(len(values[name]))]
+        st = W.Stack(children, selected_index=start[name])
+        links[level].append(W.jslink((controls[name], "index"), (st, "selected_index")))
+        return st
+
+    view_area = stack(0, ())
+    if note is None:
+        sizes = " × ".join(f"{len(values[n])} {desc[n]}" for n in names)
+        note = (
+            f"On this page: {sizes}, precomputed when the book was built. "
+            "In a running notebook every value can be computed."
+        )
+    parts: list[W.Widget] = [W.HBox(list(controls.values()))]
+    if note:
+        parts.append(W.HTML(f"<small>{html.escape(note)}</small>"))
+    parts.append(view_area)
+    live_controls: dict[str, W.ValueWidget] = {}
+    if live:
+        parts.append(_live_part(draw, names, values, start, desc, dpi, live_controls))
+
+    box = PrecomputedExplorer(parts)
+    box.add_class("advlab-explorer")
+    box.grid, box.labels, box.controls = values, shown, controls
+    box.views, box.links, box.live_controls = views, links, live_controls
+    return box
+
+
+def _as_widget(view: object, dpi: int) -> W.Widget:
+    if isinstance(view, Figure):
+        return W.Image(value=figure_png(view, dpi=dpi), format="png")
+    if isinstance(view, W.Widget):
+        return view
+    if isinstance(view, str):
+        return W.HTML(view)
+    raise TypeError(
+        f"draw must return a matplotlib Figure, an ipywidget or an HTML string, "
+        f"got {type(view).__name__}"
+    )
+
+
+def _live_part(
+    draw: Callable[..., object],
+    names: list[str],
+    values: dict[str, tuple[object, ...]],
+    start: dict[str, int],
+    desc: dict[str, str],
+    dpi: int,
+    live_controls: dict[str, W.ValueWidget],
+) -> W.VBox:
+    """Free controls and an Output that redraws on change (needs a kernel)."""
+    for name in names:
+        vals = values[name]
+        first = vals[start[name]]
+        if all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in vals):
+            ctl: W.ValueWidget = W.IntSlider(
+                value=int(first), min=int(min(vals)), max=int(max(vals)), description=desc[name]
+            )
+        elif all(_is_number(v) for v in vals) and len(vals) > 1:
+            lo, hi = float(min(vals)), float(max(vals))
+            ctl = W.FloatSlider(
+                value=float(first), min=lo, max=hi, step=(hi - lo) / 100, description=desc[name]
+            )
+        else:
+            ctl = W.Dropdown(
+                options=[(_format(v), v) for v in vals], index=start[name], description=desc[name]
+            )
+        ctl.continuous_update = False
+        live_controls[name] = ctl
+    out = W.Output()
+
+    def redraw(*_: object) -> None:
+        view = draw(**{n: c.value for n, c in live_controls.items()})
+        if isinstance(view, Figure):
+            show_figure(out, view, dpi=dpi)
+        else:
+            out.outputs = ()
+            out.append_display_data(_as_widget(view, dpi))
+
+    for ctl in live_controls.values():
+        ctl.observe(redraw, names="value")
+    redraw()
+    head = W.HTML("<small>Any setting (recomputed by the running kernel):</small>")
+    return W.VBox([head, W.HBox(list(live_controls.values())), out])
+
+
+# ---------------------------------------------------------------- the book's explorers
+
+
+def _check_candidates(x: Tensor, y: Tensor, index: int, classes: Sequence[str]) -> None:
+    if not isinstance(x, Tensor) or x.ndim != 4 or len(x) == 0:
+        raise ValueError("x must be a non-empty (N, C, H, W) tensor of candidate images")
+    if not isinstance(y, Tensor) or y.shape != (len(x),):
+        raise ValueError(f"y must hold one label per image, shape ({len(x)},)")
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(x):
+        raise ValueError(f"index must be an integer in [0, {len(x) - 1}], got {index!r}")
+    if isinstance(classes, str) or len(classes) == 0:
+        raise ValueError("classes must be a sequence of class names, one per logit")
+
+
+def _check_eps_values(eps_values: Sequence[float], eps: float | None) -> tuple[float, ...]:
+    vals = tuple(float(e) for e in eps_values)
+    if not vals or any(not math.isfinite(e) or e < 0 for e in vals):
+        raise ValueError(f"eps_values must be finite numbers >= 0 (pixel units), got {vals}")
+    if list(vals) != sorted(set(vals)):
+        raise ValueError(f"eps_values must be increasing with no repeats, got {vals}")
+    if eps is not None and not any(math.isclose(eps, e) for e in vals):
+        raise ValueError(f"eps={eps} is not one of eps_values {vals}; add it or pick one of them")
+    return vals
+
+
+def eps_explorer(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    classes: Sequence[str],
+    *,
+    attack: Callable[..., Tensor] | None = None,
+    eps_values: Sequence[float] = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4),
+    eps: float | None = None,
+    index: int = 0,
+    live: bool = False,
+    dpi: int = 72,
+) -> PrecomputedExplorer:
+    """ε slider and image picker over ``attack(model, x, y, eps=...)`` (FGSM by default).
+
+    Each view shows the clean image, the perturbation and the adversarial image,
+    with the model's class probabilities for each. The views for every ε in
+    ``eps_values`` and every candidate image are computed here (one batched
+    attack per ε), so they switch on the static page.
+
+    Parameters
+    ----------
+    model:
+        Classifier returning logits for images in [0, 1].
+    x, y:
+        Candidate images (N, C, H, W) in [0, 1] on the model's device, and their
+        true labels (N,). Keep N small (≈ 6–8): every image × ε is a view.
+    classes:
+        Class names, one per logit.
+    attack:
+        An attack with advlab's call shape that takes ``eps``; default :func:`advlab.fgsm`.
+    eps_values:
+        The L∞ budgets of the grid, pixel units, increasing.
+    eps:
+        The budget shown first (one of ``eps_values``; default the first).
+    index:
+        The candidate image shown first.
+    live:
+        Add free controls that recompute any ε (for a running kernel).
+    dpi:
+        Resolution of the views.
+
+    Returns
+    -------
+    PrecomputedExplorer
+        See :func:`precomputed_explorer`.
+
+    Raises
+    ------
+    ValueError
+        For ``x``/``y`` of mismatched shapes, ``index`` out of range, ``eps_values``
+        not increasing non-negative numbers, or ``eps`` not among them.
+    """
+    from ..attacks import fgsm
+
+    attack = fgsm if attack is None else attack
+    if not callable(attack):
+        raise TypeError("attack must be an attack function taking eps=")
+    _check_candidates(x, y, index, classes)
+    vals = _check_eps_values(eps_values, eps)
+    adv: dict[float, Tensor] = {}
+
+    def adversarial(e: float) -> Tensor:
+        if e not in adv:
+            adv[e] = attack(model, x, y, eps=e)
+        return adv[e]
+
+    def draw(eps: float, image: int) -> Figure:
+        if eps in vals:
+            x_adv = adversarial(eps)[image]
+        else:  # live: a value off the grid
+            x_adv = attack(model, x[image : image + 1], y[image : image + 1], eps=eps)[0]
+        return adversarial_figure(model, x[image], x_adv, classes, true=int(y[image]), eps=eps)
+
+    def caption(eps: float, image: int) -> str:
+        pred = int(predict(model, adversarial(eps)[image : image + 1]).argmax(dim=1)[0])
+        true = int(y[image])
+        verdict = "still right" if pred == true else f"now “{classes[pred]}”"
+        return f"ε = {eps:g}, image {image} (a “{classes[true]}”): {verdict}"
+
+    return precomputed_explorer(
+        draw,
+        {"eps": vals, "image": list(range(len(x)))},
+        initial={"eps": vals[0] if eps is None else eps, "image": index},
+        description={"eps": "ε", "image": "image"},
+        caption=caption,
+        note=(
+            f"On this page: {len(vals)} values of ε × {len(x)} images, precomputed when the "
+            "book was built. In a running notebook (live=True) any ε and any image can be tried."
+        ),
+        live=live,
+        dpi=dpi,
+    )
+
+
+def _resolve_attacks(attacks: Sequence[str | AttackInfo] | None) -> list[AttackInfo]:
+    chosen = list(DEFAULT_ATTACKS if attacks is None else attacks)
+    if not chosen:
+        raise ValueError("attacks must name at least one attack")
+    infos: list[AttackInfo] = []
+    for a in chosen:
+        if isinstance(a, AttackInfo):
+            infos.append(a)
+        elif isinstance(a, str) and a in ATTACKS:
+            infos.append(ATTACKS[a])
+        else:
+            by_title = [i for i in ATTACKS.values() if isinstance(a, str) and i.label == a]
+            if not by_title:
+                raise ValueError(
+                    f"unknown attack {a!r}; use a registered name ({', '.join(ATTACKS)}) "
+                    "or an AttackInfo"
+                )
+            infos.append(by_title[0])
+    titles = [i.label for i in infos]
+    if len(set(titles)) != len(titles):
+        raise ValueError(f"attacks must have distinct titles, got {titles}")
+    return infos
+
+
+def attack_explorer(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    classes: Sequence[str],
+    *,
+    attacks: Sequence[str | AttackInfo] | None = None,
+    attack: str | None = None,
+    eps_values: Sequence[float] = (0.05, 0.1, 0.15, 0.2, 0.3),
+    eps: float | None = None,
+    steps: int = 10,
+    target: int | None = None,
+    index: int = 0,
+    seed: int = 0,
+    live: bool = False,
+    dpi: int = 72,
+) -> PrecomputedExplorer:
+    """Pick an attack, ε and an image; see the adversarial image and the model's probabilities.
+
+    The controls come from the attack registry (:mod:`advlab.attacks.registry`):
+    a dropdown of the attacks, an ε slider if any of them takes a budget (an
+    attack that does not, like CW-L2, shows the same view for every ε and says
+    so), and an image slider. Every view is precomputed, one batched attack per
+    attack and ε, so the explorer responds on the static page.
+
+    Parameters
+    ----------
+    model:
+        Classifier returning logits for images in [0, 1].
+    x, y:
+        Candidate images (N, C, H, W) in [0, 1] on the model's device, and their
+        true labels (N,). Keep N small (≈ 5–6): every attack × ε × image is a view.
+    classes:
+        Class names, one per logit.
+    attacks:
+        Registry names (or :class:`~advlab.attacks.registry.AttackInfo` s for attacks
+        of your own); default FGSM, BIM, PGD and CW-L2.
+    attack:
+        The attack shown first, by registry name or title (``"pgd"`` or ``"PGD"``).
+    eps_values:
+        L∞/L2 budgets of the grid in pixel units (in the attack's own norm), increasing.
+    eps:
+        The budget shown first (one of ``eps_values``; default the first).
+    steps:
+        Iterations of the budgeted iterative attacks (BIM, PGD). Minimum-distance
+        attacks (CW-L2) keep their own defaults.
+    target:
+        ``None`` for untargeted attacks, else the class every attack should
+        reach (``targeted=True``; attacks that cannot be targeted are left out).
+    index:
+        The candidate image shown first.
+    seed:
+        Seed for randomised attacks (PGD's random start), so views are reproducible.
+    live:
+        Add free controls that recompute any ε and image (for a running kernel).
+    dpi:
+        Resolution of the views.
+
+    Returns
+    -------
+    PrecomputedExplorer
+        See :func:`precomputed_explorer`.
+
+    Raises
+    ------
+    ValueError
+        For an unknown attack name, an empty ``attacks``, a ``target`` or ``index``
+        out of range, bad ``eps_values``/``eps``, ``steps`` < 1, or ``x``/``y`` of
+        mismatched shapes.
+    """
+    infos = _resolve_attacks(attacks)
+    _check_candidates(x, y, index, classes)
+    if target is not None and (
+        isinstance(target, bool) or not isinstance(target, int) or not 0 <= target < len(classes)
+    ):
+        raise ValueError(
+            f"target must be None (untargeted) or a class index in [0, {len(classes) - 1}], "
+            f"got {target!r}"
+        )
+    if target is not None:
+        infos = [i for i in infos if i.targeted]
+        if not infos:
+            raise ValueError("none of the chosen attacks can be targeted; use target=None")
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
+    vals = _check_eps_values(eps_values, eps)
+    by_title = {i.label: i for i in infos}
+    first = infos[0]
+    if attack is not None:
+        hits = [i for i in infos if attack in (i.name, i.label)]
+        if not hits:
+            raise ValueError(
+                f"unknown attack {attack!r}; choose one of {', '.join(i.name for i in infos)}"
+            )
+        first = hits[0]
+    any_eps = any(i.takes_eps for i in infos)
+    labels_y = y if target is None else torch.full_like(y, target)
+    adv: dict[tuple[str, float | None], Tensor] = {}
+
+    def run(info: AttackInfo, e: float | None, xs: Tensor, ys: Tensor) -> Tensor:
+        kwargs: dict[str, object] = {}
+        if info.takes_eps:
+            kwargs["eps"] = e
+            if info.takes_steps:
+                kwargs["steps"] = steps
+        if info.randomised:
+            kwargs["seed"] = seed
+        if target is not None:
+            kwargs["targeted"] = True
+        out = info.fn(model, xs, ys, **kwargs)
+        return adversarial_images(out, xs)
+
+    def adversarial(info: AttackInfo, e: float | None) -> Tensor:
+        key = (info.name, e if info.takes_eps else None)
+        if key not in adv:
+            adv[key] = run(info, key[1], x, labels_y)
+        return adv[key]
+
+    def describe(info: AttackInfo, e: float | None) -> str:
+        if not info.takes_eps:
+            return f"{info.label} (no ε: it looks for the smallest perturbation)"
+        more = f", {steps} steps" if info.takes_steps else ""
+        return f"{info.label}, ε = {e:g}{more}"
+
+    def draw(image: int, attack: str, eps: float | None = None) -> Figure:
+        info = by_title[attack]
+        xi = x[image : image + 1]
+        if eps is None or any(math.isclose(eps, v) for v in vals) or not info.takes_eps:
+            x_adv = adversarial(info, eps)[image : image + 1]
+        else:  # live: a budget off the grid
+            x_adv = run(info, eps, xi, labels_y[image : image + 1])
+        shown_eps = eps if info.takes_eps else None
+        fig = adversarial_figure(model, xi, x_adv, classes, true=int(y[image]), eps=shown_eps)
+        fig.suptitle(describe(info, eps), fontsize=11)
+        return fig
+
+    def caption(image: int, attack: str, eps: float | None = None) -> str:
+        info = by_title[attack]
+        x_adv = adversarial(info, eps)[image : image + 1]
+        pred = int(predict(model, x_adv).argmax(dim=1)[0])
+        true = int(y[image])
+        if target is not None:
+            verdict = f"target “{classes[target]}” " + ("reached" if pred == target else "missed")
+        else:
+            verdict = "not fooled" if pred == true else f"fooled: “{classes[pred]}”"
+        return f"{describe(info, eps)}; image {image} (a “{classes[true]}”): {verdict}"
+
+    grid: dict[str, Sequence[object]] = {"attack": [i.label for i in infos]}
+    initial: dict[str, object] = {"attack": first.label, "image": index}
+    if any_eps:
+        grid["eps"] = vals
+        initial["eps"] = vals[0] if eps is None else eps
+    grid["image"] = list(range(len(x)))
+
+    def view_key(image: int, attack: str, eps: float | None = None) -> Hashable:
+        return (attack, eps if by_title[attack].takes_eps else None, image)
+
+    sizes = f"{len(infos)} attacks" + (f" × {len(vals)} values of ε" if any_eps else "")
+    details = []
+    if any(i.takes_eps and i.takes_steps for i in infos):
+        details.append(f"{steps} steps for the iterative attacks")
+    details += [f"{i.label} takes no ε" for i in infos if not i.takes_eps]
+    note = (
+        f"On this page: {sizes} × {len(x)} images"
+        + (f" ({'; '.join(details)})" if details else "")
+        + ", precomputed when the book was built. In a running notebook, live=True recomputes "
+        "any ε and image, and steps= and target= choose the rest."
+    )
+    return precomputed_explorer(
+        draw,
+        grid,
+        initial=initial,
+        description={
+            k: v for k, v in (("attack", "attack"), ("eps", "ε"), ("image", "image")) if k in grid
+        },
+        caption=caption,
+        note=note,
+        live=live,
+        view_key=view_key,
+        dpi=dpi,
+    )
