@@ -9,7 +9,7 @@ import pytest
 from conftest import MNIST_STEMS, touch_files
 
 import advlab.data
-from advlab.book.settings import _EPOCHS, BookSettings, greyscale_settings
+from advlab.book.settings import _EPOCHS, BookSettings, greyscale_settings, settings
 from advlab.data import load_dataset
 
 REAL_DEBIAN = advlab.data.DEBIAN_FASHION_MNIST
@@ -79,3 +79,27 @@ def test_this_machines_debian_package_is_chosen(
 ) -> None:
     monkeypatch.setenv("ADVLAB_DATA", str(tmp_path / "empty-data"))
     assert greyscale_settings(BookSettings("digits", "quick", 10)).dataset == "fashion-mnist"
+
+
+def test_book_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ADVLAB_DATASET", raising=False)
+    monkeypatch.delenv("ADVLAB_PROFILE", raising=False)
+    assert settings().dataset == "digits" and settings().profile == "quick"
+    monkeypatch.setenv("ADVLAB_DATASET", "CIFAR-10")
+    monkeypatch.setenv("ADVLAB_PROFILE", "full")
+    s = settings()
+    assert (s.dataset, s.profile) == ("cifar10", "full") and s.epochs > 10
+    monkeypatch.setenv("ADVLAB_PROFILE", "huge")
+    with pytest.raises(ValueError, match="ADVLAB_PROFILE='huge'"):
+        settings()
+    monkeypatch.setenv("ADVLAB_DATASET", "svhn")
+    with pytest.raises(ValueError, match="ADVLAB_DATASET='svhn'"):
+        settings()
+
+
+def test_book_settings_eps_per_dataset(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ADVLAB_DATASET", "digits")
+    digits_eps = settings().eps
+    monkeypatch.setenv("ADVLAB_DATASET", "fashion-mnist")
+    # more pixels, smaller budget (the linearity argument)
+    assert 0 < settings().eps < digits_eps <= 0.1
