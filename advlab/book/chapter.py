@@ -92,7 +92,7 @@ class ChapterSetup:
         return len(self.y) if heavy is None else min(heavy, len(self.y))
 
     def describe(self, note: str = "") -> str:
-        """Return the lines a chapter prints: the data, the settings, device and threads, the model."""
+        """Return the lines a chapter prints: data, settings, device and threads, model."""
         lines = [] if self.data is None else [self.data.describe()]
         extra = f"; {note}" if note else ""
         here = "" if self.y is None else f"; evaluating on {self.n_eval:,} test images"
