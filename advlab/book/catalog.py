@@ -85,7 +85,7 @@ def defender_config(
     *,
     seed: int = 0,
 ) -> TrainConfig:
-    """The zoo config of ``recipe`` trained on the defender's half (part 0 of 2) of ``dataset``.
+    """Return the zoo config of ``recipe`` trained on the defender's half (0 of 2) of ``dataset``.
 
     Raises
     ------
@@ -111,7 +111,7 @@ def defender_config(
 
 
 def attacker_config(dataset: str, epochs: int, seed: int = 0) -> TrainConfig:
-    """The zoo config of the attacker's own model: standard training on part 1 of 2."""
+    """Return the zoo config of the attacker's own model: standard training on part 1 of 2."""
     return TrainConfig(
         dataset=dataset, epochs=epochs, seed=seed, recipe="split", extra={"part": 1, "parts": 2}
     )

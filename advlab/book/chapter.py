@@ -92,7 +92,7 @@ class ChapterSetup:
         return len(self.y) if heavy is None else min(heavy, len(self.y))
 
     def describe(self, note: str = "") -> str:
-        """The lines a chapter prints: the data, the settings, device and threads, the model."""
+        """Return the lines a chapter prints: data, settings, device and threads, model."""
         lines = [] if self.data is None else [self.data.describe()]
         extra = f"; {note}" if note else ""
         here = "" if self.y is None else f"; evaluating on {self.n_eval:,} test images"
@@ -174,27 +174,17 @@ def chapter_setup(
     TypeError
         For flags that are not booleans or a ``note`` that is not a string.
     """
-    for name, flag in (("data", data), ("model", model), ("progress", progress)):
-        if not isinstance(flag, bool):
-            raise TypeError(f"{name} must be True or False, got {flag!r}")
-    if not isinstance(verbose, bool):
-        raise TypeError(f"verbose must be True or False, got {verbose!r}")
-    if eval_set not in ("subset", "first", None):
-        raise ValueError(f"eval_set must be 'subset', 'first' or None, got {eval_set!r}")
-    if isinstance(n_first, bool) or not isinstance(n_first, int) or n_first < 1:
-        raise ValueError(f"n_first must be a positive integer, got {n_first!r}")
-    if threads != "small-images" and threads is not None:
-        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-            raise ValueError(
-                f"threads must be a positive integer, None or 'small-images', got {threads!r}"
-            )
-    if not isinstance(note, str):
-        raise TypeError(f"note must be a string, got {type(note).__name__}")
-    if dataset is not None and not isinstance(dataset, str):
-        raise TypeError(f"dataset must be a dataset name or None, got {type(dataset).__name__}")
-    if model and not data:
-        raise ValueError("model=True needs data=True: the model is trained on the dataset")
-
+    _check_setup_args(
+        data=data,
+        model=model,
+        eval_set=eval_set,
+        n_first=n_first,
+        threads=threads,
+        progress=progress,
+        note=note,
+        verbose=verbose,
+        dataset=dataset,
+    )
     cfg = settings()
     device = default_device()
     name = None if not data else cfg.dataset if dataset is None else dataset
@@ -213,15 +203,67 @@ def chapter_setup(
                 device=device,
                 progress=progress,
             )
-        x = y = correct = None
-        if eval_set == "subset":
-            x, y = (t.to(device) for t in cfg.eval_subset(ds))
-        elif eval_set == "first":
-            k = len(ds.x_test) if cfg.profile == "full" else min(n_first, len(ds.x_test))
-            x, y = ds.x_test[:k].to(device), ds.y_test[:k].to(device)
-        if trained is not None and x is not None:
+        x, y = _eval_set(cfg, ds, device, eval_set=eval_set, n_first=n_first)
+        correct: Tensor | None = None
+        if trained is not None and x is not None and y is not None:
             correct = predict(trained.model, x).argmax(dim=1) == y
         setup = ChapterSetup(cfg, device, n, ds, trained, x, y, correct)
     if verbose:
         print(setup.describe(note))
     return setup
+
+
+def _check_setup_args(
+    *,
+    data: object,
+    model: object,
+    eval_set: object,
+    n_first: object,
+    threads: object,
+    progress: object,
+    note: object,
+    verbose: object,
+    dataset: object,
+) -> None:
+    """Raise :func:`chapter_setup`'s argument errors, in the order it documents them."""
+    for label, flag in (
+        ("data", data),
+        ("model", model),
+        ("progress", progress),
+        ("verbose", verbose),
+    ):
+        if not isinstance(flag, bool):
+            raise TypeError(f"{label} must be True or False, got {flag!r}")
+    if eval_set not in ("subset", "first", None):
+        raise ValueError(f"eval_set must be 'subset', 'first' or None, got {eval_set!r}")
+    if isinstance(n_first, bool) or not isinstance(n_first, int) or n_first < 1:
+        raise ValueError(f"n_first must be a positive integer, got {n_first!r}")
+    if threads != "small-images" and threads is not None:
+        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+            raise ValueError(
+                f"threads must be a positive integer, None or 'small-images', got {threads!r}"
+            )
+    if not isinstance(note, str):
+        raise TypeError(f"note must be a string, got {type(note).__name__}")
+    if dataset is not None and not isinstance(dataset, str):
+        raise TypeError(f"dataset must be a dataset name or None, got {type(dataset).__name__}")
+    if model and not data:
+        raise ValueError("model=True needs data=True: the model is trained on the dataset")
+
+
+def _eval_set(
+    cfg: BookSettings,
+    ds: Dataset,
+    device: torch.device,
+    *,
+    eval_set: Literal["subset", "first"] | None,
+    n_first: int,
+) -> tuple[Tensor | None, Tensor | None]:
+    """Return the evaluation images and labels ``eval_set`` asks for, on ``device``."""
+    if eval_set == "subset":
+        x, y = (t.to(device) for t in cfg.eval_subset(ds))
+        return x, y
+    if eval_set == "first":
+        k = len(ds.x_test) if cfg.profile == "full" else min(n_first, len(ds.x_test))
+        return ds.x_test[:k].to(device), ds.y_test[:k].to(device)
+    return None, None

@@ -81,12 +81,12 @@ MAX_TEST_SIZE = 10**8
 
 
 def _is_int(value: object) -> bool:
-    """A Python or NumPy integer (not a bool, not a tensor)."""
+    """Tell whether ``value`` is a Python or NumPy integer (not a bool, not a tensor)."""
     return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
 
 
 def eval_indices(n_test: int, size: int | None, seed: int = 0) -> Tensor:
-    """The test-set indices a chapter evaluates: all of them, or a fixed subset of ``size``.
+    """Return the test-set indices a chapter evaluates: all, or a fixed subset of ``size``.
 
     The subset is the first ``size`` entries of a permutation of ``range(n_test)``
     drawn with ``seed``, sorted (so, for one seed, it is the same on every machine and
@@ -171,7 +171,7 @@ class BookSettings:
         return torch.get_num_threads()
 
     def seed_for(self, offset: int = 0) -> int:
-        """The seed of one experiment in a chapter: ``ADVLAB_SEED + offset``.
+        """Return the seed of one experiment in a chapter: ``ADVLAB_SEED + offset``.
 
         A chapter numbers its experiments with small fixed offsets (0, 1, 2, ...), so
         that the default build (``ADVLAB_SEED=0``) uses seeds 0, 1, 2, ... and any other
@@ -189,7 +189,7 @@ class BookSettings:
     def generator(
         self, offset: int = 0, device: torch.device | str | None = None
     ) -> torch.Generator:
-        """A fresh :class:`torch.Generator` seeded with :meth:`seed_for` ``(offset)``."""
+        """Return a fresh :class:`torch.Generator` seeded with :meth:`seed_for` ``(offset)``."""
         gen = torch.Generator(device=device) if device is not None else torch.Generator()
         return gen.manual_seed(self.seed_for(offset))
 
@@ -199,7 +199,7 @@ class BookSettings:
         return QUICK_EVAL_SIZE if self.profile == "quick" else None
 
     def eval_subset(self, data: Dataset) -> tuple[Tensor, Tensor]:
-        """The test images and labels this profile evaluates (see :func:`eval_indices`).
+        """Return the test images and labels this profile evaluates (see :func:`eval_indices`).
 
         Returns
         -------
@@ -305,7 +305,7 @@ GREYSCALE_28 = ("fashion-mnist", "mnist")
 def greyscale_settings(
     cfg: BookSettings | None = None, *, root: str | os.PathLike[str] | None = None
 ) -> BookSettings:
-    """The grey-scale dataset the one-pixel chapter evaluates, in ``cfg``'s profile.
+    """Choose the grey-scale dataset the one-pixel chapter evaluates, in ``cfg``'s profile.
 
     ``ADVLAB_DATASET``'s own data when it is a 28×28 grey-scale set (``"mnist"``,
     ``"fashion-mnist"``); otherwise Fashion-MNIST whenever

@@ -29,7 +29,7 @@ import json
 import math
 import numbers
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeGuard
 
 import ipywidgets as W
 import matplotlib.pyplot as plt
@@ -92,19 +92,19 @@ def show_figure(out: W.Output, fig: Figure, *, dpi: int = 80) -> None:
 # ---------------------------------------------------------------- the helper
 
 
-def _is_number(v: object) -> bool:
+def _is_number(v: object) -> TypeGuard[numbers.Real]:
     return isinstance(v, numbers.Real) and not isinstance(v, bool)
 
 
 def _format(v: object) -> str:
     if _is_number(v) and not isinstance(v, numbers.Integral):
-        return f"{float(v):g}"  # type: ignore[arg-type]
+        return f"{float(v):g}"
     return str(v)
 
 
 def _same(a: object, b: object) -> bool:
     if _is_number(a) and _is_number(b):
-        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)  # type: ignore[arg-type]
+        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)
     try:
         return bool(a == b)
     except Exception:  # e.g. tensors: compare by identity
@@ -154,7 +154,7 @@ class PrecomputedExplorer(W.VBox):
     live_controls: dict[str, W.ValueWidget]
 
     def setting(self) -> dict[str, object]:
-        """The grid setting the controls select now (name → value)."""
+        """Return the grid setting the controls select now (name → value)."""
         return {name: self.grid[name][c.index] for name, c in self.controls.items()}
 
 
@@ -172,7 +172,7 @@ def precomputed_explorer(
     dpi: int = 80,
     max_views: int = MAX_VIEWS,
 ) -> PrecomputedExplorer:
-    """An explorer whose views are computed now and switched in the browser, kernel or not.
+    """Build an explorer whose views are computed now and switched in the browser, kernel or not.
 
     ``draw`` is called once for every setting of the grid (the Cartesian product
     of the controls' values) and its views are stacked in nested
@@ -234,6 +234,56 @@ def precomputed_explorer(
         to unknown controls, have the wrong length, or an initial value not in
         the grid.
     """
+    _check_explorer_args(
+        draw, caption=caption, view_key=view_key, live=live, grid=grid, note=note, dpi=dpi
+    )
+    names, values = _grid_values(grid, max_views=max_views)
+    labels_in = _check_keys("labels", labels, names)
+    initial_in = _check_keys("initial", initial, names)
+    desc_in = _check_keys("description", description, names)
+    shown = _grid_labels(names, values, labels_in)
+    start = _start_indices(names, values, shown, initial_in)
+    desc = {name: str(desc_in.get(name, name)) for name in names}
+    controls = _grid_controls(names, values, shown, start, desc=desc)
+    views = _draw_views(
+        draw, names, values, shown, desc, caption=caption, view_key=view_key, dpi=dpi
+    )
+    links: list[list[W.Link]] = [[] for _ in names]
+    view_area = _stack_views(names, values, views, controls, start=start, links=links)
+    if note is None:
+        sizes = " × ".join(f"{len(values[n])} {desc[n]}" for n in names)
+        note = (
+            f"On this page: {sizes}, precomputed when the book was built. "
+            "In a running notebook every value can be computed."
+        )
+    parts: list[W.Widget] = [W.HBox(list(controls.values()))]
+    if note:
+        parts.append(W.HTML(f"<small>{html.escape(note)}</small>"))
+    parts.append(view_area)
+    live_controls: dict[str, W.ValueWidget] = {}
+    if live:
+        parts.append(
+            _live_part(draw, names, values, start, desc=desc, dpi=dpi, live_controls=live_controls)
+        )
+
+    box = PrecomputedExplorer(parts)
+    box.add_class("advlab-explorer")
+    box.grid, box.labels, box.controls = values, shown, controls
+    box.views, box.links, box.live_controls = views, links, live_controls
+    return box
+
+
+def _check_explorer_args(
+    draw: object,
+    *,
+    caption: object,
+    view_key: object,
+    live: object,
+    grid: object,
+    note: object,
+    dpi: object,
+) -> None:
+    """Raise :func:`precomputed_explorer`'s errors for its arguments other than the grid's."""
     if not callable(draw):
         raise TypeError("draw must be a function draw(**setting) -> Figure, widget or HTML str")
     if caption is not None and not callable(caption):
@@ -250,6 +300,12 @@ def precomputed_explorer(
         raise TypeError("note must be a string or None")
     if isinstance(dpi, bool) or not isinstance(dpi, int) or dpi < 10:
         raise ValueError(f"dpi must be an integer >= 10, got {dpi!r}")
+
+
+def _grid_values(
+    grid: Mapping[str, Sequence[object]], *, max_views: int
+) -> tuple[list[str], dict[str, tuple[object, ...]]]:
+    """Return the grid's control names and each one's values, checked."""
     names = list(grid)
     for name in names:
         if not isinstance(name, str) or not name.isidentifier():
@@ -269,10 +325,13 @@ def precomputed_explorer(
             f"the grid has {sizes} = {n_views} settings, more than max_views={max_views}; "
             "use fewer values (every view is embedded in the page)"
         )
-    labels_in = _check_keys("labels", labels, names)
-    initial_in = _check_keys("initial", initial, names)
-    desc_in = _check_keys("description", description, names)
+    return names, values
 
+
+def _grid_labels(
+    names: list[str], values: dict[str, tuple[object, ...]], labels_in: Mapping[str, Any]
+) -> dict[str, tuple[str, ...]]:
+    """Return each control's display text per value (given or formatted), checked."""
     shown: dict[str, tuple[str, ...]] = {}
     for name in names:
         if name in labels_in:
@@ -286,6 +345,16 @@ def precomputed_explorer(
         if len(set(lab)) != len(lab):
             raise ValueError(f"the labels of control {name!r} must be distinct, got {list(lab)}")
         shown[name] = lab
+    return shown
+
+
+def _start_indices(
+    names: list[str],
+    values: dict[str, tuple[object, ...]],
+    shown: dict[str, tuple[str, ...]],
+    initial_in: Mapping[str, Any],
+) -> dict[str, int]:
+    """Return the index of each control's first shown value (``initial``'s, or 0)."""
     start: dict[str, int] = {}
     for name in names:
         if name in initial_in:
@@ -298,9 +367,18 @@ def precomputed_explorer(
             start[name] = hits[0]
         else:
             start[name] = 0
-    desc = {name: str(desc_in.get(name, name)) for name in names}
+    return start
 
-    # The controls: sliders over the value index for numbers, dropdowns otherwise.
+
+def _grid_controls(
+    names: list[str],
+    values: dict[str, tuple[object, ...]],
+    shown: dict[str, tuple[str, ...]],
+    start: dict[str, int],
+    *,
+    desc: dict[str, str],
+) -> dict[str, W.ValueWidget]:
+    """Return the controls: sliders over the value index for numbers, dropdowns otherwise."""
     controls: dict[str, W.ValueWidget] = {}
     for name in names:
         numeric = all(_is_number(v) for v in values[name])
@@ -313,8 +391,21 @@ def precomputed_explorer(
         )
         control.add_class("advlab-control")
         controls[name] = control
+    return controls
 
-    # The views, one per setting, drawn once per view key.
+
+def _draw_views(
+    draw: Callable[..., object],
+    names: list[str],
+    values: dict[str, tuple[object, ...]],
+    shown: dict[str, tuple[str, ...]],
+    desc: dict[str, str],
+    *,
+    caption: Callable[..., str] | None,
+    view_key: Callable[..., Hashable] | None,
+    dpi: int,
+) -> dict[tuple[int, ...], W.VBox]:
+    """Return the views, one per setting (caption above content), drawn once per view key."""
     cache: dict[Hashable, W.Widget] = {}
     views: dict[tuple[int, ...], W.VBox] = {}
     for idx in itertools.product(*(range(len(values[n])) for n in names)):
@@ -334,8 +425,19 @@ def precomputed_explorer(
             f"{html.escape(text)}</div>"
         )
         views[idx] = W.VBox([cap, cache[key]])
+    return views
 
-    links: list[list[W.Link]] = [[] for _ in names]
+
+def _stack_views(
+    names: list[str],
+    values: dict[str, tuple[object, ...]],
+    views: dict[tuple[int, ...], W.VBox],
+    controls: dict[str, W.ValueWidget],
+    *,
+    start: dict[str, int],
+    links: list[list[W.Link]],
+) -> W.Widget:
+    """Nest the views in Stacks, one level per control, each jslinked to its control."""
 
     def stack(level: int, prefix: tuple[int, ...]) -> W.Widget:
         if level == len(names):
@@ -346,26 +448,7 @@ def precomputed_explorer(
         links[level].append(W.jslink((controls[name], "index"), (st, "selected_index")))
         return st
 
-    view_area = stack(0, ())
-    if note is None:
-        sizes = " × ".join(f"{len(values[n])} {desc[n]}" for n in names)
-        note = (
-            f"On this page: {sizes}, precomputed when the book was built. "
-            "In a running notebook every value can be computed."
-        )
-    parts: list[W.Widget] = [W.HBox(list(controls.values()))]
-    if note:
-        parts.append(W.HTML(f"<small>{html.escape(note)}</small>"))
-    parts.append(view_area)
-    live_controls: dict[str, W.ValueWidget] = {}
-    if live:
-        parts.append(_live_part(draw, names, values, start, desc, dpi, live_controls))
-
-    box = PrecomputedExplorer(parts)
-    box.add_class("advlab-explorer")
-    box.grid, box.labels, box.controls = values, shown, controls
-    box.views, box.links, box.live_controls = views, links, live_controls
-    return box
+    return stack(0, ())
 
 
 def _as_widget(view: object, dpi: int) -> W.Widget:
@@ -386,6 +469,7 @@ def _live_part(
     names: list[str],
     values: dict[str, tuple[object, ...]],
     start: dict[str, int],
+    *,
     desc: dict[str, str],
     dpi: int,
     live_controls: dict[str, W.ValueWidget],
@@ -393,15 +477,23 @@ def _live_part(
     """Free controls and an Output that redraws on change (needs a kernel)."""
     for name in names:
         vals = values[name]
-        first = vals[start[name]]
-        if all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in vals):
+        ints = [v for v in vals if isinstance(v, numbers.Integral) and not isinstance(v, bool)]
+        reals = [v for v in vals if _is_number(v)]
+        if len(ints) == len(vals):
             ctl: W.ValueWidget = W.IntSlider(
-                value=int(first), min=int(min(vals)), max=int(max(vals)), description=desc[name]
+                value=int(ints[start[name]]),
+                min=int(min(ints)),
+                max=int(max(ints)),
+                description=desc[name],
             )
-        elif all(_is_number(v) for v in vals) and len(vals) > 1:
-            lo, hi = float(min(vals)), float(max(vals))
+        elif len(reals) == len(vals) and len(vals) > 1:
+            lo, hi = float(min(reals)), float(max(reals))
             ctl = W.FloatSlider(
-                value=float(first), min=lo, max=hi, step=(hi - lo) / 100, description=desc[name]
+                value=float(reals[start[name]]),
+                min=lo,
+                max=hi,
+                step=(hi - lo) / 100,
+                description=desc[name],
             )
         else:
             ctl = W.Dropdown(
@@ -570,6 +662,137 @@ def _resolve_attacks(attacks: Sequence[str | AttackInfo] | None) -> list[AttackI
     return infos
 
 
+def _targetable(
+    infos: list[AttackInfo], target: int | None, classes: Sequence[str]
+) -> list[AttackInfo]:
+    """Check ``target`` and return the attacks that can reach it (all of them if it is None)."""
+    if target is not None and (
+        isinstance(target, bool) or not isinstance(target, int) or not 0 <= target < len(classes)
+    ):
+        raise ValueError(
+            f"target must be None (untargeted) or a class index in [0, {len(classes) - 1}], "
+            f"got {target!r}"
+        )
+    if target is not None:
+        infos = [i for i in infos if i.targeted]
+        if not infos:
+            raise ValueError("none of the chosen attacks can be targeted; use target=None")
+    return infos
+
+
+def _first_attack(infos: list[AttackInfo], attack: str | None) -> AttackInfo:
+    """Return the attack shown first: ``attack`` by registry name or title, or the first one."""
+    if attack is None:
+        return infos[0]
+    hits = [i for i in infos if attack in (i.name, i.label)]
+    if not hits:
+        raise ValueError(
+            f"unknown attack {attack!r}; choose one of {', '.join(i.name for i in infos)}"
+        )
+    return hits[0]
+
+
+def _attack_note(
+    infos: list[AttackInfo], vals: tuple[float, ...], *, steps: int, n_images: int
+) -> str:
+    """Return the sentence under :func:`attack_explorer`'s controls: what the page covers."""
+    any_eps = any(i.takes_eps for i in infos)
+    sizes = f"{len(infos)} attacks" + (f" × {len(vals)} values of ε" if any_eps else "")
+    details = []
+    if any(i.takes_eps and i.takes_steps for i in infos):
+        details.append(f"{steps} steps for the iterative attacks")
+    details += [f"{i.label} takes no ε" for i in infos if not i.takes_eps]
+    return (
+        f"On this page: {sizes} × {n_images} images"
+        + (f" ({'; '.join(details)})" if details else "")
+        + ", precomputed when the book was built. In a running notebook, live=True recomputes "
+        "any ε and image, and steps= and target= choose the rest."
+    )
+
+
+class _AttackViews:
+    """:func:`attack_explorer`'s views: each attack run once per ε on all images, then drawn."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        x: Tensor,
+        y: Tensor,
+        classes: Sequence[str],
+        infos: list[AttackInfo],
+        *,
+        vals: tuple[float, ...],
+        steps: int,
+        target: int | None,
+        seed: int,
+    ) -> None:
+        self.model, self.x, self.y, self.classes = model, x, y, classes
+        self.by_title = {i.label: i for i in infos}
+        self.vals, self.steps, self.target, self.seed = vals, steps, target, seed
+        self.labels_y = y if target is None else torch.full_like(y, target)
+        self.adv: dict[tuple[str, float | None], Tensor] = {}
+
+    def run(self, info: AttackInfo, e: float | None, xs: Tensor, ys: Tensor) -> Tensor:
+        """Run ``info``'s attack at budget ``e`` on ``xs`` and return the adversarial images."""
+        kwargs: dict[str, object] = {}
+        if info.takes_eps:
+            kwargs["eps"] = e
+            if info.takes_steps:
+                kwargs["steps"] = self.steps
+        if info.randomised:
+            kwargs["seed"] = self.seed
+        if self.target is not None:
+            kwargs["targeted"] = True
+        out = info.fn(self.model, xs, ys, **kwargs)
+        return adversarial_images(out, xs)
+
+    def adversarial(self, info: AttackInfo, e: float | None) -> Tensor:
+        """Return ``info``'s adversarial images of every candidate at ``e`` (run once)."""
+        key = (info.name, e if info.takes_eps else None)
+        if key not in self.adv:
+            self.adv[key] = self.run(info, key[1], self.x, self.labels_y)
+        return self.adv[key]
+
+    def describe(self, info: AttackInfo, e: float | None) -> str:
+        """Return the attack and its budget in words."""
+        if not info.takes_eps:
+            return f"{info.label} (no ε: it looks for the smallest perturbation)"
+        more = f", {self.steps} steps" if info.takes_steps else ""
+        return f"{info.label}, ε = {e:g}{more}"
+
+    def draw(self, image: int, attack: str, eps: float | None = None) -> Figure:
+        """Draw one view: the image, its adversarial version and the probabilities."""
+        info = self.by_title[attack]
+        xi = self.x[image : image + 1]
+        if eps is None or any(math.isclose(eps, v) for v in self.vals) or not info.takes_eps:
+            x_adv = self.adversarial(info, eps)[image : image + 1]
+        else:  # live: a budget off the grid
+            x_adv = self.run(info, eps, xi, self.labels_y[image : image + 1])
+        shown_eps = eps if info.takes_eps else None
+        fig = adversarial_figure(
+            self.model, xi, x_adv, self.classes, true=int(self.y[image]), eps=shown_eps
+        )
+        fig.suptitle(self.describe(info, eps), fontsize=11)
+        return fig
+
+    def caption(self, image: int, attack: str, eps: float | None = None) -> str:
+        """Return the text above one view: the setting and whether the model was fooled."""
+        info = self.by_title[attack]
+        x_adv = self.adversarial(info, eps)[image : image + 1]
+        pred = int(predict(self.model, x_adv).argmax(dim=1)[0])
+        true = int(self.y[image])
+        classes, target = self.classes, self.target
+        if target is not None:
+            verdict = f"target “{classes[target]}” " + ("reached" if pred == target else "missed")
+        else:
+            verdict = "not fooled" if pred == true else f"fooled: “{classes[pred]}”"
+        return f"{self.describe(info, eps)}; image {image} (a “{classes[true]}”): {verdict}"
+
+    def view_key(self, image: int, attack: str, eps: float | None = None) -> Hashable:
+        """Return the key of one view: settings whose attack ignores ε share one."""
+        return (attack, eps if self.by_title[attack].takes_eps else None, image)
+
+
 def attack_explorer(
     model: nn.Module,
     x: Tensor,
@@ -642,112 +865,32 @@ def attack_explorer(
     """
     infos = _resolve_attacks(attacks)
     _check_candidates(x, y, index, classes)
-    if target is not None and (
-        isinstance(target, bool) or not isinstance(target, int) or not 0 <= target < len(classes)
-    ):
-        raise ValueError(
-            f"target must be None (untargeted) or a class index in [0, {len(classes) - 1}], "
-            f"got {target!r}"
-        )
-    if target is not None:
-        infos = [i for i in infos if i.targeted]
-        if not infos:
-            raise ValueError("none of the chosen attacks can be targeted; use target=None")
+    infos = _targetable(infos, target, classes)
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
     vals = _check_eps_values(eps_values, eps)
-    by_title = {i.label: i for i in infos}
-    first = infos[0]
-    if attack is not None:
-        hits = [i for i in infos if attack in (i.name, i.label)]
-        if not hits:
-            raise ValueError(
-                f"unknown attack {attack!r}; choose one of {', '.join(i.name for i in infos)}"
-            )
-        first = hits[0]
+    first = _first_attack(infos, attack)
     any_eps = any(i.takes_eps for i in infos)
-    labels_y = y if target is None else torch.full_like(y, target)
-    adv: dict[tuple[str, float | None], Tensor] = {}
-
-    def run(info: AttackInfo, e: float | None, xs: Tensor, ys: Tensor) -> Tensor:
-        kwargs: dict[str, object] = {}
-        if info.takes_eps:
-            kwargs["eps"] = e
-            if info.takes_steps:
-                kwargs["steps"] = steps
-        if info.randomised:
-            kwargs["seed"] = seed
-        if target is not None:
-            kwargs["targeted"] = True
-        out = info.fn(model, xs, ys, **kwargs)
-        return adversarial_images(out, xs)
-
-    def adversarial(info: AttackInfo, e: float | None) -> Tensor:
-        key = (info.name, e if info.takes_eps else None)
-        if key not in adv:
-            adv[key] = run(info, key[1], x, labels_y)
-        return adv[key]
-
-    def describe(info: AttackInfo, e: float | None) -> str:
-        if not info.takes_eps:
-            return f"{info.label} (no ε: it looks for the smallest perturbation)"
-        more = f", {steps} steps" if info.takes_steps else ""
-        return f"{info.label}, ε = {e:g}{more}"
-
-    def draw(image: int, attack: str, eps: float | None = None) -> Figure:
-        info = by_title[attack]
-        xi = x[image : image + 1]
-        if eps is None or any(math.isclose(eps, v) for v in vals) or not info.takes_eps:
-            x_adv = adversarial(info, eps)[image : image + 1]
-        else:  # live: a budget off the grid
-            x_adv = run(info, eps, xi, labels_y[image : image + 1])
-        shown_eps = eps if info.takes_eps else None
-        fig = adversarial_figure(model, xi, x_adv, classes, true=int(y[image]), eps=shown_eps)
-        fig.suptitle(describe(info, eps), fontsize=11)
-        return fig
-
-    def caption(image: int, attack: str, eps: float | None = None) -> str:
-        info = by_title[attack]
-        x_adv = adversarial(info, eps)[image : image + 1]
-        pred = int(predict(model, x_adv).argmax(dim=1)[0])
-        true = int(y[image])
-        if target is not None:
-            verdict = f"target “{classes[target]}” " + ("reached" if pred == target else "missed")
-        else:
-            verdict = "not fooled" if pred == true else f"fooled: “{classes[pred]}”"
-        return f"{describe(info, eps)}; image {image} (a “{classes[true]}”): {verdict}"
-
+    views = _AttackViews(
+        model, x, y, classes, infos, vals=vals, steps=steps, target=target, seed=seed
+    )
     grid: dict[str, Sequence[object]] = {"attack": [i.label for i in infos]}
     initial: dict[str, object] = {"attack": first.label, "image": index}
     if any_eps:
         grid["eps"] = vals
         initial["eps"] = vals[0] if eps is None else eps
     grid["image"] = list(range(len(x)))
-
-    def view_key(image: int, attack: str, eps: float | None = None) -> Hashable:
-        return (attack, eps if by_title[attack].takes_eps else None, image)
-
-    sizes = f"{len(infos)} attacks" + (f" × {len(vals)} values of ε" if any_eps else "")
-    details = []
-    if any(i.takes_eps and i.takes_steps for i in infos):
-        details.append(f"{steps} steps for the iterative attacks")
-    details += [f"{i.label} takes no ε" for i in infos if not i.takes_eps]
-    note = (
-        f"On this page: {sizes} × {len(x)} images"
-        + (f" ({'; '.join(details)})" if details else "")
-        + ", precomputed when the book was built. In a running notebook, live=True recomputes "
-        "any ε and image, and steps= and target= choose the rest."
-    )
+    note = _attack_note(infos, vals, steps=steps, n_images=len(x))
     return precomputed_explorer(
-        draw,
+        views.draw,
         grid,
         initial=initial,
         description={
             k: v for k, v in (("attack", "attack"), ("eps", "ε"), ("image", "image")) if k in grid
         },
-        caption=caption,
+        caption=views.caption,
         note=note,
         live=live,
-        view_key=view_key,
+        view_key=views.view_key,
         dpi=dpi,
     )

@@ -51,7 +51,7 @@ def _logits_with_grad(model: nn.Module, x: Tensor, y: Tensor) -> tuple[Tensor, T
 
 
 def margin_gradient(model: nn.Module, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
-    """The logit margin ``z_y(x) - max_{j≠y} z_j(x)`` of each image and its input gradient.
+    """Compute each image's logit margin ``z_y(x) - max_{j≠y} z_j(x)`` and its input gradient.
 
     The margin is :func:`~advlab.metrics.margin_at`'s; the gradient is that of the
     margin itself, ``∇ₓm`` (through the runner-up class at ``x``), computed in eval mode
@@ -86,7 +86,7 @@ def margin_gradient(model: nn.Module, x: Tensor, y: Tensor) -> tuple[Tensor, Ten
 
 
 def linear_flip_budget(model: nn.Module, x: Tensor, y: Tensor) -> Tensor:
-    """The first-order L∞ budget that flips each image: ``m(x) / ‖∇ₓm(x)‖₁`` (pixel units).
+    """Estimate the first-order L∞ budget that flips each image: ``m(x) / ‖∇ₓm(x)‖₁`` (pixels).
 
     A linear model with the margin's value and gradient at ``x`` is fooled exactly when
     ε exceeds this (ignoring the clipping to [0, 1]); a misclassified image gets a
@@ -102,7 +102,7 @@ def linear_flip_budget(model: nn.Module, x: Tensor, y: Tensor) -> Tensor:
 
 
 def class_margins(model: nn.Module, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
-    """The margin against every class, ``z_y(x) - z_j(x)``, and the gradient of each.
+    """Compute the margin against every class, ``z_y(x) - z_j(x)``, and the gradient of each.
 
     One forward pass and one backward pass per class (in eval mode, the parameters
     frozen; both restored). The true class's entry is zero, with a zero gradient.

@@ -221,7 +221,7 @@ def _rank(candidate: str, package: str) -> tuple[bool, int, str]:
 def _home(
     obj: Any, kind: str, name: str, listed_in: list[str], modules: dict[str, ModuleType]
 ) -> str:
-    """The module (of those whose ``__all__`` lists the object) where it is documented in full."""
+    """Choose the module (of those whose ``__all__`` lists the object) that documents it in full."""
     package = listed_in[0].split(".")[0]
     chosen: list[str] = []
     defined_in = getattr(obj, "__module__", None) if kind != "data" else None
@@ -235,7 +235,7 @@ def _home(
 
 
 def plan(package: str = "advlab") -> list[ModulePlan]:
-    """The reference of ``package``: one :class:`ModulePlan` per public module.
+    """Plan the reference of ``package``: one :class:`ModulePlan` per public module.
 
     Parameters
     ----------
@@ -295,7 +295,7 @@ def _defined_at(obj: Any) -> str:
 
 
 def render_module(section: ModulePlan, documented_modules: set[str]) -> str:
-    """The MyST text of one module's section (a heading and an ``eval-rst`` block).
+    """Render one module's section as MyST text (a heading and an ``eval-rst`` block).
 
     Parameters
     ----------
@@ -354,7 +354,7 @@ def render_module(section: ModulePlan, documented_modules: set[str]) -> str:
 
 
 def render(package: str = "advlab") -> str:
-    """The MyST text that replaces the placeholder: every public module's section.
+    """Render the MyST text that replaces the placeholder: every public module's section.
 
     Parameters
     ----------

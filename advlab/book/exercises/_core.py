@@ -129,7 +129,7 @@ def _bounds_problem(out: Tensor, p: _Problem, norm: str, *, projection: str) -> 
 def _variant(
     p: _Problem, eps: float, alpha: float, steps: int, *, step: str, ball: str, sign: float
 ) -> Tensor:
-    """A PGD with a chosen step norm, ball and step sign: the shapes of typical mistakes."""
+    """Run a PGD with a chosen step norm, ball and step sign: the shapes of typical mistakes."""
     x_adv = p.x.clone()
     for _ in range(steps):
         g = _gradient(p.model, x_adv, p.y)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Literal
 
 from torch import Tensor
 
@@ -66,30 +67,8 @@ def check_fgsm(
             err = _bounds_problem(
                 out, p, "inf", projection="FGSM moves each pixel by exactly ±ε before clipping"
             )
-        if err is None and not _same(out, fgsm(p.model, p.x, p.y, eps=p.eps)):
-            g = _gradient(p.model, p.x, p.y)
-            unit = g / g.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, 1, 1, 1)
-            if _same(out, (p.x - p.eps * g.sign()).clamp(0, 1)):
-                err = (
-                    "you stepped against the gradient: x - ε·sign(∇) lowers the loss; "
-                    "an untargeted attack adds ε·sign(∇)"
-                )
-            elif _same(out, (p.x + p.eps * g).clamp(0, 1)) or _same(
-                out, (p.x + p.eps * unit).clamp(0, 1)
-            ):
-                err = (
-                    "you stepped along the gradient itself, not its sign: the L∞ step that "
-                    "maximises the linearised loss is ε·sign(∇) (the L2 step would be ε·∇/‖∇‖₂)"
-                )
-            elif _same(out, p.x + p.eps * g.sign()):
-                err = "your result is right before clipping; clip it to [0, 1] with .clamp(0, 1)"
-            else:
-                wrong = (out - fgsm(p.model, p.x, p.y, eps=p.eps)).abs() > ATOL
-                err = (
-                    f"your result differs from advlab.fgsm on {int(wrong.sum())} of "
-                    f"{wrong.numel()} pixels; check the loss (cross-entropy with the true "
-                    "labels, not the predictions' softmax) and the sign step"
-                )
+            if err is None:
+                err = _fgsm_mistake(out, p)
         if err is not None:
             failures.append(err)
     report = _summary("fgsm", "advlab.fgsm", failures, len(problems))
@@ -160,36 +139,8 @@ def check_pgd(
                     else "to length ≤ ε (scale by min(1, ε/‖δ‖₂))"
                 ),
             )
-        if err is None:
-            kw = {"eps": eps, "alpha": alpha, "steps": steps, "random_start": False}
-            ref = pgd(p.model, p.x, p.y, norm="inf" if key == "inf" else 2, **kw)
-            if not _same(out, ref):
-                flipped = _variant(p, eps, alpha, steps, step=key, ball=key, sign=-1.0)
-                other_step = "2" if key == "inf" else "inf"
-                other = _variant(p, eps, alpha, steps, step=other_step, ball=key, sign=1.0)
-                one = pgd(
-                    p.model, p.x, p.y, norm="inf" if key == "inf" else 2, **{**kw, "steps": 1}
-                )
-                if _same(out, flipped):
-                    err = (
-                        "you stepped against the gradient: each step must increase the loss "
-                        "(x + α·sign(∇) for L∞)"
-                    )
-                elif _same(out, other):
-                    err = (
-                        f"you took {'L2' if key == 'inf' else 'L∞'} steps in an "
-                        f"{'L∞' if key == 'inf' else 'L2'} attack: use "
-                        + ("α·sign(∇)" if key == "inf" else "α·∇/‖∇‖₂ per image")
-                    )
-                elif _same(out, one):
-                    err = "your result equals one step: recompute the gradient at x_adv every step"
-                else:
-                    wrong = (out - ref).abs() > ATOL
-                    err = (
-                        f"your result differs from advlab.pgd on {int(wrong.sum())} of "
-                        f"{wrong.numel()} pixels; check that each step reads the gradient at the "
-                        "current x_adv, then projects onto the ball around the ORIGINAL x"
-                    )
+            if err is None:
+                err = _pgd_mistake(out, p, key=key, alpha=alpha, steps=steps)
         if err is not None:
             failures.append(err)
     report = _summary(
@@ -198,3 +149,61 @@ def check_pgd(
     if verbose:
         print(report)
     return report
+
+
+def _fgsm_mistake(out: Tensor, p: _Problem) -> str | None:
+    """Name the mistake behind a reader's FGSM output, or return ``None`` if it is right."""
+    if _same(out, fgsm(p.model, p.x, p.y, eps=p.eps)):
+        return None
+    g = _gradient(p.model, p.x, p.y)
+    unit = g / g.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, 1, 1, 1)
+    if _same(out, (p.x - p.eps * g.sign()).clamp(0, 1)):
+        return (
+            "you stepped against the gradient: x - ε·sign(∇) lowers the loss; "
+            "an untargeted attack adds ε·sign(∇)"
+        )
+    if _same(out, (p.x + p.eps * g).clamp(0, 1)) or _same(out, (p.x + p.eps * unit).clamp(0, 1)):
+        return (
+            "you stepped along the gradient itself, not its sign: the L∞ step that "
+            "maximises the linearised loss is ε·sign(∇) (the L2 step would be ε·∇/‖∇‖₂)"
+        )
+    if _same(out, p.x + p.eps * g.sign()):
+        return "your result is right before clipping; clip it to [0, 1] with .clamp(0, 1)"
+    wrong = (out - fgsm(p.model, p.x, p.y, eps=p.eps)).abs() > ATOL
+    return (
+        f"your result differs from advlab.fgsm on {int(wrong.sum())} of "
+        f"{wrong.numel()} pixels; check the loss (cross-entropy with the true "
+        "labels, not the predictions' softmax) and the sign step"
+    )
+
+
+def _pgd_mistake(out: Tensor, p: _Problem, *, key: str, alpha: float, steps: int) -> str | None:
+    """Name the mistake behind a reader's PGD output, or return ``None`` if it is right."""
+    eps = p.eps
+    norm: Literal["inf", 2] = "inf" if key == "inf" else 2
+    ref = pgd(p.model, p.x, p.y, norm=norm, eps=eps, alpha=alpha, steps=steps, random_start=False)
+    if _same(out, ref):
+        return None
+    flipped = _variant(p, eps, alpha, steps, step=key, ball=key, sign=-1.0)
+    other_step = "2" if key == "inf" else "inf"
+    other = _variant(p, eps, alpha, steps, step=other_step, ball=key, sign=1.0)
+    one = pgd(p.model, p.x, p.y, norm=norm, eps=eps, alpha=alpha, steps=1, random_start=False)
+    if _same(out, flipped):
+        return (
+            "you stepped against the gradient: each step must increase the loss "
+            "(x + α·sign(∇) for L∞)"
+        )
+    if _same(out, other):
+        return (
+            f"you took {'L2' if key == 'inf' else 'L∞'} steps in an "
+            f"{'L∞' if key == 'inf' else 'L2'} attack: use "
+            + ("α·sign(∇)" if key == "inf" else "α·∇/‖∇‖₂ per image")
+        )
+    if _same(out, one):
+        return "your result equals one step: recompute the gradient at x_adv every step"
+    wrong = (out - ref).abs() > ATOL
+    return (
+        f"your result differs from advlab.pgd on {int(wrong.sum())} of "
+        f"{wrong.numel()} pixels; check that each step reads the gradient at the "
+        "current x_adv, then projects onto the ball around the ORIGINAL x"
+    )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Any, cast
 
 import torch
 from torch import Tensor
@@ -52,47 +53,58 @@ def check_best_pair(
         a_in, b_in = alpha.clone(), beta.clone()
         try:
             out = best_pair(a_in, b_in)
-        except Exception as err:  # the reader's code: report any failure as feedback
-            failures.append(f"your function raised {type(err).__name__}: {err}")
+        except Exception as exc:  # the reader's code: report any failure as feedback
+            failures.append(f"your function raised {type(exc).__name__}: {exc}")
             continue
         if not (torch.equal(a_in, alpha) and torch.equal(b_in, beta)):
             failures.append("your function modified alpha or beta in place")
             continue
-        if expected is None:
-            if out is not None:
-                failures.append(
-                    "no pair qualifies here (no α_p + α_q > 0 with β_p + β_q < 0), "
-                    f"but you returned {out!r}: return None"
-                )
-            continue
-        try:
-            p, q = (int(v) for v in out)  # type: ignore[union-attr]
-        except Exception:
-            failures.append(f"return a pair (p, q) of indices, got {out!r}")
-            continue
-        if p == q:
-            failures.append("p and q must be two different features")
-            continue
-        if {p, q} == expected:
-            continue
-        a_pq, b_pq = float(alpha[p] + alpha[q]), float(beta[p] + beta[q])
-        top_alpha = set(alpha.topk(2).indices.tolist())
-        if {p, q} == top_alpha:
-            failures.append(
-                "you picked the two largest α: the score also needs |β_p + β_q|, and the pair "
-                "must have β_p + β_q < 0"
-            )
-        elif not (a_pq > 0 and b_pq < 0):
-            failures.append(
-                f"your pair ({p}, {q}) has α sum {a_pq:.3g} and β sum {b_pq:.3g}: only pairs "
-                "with α_p + α_q > 0 and β_p + β_q < 0 qualify"
-            )
-        else:
-            failures.append(
-                f"your pair ({p}, {q}) qualifies but scores {a_pq * abs(b_pq):.3g}, less than "
-                "the best; compare (α_p + α_q)·|β_p + β_q| over all pairs p < q"
-            )
+        err = _pair_mistake(out, alpha, beta, expected)
+        if err is not None:
+            failures.append(err)
     report = _summary("JSMA pair choice", "advlab.attacks.jsma.best_pairs", failures, 8)
     if verbose:
         print(report)
     return report
+
+
+def _pair_mistake(
+    out: object, alpha: Tensor, beta: Tensor, expected: set[int] | None
+) -> str | None:
+    """Name the mistake in the reader's pair ``out``, or return ``None`` if it is right."""
+    if expected is None:
+        if out is not None:
+            return (
+                "no pair qualifies here (no α_p + α_q > 0 with β_p + β_q < 0), "
+                f"but you returned {out!r}: return None"
+            )
+        return None
+    try:
+        p, q = (int(v) for v in cast("Iterable[Any]", out))
+    except Exception:
+        return f"return a pair (p, q) of indices, got {out!r}"
+    if p == q:
+        return "p and q must be two different features"
+    if {p, q} == expected:
+        return None
+    return _wrong_pair(p, q, alpha, beta)
+
+
+def _wrong_pair(p: int, q: int, alpha: Tensor, beta: Tensor) -> str:
+    """Say why the distinct pair ``(p, q)``, not the best one, is wrong."""
+    a_pq, b_pq = float(alpha[p] + alpha[q]), float(beta[p] + beta[q])
+    top_alpha = set(alpha.topk(2).indices.tolist())
+    if {p, q} == top_alpha:
+        return (
+            "you picked the two largest α: the score also needs |β_p + β_q|, and the pair "
+            "must have β_p + β_q < 0"
+        )
+    if not (a_pq > 0 and b_pq < 0):
+        return (
+            f"your pair ({p}, {q}) has α sum {a_pq:.3g} and β sum {b_pq:.3g}: only pairs "
+            "with α_p + α_q > 0 and β_p + β_q < 0 qualify"
+        )
+    return (
+        f"your pair ({p}, {q}) qualifies but scores {a_pq * abs(b_pq):.3g}, less than "
+        "the best; compare (α_p + α_q)·|β_p + β_q| over all pairs p < q"
+    )

@@ -23,14 +23,14 @@ def _de_reference(
     f: Callable[[Tensor], Tensor],
     donors: Tensor,
     F: float,
+    *,
     lower: Tensor,
     upper: Tensor,
-    *,
     clip: bool = True,
     flip: bool = False,
     keep: str = "better",
 ) -> tuple[Tensor, Tensor]:
-    """One DE/rand/1 generation without crossover, and the shapes of typical mistakes."""
+    """Run one DE/rand/1 generation without crossover, or one of the shapes of typical mistakes."""
     from ...de import clip_to_bounds, mutate, select
 
     a, b, c = pop[donors[:, 0]], pop[donors[:, 1]], pop[donors[:, 2]]
@@ -91,57 +91,94 @@ def check_de_generation(
         pop_before, fit_before = pop.clone(), fit.clone()
         try:
             out = fn(pop, fit, f, donors, F, lower, upper)
-        except Exception as err:  # the reader's code: report, do not crash the notebook
-            failures.append(f"your function raised {type(err).__name__}: {err}")
+        except Exception as exc:  # the reader's code: report, do not crash the notebook
+            failures.append(f"your function raised {type(exc).__name__}: {exc}")
             continue
         if not torch.equal(pop, pop_before) or not torch.equal(fit, fit_before):
             failures.append("your function changed pop or fit in place; work on copies")
             continue
-        if not (isinstance(out, tuple) and len(out) == 2):
-            failures.append("return a pair (new_pop, new_fit)")
+        result = _de_output(out, pop, fit)
+        if isinstance(result, str):
+            failures.append(result)
             continue
-        new_pop, new_fit = (torch.as_tensor(t, dtype=torch.float64) for t in out)
-        if new_pop.shape != pop.shape or new_fit.shape != fit.shape:
-            failures.append(
-                f"new_pop must be {tuple(pop.shape)} and new_fit {tuple(fit.shape)}, got "
-                f"{tuple(new_pop.shape)} and {tuple(new_fit.shape)}"
-            )
-            continue
-        ref = _de_reference(pop, fit, f, donors, F, lower, upper)
-        if _same(new_pop, ref[0]) and _same(new_fit, ref[1]):
-            continue
-        diagnoses = [
-            (
-                {"clip": False},
-                "you did not clip the mutants: clamp each coordinate into [lower, upper]",
-            ),
-            (
-                {"flip": True},
-                "your difference is reversed: the mutant is a + F·(b − c), not a + F·(c − b)",
-            ),
-            (
-                {"keep": "all"},
-                "every trial replaced its parent: keep a trial only if its fitness is lower",
-            ),
-            (
-                {"keep": "worse"},
-                "your selection is inverted: DE minimises, keep the trial when f(trial) < f(parent)",
-            ),
-        ]
-        for kw, msg in diagnoses:
-            wrong = _de_reference(pop, fit, f, donors, F, lower, upper, **kw)  # type: ignore[arg-type]
-            if _same(new_pop, wrong[0]):
-                failures.append(msg)
-                break
-        else:
-            failures.append(
-                "your new population differs from advlab.de's steps (mutate, clip_to_bounds, "
-                "select); check which members you use as a, b and c"
-            )
+        err = _de_mistake(*result, pop, fit, f, donors=donors, F=F, lower=lower, upper=upper)
+        if err is not None:
+            failures.append(err)
     report = _summary("de_generation", "advlab.de", failures, n_trials)
     if verbose:
         print(report)
     return report
+
+
+# What a reader's generation equals when it makes each typical mistake: the arguments of
+# _de_reference (clip, flip, keep), and the feedback; tried in this order.
+_DE_MISTAKES: tuple[tuple[bool, bool, str, str], ...] = (
+    (
+        False,
+        False,
+        "better",
+        "you did not clip the mutants: clamp each coordinate into [lower, upper]",
+    ),
+    (
+        True,
+        True,
+        "better",
+        "your difference is reversed: the mutant is a + F·(b − c), not a + F·(c − b)",
+    ),
+    (
+        True,
+        False,
+        "all",
+        "every trial replaced its parent: keep a trial only if its fitness is lower",
+    ),
+    (
+        True,
+        False,
+        "worse",
+        "your selection is inverted: DE minimises, keep the trial when f(trial) < f(parent)",
+    ),
+)
+
+
+def _de_output(out: object, pop: Tensor, fit: Tensor) -> tuple[Tensor, Tensor] | str:
+    """Return the reader's ``(new_pop, new_fit)`` as float64 tensors, or what is wrong with it."""
+    if not (isinstance(out, tuple) and len(out) == 2):
+        return "return a pair (new_pop, new_fit)"
+    new_pop, new_fit = (torch.as_tensor(t, dtype=torch.float64) for t in out)
+    if new_pop.shape != pop.shape or new_fit.shape != fit.shape:
+        return (
+            f"new_pop must be {tuple(pop.shape)} and new_fit {tuple(fit.shape)}, got "
+            f"{tuple(new_pop.shape)} and {tuple(new_fit.shape)}"
+        )
+    return new_pop, new_fit
+
+
+def _de_mistake(
+    new_pop: Tensor,
+    new_fit: Tensor,
+    pop: Tensor,
+    fit: Tensor,
+    f: Callable[[Tensor], Tensor],
+    *,
+    donors: Tensor,
+    F: float,
+    lower: Tensor,
+    upper: Tensor,
+) -> str | None:
+    """Name the mistake behind a reader's DE generation, or return ``None`` if it is right."""
+    ref = _de_reference(pop, fit, f, donors, F, lower=lower, upper=upper)
+    if _same(new_pop, ref[0]) and _same(new_fit, ref[1]):
+        return None
+    for clip, flip, keep, msg in _DE_MISTAKES:
+        wrong = _de_reference(
+            pop, fit, f, donors, F, lower=lower, upper=upper, clip=clip, flip=flip, keep=keep
+        )
+        if _same(new_pop, wrong[0]):
+            return msg
+    return (
+        "your new population differs from advlab.de's steps (mutate, clip_to_bounds, "
+        "select); check which members you use as a, b and c"
+    )
 
 
 def check_set_pixels(

@@ -46,8 +46,6 @@ def check_jacobian_augmentation(
     CheckReport
         ``passed`` and the feedback (e.g. "you followed the loss, not the label's logit").
     """
-    from ...attacks.substitute import jacobian_augment
-
     if not callable(fn):
         raise TypeError(
             f"check_jacobian_augmentation takes your augmentation function, got {type(fn).__name__}"
@@ -64,8 +62,8 @@ def check_jacobian_augmentation(
         x_before = p.x.clone()
         try:
             out = fn(p.model, p.x, labels, lam)
-        except Exception as err:  # the reader's code: report any failure as feedback
-            failures.append(f"your function raised {type(err).__name__}: {err}")
+        except Exception as exc:  # the reader's code: report any failure as feedback
+            failures.append(f"your function raised {type(exc).__name__}: {exc}")
             continue
         if not torch.equal(p.x, x_before):
             failures.append("your function modified x in place; work on a copy (x = x.clone())")
@@ -77,31 +75,8 @@ def check_jacobian_augmentation(
             err = _bounds_problem(
                 out, q, "inf", projection="each pixel moves by exactly ±λ before clipping"
             )
-        if err is None:
-            ref = jacobian_augment(p.model, p.x, labels, lam)
-            if not _same(out, ref):
-                own = jacobian_augment(p.model, p.x, p.model(p.x).argmax(1), lam)
-                loss_step = (p.x + lam * _gradient(p.model, p.x, labels).sign()).clamp(0, 1)
-                if _same(out, own):
-                    err = (
-                        "you differentiated the logit of the substitute's own prediction; use "
-                        "the label the target gave (labels), the only thing the attacker knows"
-                    )
-                elif _same(out, loss_step) or _same(
-                    out, (p.x - lam * _gradient(p.model, p.x, labels).sign()).clamp(0, 1)
-                ):
-                    err = (
-                        "you followed the gradient of the cross-entropy loss; Papernot et al. "
-                        "follow the gradient of the label's logit F_label(x)"
-                    )
-                elif _same(out, jacobian_augment(p.model, p.x, labels, abs(lam))):
-                    err = "you dropped the sign of λ: a negative λ steps the other way"
-                else:
-                    wrong = (out - ref).abs() > ATOL
-                    err = (
-                        f"your result differs from advlab's on {int(wrong.sum())} of "
-                        f"{wrong.numel()} pixels; the step is x + λ·sign(∂F_label(x)/∂x)"
-                    )
+            if err is None:
+                err = _jacobian_mistake(out, p, labels=labels, lam=lam)
         if err is not None:
             failures.append(err)
     report = _summary(
@@ -110,3 +85,33 @@ def check_jacobian_augmentation(
     if verbose:
         print(report)
     return report
+
+
+def _jacobian_mistake(out: Tensor, p: _Problem, *, labels: Tensor, lam: float) -> str | None:
+    """Name the mistake behind a reader's augmentation step, or return ``None`` if it is right."""
+    from ...attacks.substitute import jacobian_augment
+
+    ref = jacobian_augment(p.model, p.x, labels, lam)
+    if _same(out, ref):
+        return None
+    own = jacobian_augment(p.model, p.x, p.model(p.x).argmax(1), lam)
+    loss_step = (p.x + lam * _gradient(p.model, p.x, labels).sign()).clamp(0, 1)
+    if _same(out, own):
+        return (
+            "you differentiated the logit of the substitute's own prediction; use "
+            "the label the target gave (labels), the only thing the attacker knows"
+        )
+    if _same(out, loss_step) or _same(
+        out, (p.x - lam * _gradient(p.model, p.x, labels).sign()).clamp(0, 1)
+    ):
+        return (
+            "you followed the gradient of the cross-entropy loss; Papernot et al. "
+            "follow the gradient of the label's logit F_label(x)"
+        )
+    if _same(out, jacobian_augment(p.model, p.x, labels, abs(lam))):
+        return "you dropped the sign of λ: a negative λ steps the other way"
+    wrong = (out - ref).abs() > ATOL
+    return (
+        f"your result differs from advlab's on {int(wrong.sum())} of "
+        f"{wrong.numel()} pixels; the step is x + λ·sign(∂F_label(x)/∂x)"
+    )
