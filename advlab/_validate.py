@@ -19,6 +19,7 @@ booleans are real booleans; NumPy scalars count as numbers.
 
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
 from typing import Literal
@@ -36,9 +37,12 @@ __all__ = [
     "Loss",
     "Norm",
     "as_real",
+    "check_budgets",
     "check_classes",
     "check_count",
+    "check_depends_on_input",
     "check_eps",
+    "check_finite_logits",
     "check_flag",
     "check_float_tensors",
     "check_grad_mode",
@@ -84,6 +88,11 @@ def as_real(value: object, name: str, what: str) -> float:
             )
         if value.dtype == torch.bool or value.is_complex():
             raise ArgumentError(f"{name} must be {what}, got a {value.dtype} tensor")
+        if value.device.type == "meta":
+            raise ArgumentError(
+                f"{name} is a meta tensor (it has no value); pass a number or a tensor "
+                "on a real device"
+            )
         value = value.item()
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise ArgumentTypeError(f"{name} must be {what}, got {type(value).__name__}")
@@ -113,6 +122,40 @@ def check_eps(value: object, name: str = "eps") -> float:
             f"{name} must be a finite number >= 0 (pixel units, images in [0, 1]); got {value}"
         )
     return value
+
+
+def check_budgets(
+    values: object, name: str = "budgets", *, increasing: bool = False, positive: bool = False
+) -> list[float]:
+    """Return a non-empty list of finite budgets >= 0 (> 0 with ``positive``), or raise.
+
+    With ``increasing`` the list must also be strictly increasing. Each entry is
+    checked as a number (NaN, infinities and booleans are refused), so a grid
+    with a NaN cannot slip past the order check (every comparison with NaN is False).
+    """
+    if isinstance(values, (str, bytes, Tensor)) and not (
+        isinstance(values, Tensor) and values.ndim == 1
+    ):
+        raise ArgumentTypeError(f"{name} must be a list of numbers, got {type(values).__name__}")
+    try:
+        items = list(values)  # type: ignore[call-overload]
+    except TypeError:
+        raise ArgumentTypeError(
+            f"{name} must be a list of numbers, got {type(values).__name__}"
+        ) from None
+    out = [as_real(v, name, "a list of numbers") for v in items]
+    bound = "> 0" if positive else ">= 0"
+    order = "increasing " if increasing else ""
+    if (
+        not out
+        or any(not math.isfinite(v) or v < 0 or (positive and v == 0) for v in out)
+        or (increasing and any(b <= a for a, b in itertools.pairwise(out)))
+    ):
+        raise ArgumentError(
+            f"{name} must be a non-empty list of {order}finite numbers {bound}, got {out[:5]}"
+            + ("..." if len(out) > 5 else "")
+        )
+    return out
 
 
 def check_count(value: object, name: str, *, minimum: int = 1) -> int:
@@ -310,6 +353,12 @@ def check_images(model: nn.Module, x: Tensor) -> None:
         raise ArgumentError(
             f"x has dtype {x.dtype} but the model's parameters are {dt}; use x.to({dt})"
         )
+    for name, p in model.named_parameters():
+        if p.is_floating_point() and p.dtype != x.dtype:
+            raise ArgumentError(
+                f"the model mixes dtypes: its parameter {name!r} is {p.dtype} but x (and its "
+                f"first parameter) are {x.dtype}; convert the whole model with model.to({x.dtype})"
+            )
     check_pixel_values(x)
 
 
@@ -329,6 +378,10 @@ def check_grad_mode(x: Tensor) -> None:
 
 def check_pixel_values(x: Tensor, name: str = "x") -> None:
     """Check that a float image tensor's values are finite and in [0, 1] (one read-back)."""
+    if x.layout != torch.strided:
+        raise ArgumentError(
+            f"{name} is a {x.layout} tensor; advlab works on dense images, so pass {name}.to_dense()"
+        )
     if x.device.type == "meta":
         raise ArgumentError(
             f"{name} is a meta tensor (it has no values); create it on a real device"
@@ -368,6 +421,41 @@ def check_logits(logits: object, n: int) -> Tensor:
             f"but it returned shape {tuple(logits.shape)}"
         )
     return logits
+
+
+def check_finite_logits(logits: Tensor, what: str = "the model") -> Tensor:
+    """Check that a model's output holds no NaN or infinite value (one read-back); return it.
+
+    A diverged model (NaN weights, an overflow inside) returns NaN logits, whose
+    arg-max is an arbitrary class: every accuracy or success rate read from them
+    would be a plausible-looking but meaningless number, so it is refused instead.
+    """
+    if logits.numel() and not bool(torch.isfinite(logits).all()):
+        bad = (~torch.isfinite(logits)).flatten(1).any(dim=1)
+        rows = bad.nonzero().flatten()
+        raise ArgumentError(
+            f"{what} returned NaN or infinite logits for {len(rows)} of {len(logits)} images "
+            f"(first: index {int(rows[0])}); its output means nothing there. A model with NaN "
+            "weights has diverged: retrain it (e.g. with a lower learning rate) or check its inputs"
+        )
+    return logits
+
+
+def check_depends_on_input(output: Tensor, what: str = "the model's output") -> None:
+    """Refuse an output that does not depend on the input (no autograd path back to x).
+
+    Call where the input requires a gradient and the model's parameters are
+    frozen: then ``output.requires_grad`` is False exactly when the forward pass
+    detached x (``x.detach()``, ``torch.no_grad()``, a NumPy round trip), so
+    no input gradient exists. That is gradient masking by construction.
+    """
+    if not output.requires_grad:
+        raise ArgumentError(
+            f"{what} does not depend on x: the forward pass detaches its input (x.detach(), "
+            "torch.no_grad(), a NumPy round trip ...), so there is no input gradient to follow. "
+            "This is gradient masking; attack it with BPDA (advlab.attacks.bpda) or a black-box "
+            "attack (spsa, one_pixel)"
+        )
 
 
 def check_labels(y: Tensor, x: Tensor, what: str = "y") -> Tensor:

@@ -145,6 +145,11 @@ def cache_dir() -> Path:
 def data_root(root: str | os.PathLike[str] | None = None) -> Path:
     """Return the torchvision data folder: ``root``, else ``$ADVLAB_DATA``, else the cache."""
     if root is not None:
+        if not isinstance(root, (str, os.PathLike)):
+            raise ArgumentTypeError(
+                f"root must be a folder path (a str or pathlib.Path), got {type(root).__name__}; "
+                "e.g. root='~/data'"
+            )
         return Path(root).expanduser()
     env = os.environ.get("ADVLAB_DATA")
     if env:
@@ -276,11 +281,11 @@ def dataset_available(name: str, *, root: str | os.PathLike[str] | None = None) 
 def _load(
     key: str, split: Split, root: str | os.PathLike[str] | None, download: bool
 ) -> tuple[Tensor, Tensor, tuple[str, ...], str]:
+    folder = data_root(root)  # checks root first, even for the embedded digits
     if key == "digits":
         return _load_digits(split)
     if key.startswith("digits-color"):
         return _load_digits_color(key, split)
-    folder = data_root(root)
     if key in ("mnist", "fashion-mnist"):
         return _load_mnist_like(key, split, folder, download)
     return _load_cifar10(split, folder, download)

@@ -34,6 +34,7 @@ from ._validate import (
     ArgumentTypeError,
     check_classes,
     check_count,
+    check_finite_logits,
     check_flag,
     check_image_batch,
     check_label_range,
@@ -313,7 +314,7 @@ def predict(model: nn.Module, x: Tensor, *, batch_size: int = 1024) -> Tensor:
         for i in range(0, len(x), batch_size):
             chunk = x[i : i + batch_size].to(device=dev, dtype=dtype)
             outs.append(check_logits(model(chunk), len(chunk)).to(x.device))
-    return torch.cat(outs)
+    return check_finite_logits(torch.cat(outs))
 
 
 def accuracy(logits_or_pred: Tensor, y: Tensor) -> float:

@@ -306,3 +306,11 @@ def test_color_digits_checks_images_index_and_seed() -> None:
     with pytest.raises(ValueError, match="size must be at most"):
         color_digits(x, torch.tensor([0, 1]), 10**6)
     assert color_digits(x, torch.tensor([0, 1]), 8).shape == (2, 3, 8, 8)
+
+
+@pytest.mark.parametrize("name", ["digits", "mnist"])
+def test_a_root_that_is_not_a_path_is_named(name: str) -> None:
+    from advlab._validate import ArgumentTypeError
+
+    with pytest.raises(ArgumentTypeError, match=r"root must be a folder path .*got int"):
+        advlab.data.load_dataset(name, root=123)  # type: ignore[arg-type]

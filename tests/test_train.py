@@ -87,3 +87,30 @@ def test_predict_and_evaluate_restore_train_mode() -> None:
     evaluate(model, x, y)
     assert model.training and model.features.training and not model.classifier.training
     assert predict(model, x).shape == (64, 2)
+
+
+# --- issue 18 item 1: a diverged (NaN) model is refused, not scored -------------------------------
+
+
+def _nan_cnn() -> nn.Module:
+    model = SmallCNN((1, 8, 8), 10, width=4)
+    with torch.no_grad():
+        next(model.parameters()).fill_(float("nan"))
+    return model.eval()
+
+
+def test_evaluate_refuses_a_nan_model() -> None:
+    x, y = torch.rand(5, 1, 8, 8), torch.arange(5)
+    with pytest.raises(ValueError, match="NaN or infinite logits for 5 of 5 images"):
+        evaluate(_nan_cnn(), x, y)
+
+
+def test_predict_refuses_inf_logits_and_names_the_image() -> None:
+    class InfOnSecond(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            z = x.flatten(1)[:, :3].clone()
+            z[1, 0] = float("inf")
+            return z
+
+    with pytest.raises(ValueError, match=r"1 of 3 images \(first: index 1\)"):
+        predict(InfOnSecond(), torch.rand(3, 1, 2, 2))

@@ -22,6 +22,7 @@ from torch import Tensor, nn
 from .._utils import frozen_eval
 from .._validate import (
     check_count,
+    check_depends_on_input,
     check_flag,
     check_images,
     check_label_range,
@@ -95,6 +96,9 @@ def cw_l2(
         must be. 0 finds the closest adversarial; larger values transfer better.
     c:
         Initial weight (> 0) of the classification term against the distance.
+        Values above 1e10, the search's own upper bound, are used as 1e10 (the
+        squared distance, at most the number of pixels, is already negligible
+        beside the classification term at that weight).
     binary_search_steps:
         Rounds of the binary search on ``c``, at least 1.
     steps:
@@ -156,7 +160,8 @@ def cw_l2(
         w_start = torch.atanh((2 * x - 1) * (1 - _tanh_margin(x.dtype)))
         # the search over c runs in float32 (at least): 1e10 overflows float16
         cdtype = torch.promote_types(x.dtype, torch.float32)
-        const = torch.full((n,), c, device=x.device, dtype=cdtype).clamp_(max=_NO_UPPER)
+        # c is capped at _NO_UPPER (1e10) first: a larger float would overflow float32
+        const = torch.full((n,), min(c, _NO_UPPER), device=x.device, dtype=cdtype)
         lower = torch.zeros_like(const)
         upper = torch.full_like(const, _NO_UPPER)
         best_dist = torch.full_like(const, float("inf"))
@@ -171,6 +176,7 @@ def cw_l2(
                 logits = model(x_new)
                 if round_ == 0 and step == 0:
                     check_logits(logits, n)
+                    check_depends_on_input(logits)
                     check_label_range(y, logits.shape[1])
                 margin = objective(logits, y, loss="margin", targeted=targeted)
                 dist_sq = (x_new - x).flatten(1).pow(2).sum(dim=1)

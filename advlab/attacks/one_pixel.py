@@ -48,6 +48,7 @@ from .._validate import (
 )
 from .._validate import (
     check_count,
+    check_finite_logits,
     check_flag,
     check_images,
     check_label_range,
@@ -335,7 +336,8 @@ def _success_rule(y: Tensor, targeted: bool) -> Callable[[Tensor, Tensor | None,
     def succeeded(_f: Tensor, probs: Tensor | None, idx: Tensor) -> Tensor:
         assert probs is not None
         hit = probs.argmax(dim=1) == y[idx]
-        return hit if targeted else ~hit
+        finite = probs.isfinite().all(dim=1)  # a NaN output is no success
+        return (hit if targeted else ~hit) & finite
 
     return succeeded
 
@@ -447,7 +449,7 @@ def one_pixel(
     dev = x.device
     x0 = x.detach()
     with frozen_eval(model), torch.no_grad():
-        clean = _probs(model, x0, batch_size)  # the one clean query per image
+        clean = check_finite_logits(_probs(model, x0, batch_size))  # one clean query per image
         original = clean.argmax(dim=1)
         k = clean.shape[1]
         if y is None:
@@ -505,9 +507,12 @@ def one_pixel(
 
 
 def _succeeded(probs: Tensor, y: Tensor, targeted: bool) -> Tensor:
-    """Return per image (N,) bool: is the top class ``y`` (targeted), or not ``y`` (non-targeted)."""
+    """Return per image (N,) bool: is the top class ``y`` (targeted), or not ``y`` (non-targeted).
+
+    Only a finite output counts: the arg-max of NaN probabilities is no prediction.
+    """
     pred = probs.argmax(dim=1)
-    return pred == y if targeted else pred != y
+    return (pred == y if targeted else pred != y) & probs.isfinite().all(dim=1)
 
 
 def _initial_population(

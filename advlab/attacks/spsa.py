@@ -27,6 +27,7 @@ from .._validate import (
     check_eps,
     check_flag,
     check_images,
+    check_label_range,
     check_labels,
     check_logits,
     check_loss,
@@ -155,7 +156,7 @@ def spsa(
                 )
                 k = len(xa)
                 both = torch.cat([xa[:, None] + delta * pr, xa[:, None] - delta * pr], dim=1)
-                scores = check_logits(model(both.reshape(k * 2 * samples, *shape)), k * 2 * samples)
+                scores = _scores(model, both.reshape(k * 2 * samples, *shape), y, step + s == 1)
                 f = objective(
                     scores, ya.repeat_interleave(2 * samples), loss=loss, targeted=targeted
                 )
@@ -179,6 +180,18 @@ def spsa(
                 if not bool(active.any()):
                     break
     return x_adv.detach()
+
+
+def _scores(model: nn.Module, batch: Tensor, y: Tensor, first: bool) -> Tensor:
+    """Return the model's logits on a batch of probes; on the ``first`` query, check ``y`` too.
+
+    That is where labels first meet logits: every label must be one of the
+    model's classes (one read-back, once per attack).
+    """
+    scores = check_logits(model(batch), len(batch))
+    if first:
+        check_label_range(y, scores.shape[1])
+    return scores
 
 
 @register(norm="inf", title="noise")

@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .._validate import check_count, check_module, check_real
+from .._validate import check_count, check_module, check_pixel_values, check_real
 
 __all__ = [
     "InputTransform",
@@ -107,11 +107,13 @@ class ScaledLogits(nn.Module):
 
 
 def _check_float_tensor(x: object) -> None:
+    """Check float images with finite values in [0, 1] (one read-back), as the transforms need."""
     if not isinstance(x, Tensor) or not x.is_floating_point():
         raise TypeError(
             f"x must be a floating-point tensor of images in [0, 1], got {type(x).__name__}"
             + (f" of dtype {x.dtype}" if isinstance(x, Tensor) else "")
         )
+    check_pixel_values(x)
 
 
 def _check_level(level: object) -> float:
@@ -136,7 +138,8 @@ def quantize(x: Tensor, bits: int) -> Tensor:
     Raises
     ------
     ValueError
-        If ``bits`` is not an integer in 1..8.
+        If ``bits`` is not an integer in 1..8, or ``x`` has values outside [0, 1]
+        (or NaN): the levels cover [0, 1] only.
     """
     bits = _check_bits(bits)
     _check_float_tensor(x)
@@ -152,7 +155,7 @@ def threshold(x: Tensor, level: float = 0.5) -> Tensor:
     TypeError
         If ``x`` is not a floating-point tensor.
     ValueError
-        If ``level`` is not a finite number.
+        If ``level`` is not a finite number, or ``x`` has values outside [0, 1] (or NaN).
     """
     _check_float_tensor(x)
     level = _check_level(level)
@@ -212,7 +215,8 @@ def quantized(model: nn.Module, bits: int = 2) -> InputTransform:
     TypeError
         If ``model`` is not an ``nn.Module``.
     ValueError
-        If ``bits`` is not an integer in 1..8.
+        If ``bits`` is not an integer in 1..8, or ``x`` has values outside [0, 1]
+        (or NaN): the levels cover [0, 1] only.
     """
     check_module(model)
     bits = _check_bits(bits)

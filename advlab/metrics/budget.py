@@ -14,15 +14,15 @@ calls stays near ``len(grid) + refine * len(grid)``, not ``refine * N``.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
 
-from .._validate import check_count, check_images, check_labels
-from ..train import predict
+from .._validate import check_budgets, check_count, check_images, check_labels
+from ..attacks.result import adversarial_images
+from .robustness import _predictions
 
 __all__ = ["BudgetSearch", "smallest_budget"]
 
@@ -116,11 +116,7 @@ def smallest_budget(
         raise TypeError(
             f"attack must be callable as attack(x, y, eps), got {type(attack).__name__}"
         )
-    values = [float(e) for e in grid]
-    if not values or values[0] <= 0 or any(b <= a for a, b in itertools.pairwise(values)):
-        raise ValueError(
-            f"grid must be a non-empty list of increasing budgets > 0, got {list(grid)[:5]}..."
-        )
+    values = check_budgets(grid, "grid", increasing=True, positive=True)
     refine = check_count(refine, "refine", minimum=0)
     if norm not in (1, 2, "inf", float("inf")):
         raise ValueError(f"norm must be 1, 2 or 'inf', got {norm!r}")
@@ -135,8 +131,8 @@ def smallest_budget(
         """Attack images idx at eps; record successes; return which were fooled (CPU bool)."""
         nonlocal calls
         calls += 1
-        x_adv = attack(x[idx], y[idx], eps)
-        fooled = (predict(model, x_adv).argmax(dim=1) != y[idx]).cpu()
+        x_adv = adversarial_images(attack(x[idx], y[idx], eps), x[idx])
+        fooled = (_predictions(model, x_adv, y[idx]) != y[idx]).cpu()
         hit = idx[fooled]
         budget[hit] = eps
         x_best[hit.to(x.device)] = x_adv[fooled.to(x.device)].detach()

@@ -38,6 +38,7 @@ from .._validate import (
     Loss,
     check_count,
     check_eps,
+    check_finite_logits,
     check_images,
     check_labels,
     check_logits,
@@ -141,7 +142,8 @@ class MaskingReport:
 @torch.no_grad()
 def _accuracy(model: nn.Module, x: Tensor, y: Tensor) -> float:
     with frozen_eval(model):
-        return float((check_logits(model(x), len(x)).argmax(dim=1) == y).float().mean())
+        logits = check_finite_logits(check_logits(model(x), len(x)))
+        return float((logits.argmax(dim=1) == y).float().mean())
 
 
 def masking_report(

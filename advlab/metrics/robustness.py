@@ -16,6 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from .._validate import (
+    check_budgets,
     check_count,
     check_flag,
     check_images,
@@ -28,6 +29,18 @@ from ..attacks.result import adversarial_images
 from ..train import predict
 
 __all__ = ["first_success", "margin_at", "robust_accuracy", "robust_mask", "success_matrix"]
+
+
+def _predictions(model: nn.Module, x: Tensor, y: Tensor) -> Tensor:
+    """Return the model's predictions (N,) on ``x``, after checking ``y`` against its classes.
+
+    Where labels meet logits: the labels must be class indices of this model
+    (an out-of-range label is never predicted, so it would count as fooled), and
+    the logits must be finite (:func:`advlab.train.predict` checks that).
+    """
+    logits = predict(model, x)
+    check_label_range(y, logits.shape[1])
+    return logits.argmax(dim=1)
 
 
 def margin_at(model: nn.Module, x: Tensor, y: Tensor) -> Tensor:
@@ -135,7 +148,7 @@ def robust_mask(
     check_images(model, x)
     y = check_labels(y, x)
     x_adv = adversarial_images(attack(model, x, y, **kwargs), x)
-    return predict(model, x_adv).argmax(dim=1) == y
+    return _predictions(model, x_adv, y) == y
 
 
 def first_success(
@@ -188,9 +201,7 @@ def first_success(
     y = check_labels(y, x)
     if not callable(attack):
         raise TypeError("attack must be a function attack(x, y, budget) -> adversarial images")
-    grid = [float(b) for b in budgets]
-    if not grid or any(not math.isfinite(b) or b < 0 for b in grid):
-        raise ValueError(f"budgets must be a non-empty list of finite numbers >= 0, got {grid}")
+    grid = check_budgets(budgets, "budgets")
     p = check_norm(norm)
     size = torch.full((len(x),), float("nan"))
     found = torch.full((len(x),), float("nan"))
@@ -200,7 +211,7 @@ def first_success(
             break
         idx = todo.to(x.device)
         x_adv = adversarial_images(attack(x[idx], y[idx], b), x[idx])
-        fooled = (predict(model, x_adv).argmax(dim=1) != y[idx]).cpu()
+        fooled = (_predictions(model, x_adv, y[idx]) != y[idx]).cpu()
         delta = (x_adv - x[idx]).flatten(1)
         norms = (delta.abs().amax(dim=1) if p == "inf" else delta.norm(dim=1)).detach().cpu()
         size[todo[fooled]] = norms[fooled].float()

@@ -35,7 +35,9 @@ from .._utils import frozen_eval
 from .._validate import (
     check_count,
     check_eps,
+    check_finite_logits,
     check_images,
+    check_label_range,
     check_labels,
     check_logits,
     check_seed,
@@ -213,7 +215,9 @@ def _correct(model: nn.Module, x: Tensor, y: Tensor) -> Tensor:
     """Return per image (N,) bool whether ``model`` classifies the clean image right."""
     check_images(model, x)
     with torch.no_grad(), frozen_eval(model):
-        return check_logits(model(x), len(x)).argmax(dim=1) == y
+        logits = check_finite_logits(check_logits(model(x), len(x)))
+    check_label_range(y, logits.shape[1])
+    return logits.argmax(dim=1) == y
 
 
 def _right(model: nn.Module, x_adv: Tensor, y: Tensor, ok: Tensor, correct: Tensor) -> Tensor:
@@ -223,7 +227,7 @@ def _right(model: nn.Module, x_adv: Tensor, y: Tensor, ok: Tensor, correct: Tens
     answer ``correct`` stands.
     """
     with torch.no_grad(), frozen_eval(model):
-        right = model(x_adv).argmax(dim=1) == y
+        right = check_finite_logits(model(x_adv)).argmax(dim=1) == y
     return torch.where(ok, right, correct)
 
 

@@ -64,3 +64,14 @@ def test_cw_needs_less_l2_than_pgd_at_equal_success(digits, digits_model) -> Non
     pgd_dist = (x_pgd - x).flatten(1).norm(dim=1)[both]
     assert cw_dist.mean() < pgd_dist.mean(), (float(cw_dist.mean()), float(pgd_dist.mean()), eps)
     assert cw_dist.median() < pgd_dist.median()
+
+
+# --- issue 18 item 9: a huge c is capped at the search's bound, not an overflow --------------------
+
+
+def test_a_huge_c_is_used_as_the_search_bound() -> None:
+    model, x, y, _ = binary_linear()
+    huge = cw_l2(model, x, y, c=1e39, binary_search_steps=2, steps=5)
+    capped = cw_l2(model, x, y, c=1e10, binary_search_steps=2, steps=5)
+    assert torch.equal(huge, capped)
+    assert bool(torch.isfinite(huge).all())

@@ -349,3 +349,50 @@ def test_metrics_check_their_inputs() -> None:
     with pytest.raises(ValueError, match="image_ids must hold non-negative"):
         target_class_counts(res, -torch.ones_like(ids))
     assert int(target_class_counts(res, ids).sum()) == 3
+
+
+# --- issue 18 item 1: NaN outputs are no success ---------------------------------------------------
+
+
+class _NaNWeights(nn.Module):
+    """A diverged classifier: NaN weights, so NaN logits on every image."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin = nn.Linear(16, 3)
+        with torch.no_grad():
+            self.lin.weight.fill_(float("nan"))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.lin(x.flatten(1))
+
+
+class _NaNOffGrey(nn.Module):
+    """Class 1 with finite logits on all-grey (0.5) images, NaN logits on any other image.
+
+    The clean images are grey, so the clean query is finite; every changed pixel
+    gives NaN, so no candidate truly changes the prediction.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = nn.Parameter(torch.zeros(()))
+
+    def forward(self, x: Tensor) -> Tensor:
+        z = torch.tensor([0.0, 2.0, 0.0]).expand(len(x), 3) + self.w * x.flatten(1)[:, :3]
+        changed = (x.flatten(1) != 0.5).any(dim=1, keepdim=True)
+        return torch.where(changed, float("nan"), z)
+
+
+@pytest.mark.parametrize("attack", [one_pixel, random_pixels])
+def test_a_nan_model_is_refused(attack) -> None:
+    x = 0.5 * torch.rand(4, 1, 4, 4)
+    with pytest.raises(ValueError, match="NaN or infinite logits"):
+        attack(_NaNWeights(), x, popsize=8, generations=2, seed=0)
+
+
+@pytest.mark.parametrize("attack", [one_pixel, random_pixels])
+def test_a_nan_output_under_attack_is_no_success(attack) -> None:
+    x = torch.full((6, 1, 4, 4), 0.5)
+    res = attack(_NaNOffGrey(), x, popsize=16, generations=3, seed=0)
+    assert not bool(res.success.any())

@@ -91,3 +91,52 @@ def test_pgd_is_at_least_as_strong_as_fgsm_and_bim(digits, digits_model) -> None
     assert acc["fgsm"] < clean - 0.3, acc
     assert acc["pgd"] <= acc["fgsm"], acc
     assert acc["bim"] <= acc["fgsm"], acc
+
+
+# --- issue 18 item 9: a tensor eps without a value -----------------------------------------------
+
+
+@pytest.mark.parametrize("attack", [fgsm, bim, pgd], ids=["fgsm", "bim", "pgd"])
+def test_a_meta_tensor_eps_is_named(attack) -> None:
+    model, x = tiny_linear(), images(2)
+    y = torch.tensor([0, 1])
+    with pytest.raises(ValueError, match="eps is a meta tensor"):
+        attack(model, x, y, eps=torch.tensor(0.1, device="meta"))
+
+
+def test_a_one_element_tensor_eps_on_the_cpu_still_works() -> None:
+    model, x = tiny_linear(), images(2)
+    y = torch.tensor([0, 1])
+    assert torch.equal(fgsm(model, x, y, eps=torch.tensor(0.1)), fgsm(model, x, y, eps=0.1))
+
+
+# --- issue 18 item 10: the L2 ball on large images ------------------------------------------------
+
+
+def test_l2_pgd_on_large_images_stays_within_the_documented_tolerance() -> None:
+    from advlab.attacks._common import ball_tolerance
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, 3, stride=4), torch.nn.Flatten(), torch.nn.Linear(4 * 32 * 32, 10)
+    ).eval()
+    x = 0.3 + 0.4 * torch.rand(4, 3, 128, 128)  # away from 0 and 1: the ball, not the box, binds
+    y = torch.arange(4)
+    eps = 7.0
+    x_adv = pgd(model, x, y, eps=eps, norm=2, steps=20, random_start=True, seed=0)
+    length = (x_adv.double() - x.double()).flatten(1).norm(dim=1)
+    assert float(length.max()) > eps - 1e-3  # on the sphere: the tolerance is what is tested
+    tol = ball_tolerance(x.dtype, 2, eps=eps, numel=x[0].numel())
+    assert float(length.max()) <= eps + tol
+    # the per-pixel (L∞) tolerance alone does not cover an L2 ball of 49,152 pixels
+    assert tol > ball_tolerance(x.dtype) * 100
+
+
+def test_ball_tolerance_is_unchanged_for_linf_and_grows_with_the_image_for_l2() -> None:
+    from advlab.attacks._common import ball_tolerance
+
+    u = torch.finfo(torch.float32).eps
+    assert ball_tolerance(torch.float32) == ball_tolerance(torch.float32, "inf") == 8 * u
+    assert ball_tolerance(torch.float32, 2, eps=1.0, numel=64) == pytest.approx(8 * u * 9)
+    small = ball_tolerance(torch.float32, 2, eps=1.0, numel=64)
+    assert ball_tolerance(torch.float32, 2, eps=1.0, numel=3 * 128 * 128) > small

@@ -55,3 +55,13 @@ def test_spsa_lowers_accuracy_without_gradients(digits, digits_model) -> None:
     targets = (y + 1) % 10
     hit = spsa(digits_model, x, targets, eps=0.3, steps=10, samples=8, seed=0, targeted=True)
     assert float((advlab.predict(digits_model, hit).argmax(1) == targets).float().mean()) > 0.3
+
+
+# --- issue 18 item 3: labels beyond the model's classes get a clear error -------------------------
+
+
+def test_spsa_refuses_labels_beyond_the_model() -> None:
+    model, x = tiny_conv(num_classes=3), images(4)
+    y = torch.tensor([0, 1, 2, 5])
+    with pytest.raises(ValueError, match=r"class indices in \[0, 2\]"):
+        spsa(model, x, y, eps=0.05, steps=1, samples=2, seed=0)

@@ -123,3 +123,26 @@ def test_bad_arguments_get_clear_errors(digits, split_models) -> None:
         spsa(target, seed, eps=0.1, samples=0)
     with pytest.raises(ValueError, match="delta must be a finite number > 0"):
         spsa(target, seed, eps=0.1, delta=0)
+
+
+# --- issue 18 item 4: the transforms map [0, 1] images, and refuse others ------------------------
+
+
+@pytest.mark.parametrize(
+    "transform",
+    [lambda x: quantize(x, 2), lambda x: threshold(x, 0.5)],
+    ids=["quantize", "threshold"],
+)
+@pytest.mark.parametrize("bad", [2.0, -1.0, float("nan")], ids=["above", "below", "nan"])
+def test_transforms_refuse_images_outside_the_unit_interval(transform, bad: float) -> None:
+    x = torch.rand(2, 1, 4, 4)
+    x[0, 0, 0, 0] = bad
+    with pytest.raises(ValueError, match=r"\[0, 1\]|NaN"):
+        transform(x)
+
+
+def test_quantize_of_doubled_images_is_refused_not_stretched() -> None:
+    x = torch.rand(2, 1, 4, 4)
+    assert float(quantize(x, 2).max()) <= 1.0
+    with pytest.raises(ValueError, match=r"must lie in \[0, 1\]"):
+        quantize(x * 2 + 0.01, 2)

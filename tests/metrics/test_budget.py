@@ -86,3 +86,30 @@ def test_bad_norm_and_attack_are_refused() -> None:
         smallest_budget(lambda xi, yi, e: xi, model, x, y, [0.1], norm=3)
     with pytest.raises(TypeError, match="attack must be callable"):
         smallest_budget(None, model, x, y, [0.1])  # type: ignore[arg-type]
+
+
+# --- issue 18: labels out of range, a NaN grid, an attack of the wrong shape -----------------------
+
+
+def test_labels_beyond_the_model_are_refused() -> None:
+    model, x, y, _ = _linear_pair()
+    bad = torch.full_like(y, 5)
+
+    def label_blind(xi: torch.Tensor, yi: torch.Tensor, e: float) -> torch.Tensor:
+        return (xi + e).clamp(0.0, 1.0)  # never reads yi
+
+    with pytest.raises(ValueError, match=r"class indices in \[0, 1\]"):
+        smallest_budget(label_blind, model, x, bad, [0.1])
+
+
+@pytest.mark.parametrize("grid", [[0.1, float("nan")], [float("nan")], [0.1, float("inf")]])
+def test_a_grid_with_nan_or_inf_is_refused(grid: list[float]) -> None:
+    model, x, y, _ = _linear_pair()
+    with pytest.raises(ValueError, match="finite numbers > 0"):
+        smallest_budget(lambda xi, yi, e: xi, model, x, y, grid)
+
+
+def test_an_attack_returning_the_wrong_shape_is_named() -> None:
+    model, x, y, _ = _linear_pair()
+    with pytest.raises(ValueError, match="one adversarial image per input image"):
+        smallest_budget(lambda xi, yi, e: xi[:1], model, x, y, [0.1])

@@ -322,3 +322,45 @@ def test_heavy_size_only_shrinks_large_images_in_the_quick_profile(monkeypatch, 
     assert settings().heavy_size(big) is None
     with pytest.raises(TypeError, match="advlab Dataset"):
         quick.heavy_size((digits.x_test, digits.y_test))
+
+
+# ---------------------------------------------------------------- issue 18: NaN models, label ranges
+
+
+class NaNModel(nn.Module):
+    """A diverged model: every logit is NaN (its arg-max would be class 0)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = nn.Parameter(torch.tensor(float("nan")))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.flatten(1)[:, :3] * self.w
+
+
+def test_robust_accuracy_refuses_a_nan_model() -> None:
+    from advlab.attacks import random_noise
+
+    x, y = torch.rand(4, 1, 2, 2), torch.zeros(4, dtype=torch.long)
+    with pytest.raises(ValueError, match="NaN or infinite logits"):
+        robust_accuracy(NaNModel(), random_noise, x, y, eps=0.1, seed=0)
+    with pytest.raises(ValueError, match="NaN or infinite logits"):
+        robust_mask(NaNModel(), "random_noise", x, y, eps=0.1, seed=0)
+
+
+def test_robust_accuracy_refuses_labels_beyond_the_model_with_a_label_blind_attack(lin) -> None:
+    from advlab.attacks import random_noise
+
+    x, y = _pixels(0.2, 0.8), torch.tensor([0, 7])
+    with pytest.raises(ValueError, match=r"class indices in \[0, 1\]"):
+        robust_accuracy(lin, random_noise, x, y, eps=0.1, seed=0)
+
+
+def test_first_success_refuses_labels_beyond_the_model(lin) -> None:
+    with pytest.raises(ValueError, match=r"class indices in \[0, 1\]"):
+        first_success(lin, lambda x, y, e: x, _pixels(0.2, 0.8), torch.tensor([0, 5]), [0.1])
+
+
+def test_first_success_refuses_nan_budgets(lin) -> None:
+    with pytest.raises(ValueError, match="budgets must be a non-empty list of finite"):
+        first_success(lin, lambda x, y, e: x, _pixels(0.2), torch.tensor([1]), [0.1, math.nan])
