@@ -264,8 +264,8 @@ def check_float_tensors(**named: object) -> None:
             raise ArgumentTypeError(f"{name} must be a floating-point torch.Tensor, got {got}")
 
 
-def check_image_batch(x: object, *, allow_empty: bool) -> Tensor:
-    """Check float (N, C, H, W) images in [0, 1]: types and shape before any value is read."""
+def _check_float_images(x: object) -> Tensor:
+    """Return ``x`` if it is a floating-point tensor (what images in [0, 1] must be)."""
     if not isinstance(x, Tensor):
         raise ArgumentTypeError(f"x must be a torch.Tensor of images, got {type(x).__name__}")
     if not x.is_floating_point():
@@ -273,6 +273,12 @@ def check_image_batch(x: object, *, allow_empty: bool) -> Tensor:
             f"x must be a floating-point tensor in [0, 1], got dtype {x.dtype}; "
             "convert uint8 images with x.float() / 255"
         )
+    return x
+
+
+def check_image_batch(x: object, *, allow_empty: bool) -> Tensor:
+    """Check float (N, C, H, W) images in [0, 1]: types and shape before any value is read."""
+    x = _check_float_images(x)
     if x.ndim != 4 or (x.shape[0] == 0 and not allow_empty):
         least = "N >= 0" if allow_empty else "N >= 1"
         raise ArgumentError(f"x must have shape (N, C, H, W) with {least}, got {tuple(x.shape)}")
@@ -329,13 +335,7 @@ def check_images(model: nn.Module, x: Tensor) -> None:
         raise ArgumentTypeError(
             f"model must be a torch.nn.Module returning logits, got {type(model).__name__}"
         )
-    if not isinstance(x, Tensor):
-        raise ArgumentTypeError(f"x must be a torch.Tensor of images, got {type(x).__name__}")
-    if not x.is_floating_point():
-        raise ArgumentError(
-            f"x must be a floating-point tensor in [0, 1], got dtype {x.dtype}; "
-            "convert uint8 images with x.float() / 255"
-        )
+    x = _check_float_images(x)
     if x.ndim != 4 or x.shape[0] == 0:
         raise ArgumentError(
             f"x must have shape (N, C, H, W) with N >= 1, got {tuple(x.shape)}; "

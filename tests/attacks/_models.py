@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 import torch
+from conftest import images
 from torch import Tensor, nn
 
 import advlab
+
+__all__ = ["binary_linear", "images", "prediction", "tiny_linear"]
 
 
 def tiny_linear(num_classes: int = 3) -> nn.Module:
     torch.manual_seed(1)
     return nn.Sequential(nn.Flatten(), nn.Linear(64, num_classes))
-
-
-def images(n: int = 6, seed: int = 0) -> Tensor:
-    """Random 1x8x8 images in [0, 1], with some pixels exactly 0 and 1 so clipping matters."""
-    g = torch.Generator().manual_seed(seed)
-    x = torch.rand(n, 1, 8, 8, generator=g)
-    x[:, :, 0] = 0.0
-    x[:, :, -1] = 1.0
-    return x
 
 
 def prediction(model: nn.Module, x: Tensor) -> Tensor:
