@@ -13,6 +13,7 @@ from .models import Normalize, SmallCNN, build_model
 from .train import evaluate, fit, predict
 from .zoo import TrainConfig, Trained, pretrained
 
+#: The package version (PEP 440): the last release, until the next one is cut.
 __version__ = "0.1.0"
 
 __all__ = [
