@@ -98,14 +98,17 @@ test: $(STAMP) lint book browser notebooks
 # Chapters 1-2 on real data: Fashion-MNIST (from Debian, `make data`), quick profile, built into
 # a separate folder so the default book is untouched. Only the pages in _toc_real.yml are built
 # (intro, chapters 1-2, the API reference and the bibliography), with -W as the main build. Its
-# config is _config.yml with one change: links to chapters outside this toc (chapter 2 points
-# at chapter 3) render as plain text instead of failing -W; the main build checks those links.
+# config is _config.yml with two changes: links to chapters outside this toc (chapter 2 points
+# at chapter 3) render as plain text instead of failing -W (the main build checks those links),
+# and the local Sphinx extensions' folders are absolute (the copied config lives in _build/real).
 REAL_OUT := _build/real
 REAL_CONFIG := $(REAL_OUT)/_config.yml
 test-real: $(STAMP) vendor data
 	@mkdir -p $(REAL_OUT)
-	@$(BIN)/python -c "import yaml; c = yaml.safe_load(open('_config.yml')); \
-	  s = c.setdefault('sphinx', {}).setdefault('config', {}); \
+	@$(BIN)/python -c "import os, yaml; c = yaml.safe_load(open('_config.yml')); \
+	  sp = c.setdefault('sphinx', {}); \
+	  sp['local_extensions'] = {k: os.path.abspath(v) for k, v in (sp.get('local_extensions') or {}).items()}; \
+	  s = sp.setdefault('config', {}); \
 	  s['suppress_warnings'] = list(s.get('suppress_warnings', [])) + ['ref.doc']; \
 	  yaml.safe_dump(c, open('$(REAL_CONFIG)', 'w'), allow_unicode=True, sort_keys=False)"
 	@start=$$(date +%s); \
