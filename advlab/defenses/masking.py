@@ -143,8 +143,7 @@ def quantize(x: Tensor, bits: int) -> Tensor:
     """
     bits = _check_bits(bits)
     _check_float_tensor(x)
-    levels = 2**bits - 1
-    return torch.round(x * levels) / levels
+    return _round_to_levels(x, bits=bits)
 
 
 def threshold(x: Tensor, level: float = 0.5) -> Tensor:
@@ -158,7 +157,34 @@ def threshold(x: Tensor, level: float = 0.5) -> Tensor:
         If ``level`` is not a finite number, or ``x`` has values outside [0, 1] (or NaN).
     """
     _check_float_tensor(x)
-    level = _check_level(level)
+    return _binarise(x, level=_check_level(level))
+
+
+# The transforms as layers of a model. A model takes any float input, as every layer must:
+# score-based attacks probe just outside the box (SPSA evaluates x ± delta·v unclipped), so
+# inside quantized()/thresholded() the arithmetic runs on checked settings without the [0, 1]
+# check that the public functions make on what a caller hands them.
+
+
+def _floats(x: object) -> Tensor:
+    """Return ``x`` if it is a floating-point tensor (type and dtype only: no read-back)."""
+    if not isinstance(x, Tensor) or not x.is_floating_point():
+        raise TypeError(
+            f"x must be a floating-point tensor of images, got {type(x).__name__}"
+            + (f" of dtype {x.dtype}" if isinstance(x, Tensor) else "")
+        )
+    return x
+
+
+def _round_to_levels(x: Tensor, *, bits: int) -> Tensor:
+    """Round ``x`` to the nearest of ``2**bits`` levels in [0, 1] (``bits`` checked)."""
+    levels = 2**bits - 1
+    return torch.round(_floats(x) * levels) / levels
+
+
+def _binarise(x: Tensor, *, level: float) -> Tensor:
+    """Return 1 where ``x`` exceeds ``level`` (checked), else 0, with a zero gradient."""
+    x = _floats(x)
     return (x > level).to(x.dtype) + 0.0 * x
 
 
@@ -210,17 +236,20 @@ class InputTransform(nn.Module):
 def quantized(model: nn.Module, bits: int = 2) -> InputTransform:
     """``model`` behind bit-depth reduction to ``bits`` bits per pixel (1 to 8).
 
+    As a layer of a model the rounding takes any float input, as every layer must
+    (score-based attacks such as :func:`advlab.attacks.spsa` probe just outside
+    [0, 1]); :func:`quantize` called directly checks that its images lie in [0, 1].
+
     Raises
     ------
     TypeError
         If ``model`` is not an ``nn.Module``.
     ValueError
-        If ``bits`` is not an integer in 1..8, or ``x`` has values outside [0, 1]
-        (or NaN): the levels cover [0, 1] only.
+        If ``bits`` is not an integer in 1..8.
     """
     check_module(model)
     bits = _check_bits(bits)
-    return InputTransform(model, partial(quantize, bits=bits), f"quantize(bits={bits})")
+    return InputTransform(model, partial(_round_to_levels, bits=bits), f"quantize(bits={bits})")
 
 
 def thresholded(model: nn.Module, level: float = 0.5) -> InputTransform:
@@ -235,4 +264,4 @@ def thresholded(model: nn.Module, level: float = 0.5) -> InputTransform:
     """
     check_module(model)
     level = _check_level(level)
-    return InputTransform(model, partial(threshold, level=level), f"threshold({level:g})")
+    return InputTransform(model, partial(_binarise, level=level), f"threshold({level:g})")

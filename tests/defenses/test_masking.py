@@ -146,3 +146,25 @@ def test_quantize_of_doubled_images_is_refused_not_stretched() -> None:
     assert float(quantize(x, 2).max()) <= 1.0
     with pytest.raises(ValueError, match=r"must lie in \[0, 1\]"):
         quantize(x * 2 + 0.01, 2)
+
+
+def test_a_transform_inside_a_model_takes_probes_just_outside_the_box() -> None:
+    """SPSA probes x ± delta·v unclipped; the defended model must score them (chapter 5 does),
+    while quantize/threshold called directly still refuse images outside [0, 1]."""
+    from conftest import tiny_conv
+
+    from advlab.attacks import spsa
+
+    base = tiny_conv().eval()
+    x = torch.rand(3, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    y = torch.tensor([0, 1, 2])
+    for defended in (quantized(base, 2), thresholded(base)):
+        x_adv = spsa(defended, x, y, eps=0.05, steps=2, samples=4, seed=0)
+        assert x_adv.shape == x.shape and 0 <= float(x_adv.min()) and float(x_adv.max()) <= 1
+        outside = x * 1.02 - 0.01  # values in [-0.01, 1.01], as SPSA's probes
+        with torch.no_grad():
+            assert torch.isfinite(defended(outside)).all()
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        quantize(x * 1.02 - 0.01, 2)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        threshold(x * 1.02 - 0.01)
