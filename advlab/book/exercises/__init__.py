@@ -16,7 +16,15 @@ The diagnoses cover the mistakes students make most: a result outside [0, 1]
 (clipping forgotten), a step against the gradient (sign flipped, i.e. the loss
 descended), the raw gradient or an L2 step where the sign was meant (wrong
 norm), a perturbation outside the ε-ball (projection missing), the input
-modified in place, and outputs of the wrong shape, dtype or device.
+modified in place, and outputs of the wrong shape, dtype or device. Whatever
+the reader's function returns (``None``, a tuple, a NumPy array, a sparse
+tensor), the answer is a line of feedback, never a traceback. A result in a
+lower precision (float16) is compared with that precision's rounding slack.
+
+The reader's function gets copies of the model and of the inputs, and the
+reference runs on the originals: a function that changes the model (zeroes its
+weights, takes an optimiser step, converts it in place) is told so, and cannot
+pass by making the reference agree with it.
 
 The test problems use models without dropout or batch norm, so the reader's
 code gives the same answer in train and eval mode, and labels equal to the

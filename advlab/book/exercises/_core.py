@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -9,12 +10,27 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..._validate import check_count, check_flag, check_seed
+from ..._validate import ArgumentError, ArgumentTypeError, check_count, check_flag, check_seed
+from ...attacks._common import ball_tolerance
 
 __all__ = ["ATOL", "CheckReport"]
 
 #: Absolute tolerance for "the same image": float32 rounding of x + eps·sign(g).
 ATOL = 1e-5
+
+
+def _atol(dtype: torch.dtype) -> float:
+    """Tolerance for "the same values" when a result is in ``dtype`` (float16 rounds at 5e-4)."""
+    return max(ATOL, 4 * torch.finfo(dtype).eps) if dtype.is_floating_point else ATOL
+
+
+def _check_function(fn: object, checker: str, what: str) -> None:
+    """Refuse anything but a function: the reader passed ``my_fgsm()`` or a name by mistake."""
+    if not callable(fn):
+        raise ArgumentTypeError(
+            f"{checker} takes {what}, got {type(fn).__name__}; pass the function itself "
+            "(its name without parentheses)"
+        )
 
 
 @dataclass
@@ -82,34 +98,102 @@ def _gradient(model: nn.Module, x: Tensor, y: Tensor) -> Tensor:
     return g
 
 
-def _call(fn: Callable[..., object], p: _Problem, **kwargs: object) -> tuple[object, str | None]:
-    x_before = p.x.clone()
+def _call(
+    fn: Callable[..., object], p: _Problem, *args: object, **kwargs: object
+) -> tuple[object, str | None]:
+    """Run the reader's attack on copies of the problem; say what it did to them, if anything.
+
+    The reader gets a copy of the model and of ``x`` and ``y``, so the reference
+    (run on the originals) cannot be changed by what the reader's code does.
+    """
+    model, x, y = copy.deepcopy(p.model), p.x.clone(), p.y.clone()
     try:
-        out = fn(p.model, p.x, p.y, **kwargs)
+        out = fn(model, x, y, *args, **kwargs)
     except Exception as err:  # the reader's code: report any failure as feedback
         return None, f"your function raised {type(err).__name__}: {err}"
-    if not torch.equal(p.x, x_before):
+    if not torch.equal(x, p.x):
         return None, "your function modified x in place; work on a copy (x = x.clone())"
+    if not torch.equal(y, p.y):
+        return None, "your function modified the labels in place; leave them as they are"
+    changed = _model_change(model, p.model)
+    if changed is not None:
+        return None, (
+            f"your function changed the model ({changed}); an attack only reads it: take "
+            "the gradient with respect to x (torch.autograd.grad(loss, x)), take no optimiser "
+            "step, and do not convert the model in place (copy it first: copy.deepcopy(model))"
+        )
     return out, None
 
 
-def _shape_problem(out: object, x: Tensor) -> str | None:
-    if not isinstance(out, Tensor):
-        return f"your function returned {type(out).__name__}; return the adversarial images as a tensor"
-    if out.shape != x.shape:
-        return f"your result has shape {tuple(out.shape)}, x has {tuple(x.shape)}; return one image per input"
-    if not out.is_floating_point():
-        return f"your result has dtype {out.dtype}; keep x's float dtype"
-    if out.requires_grad:
-        return "your result still requires grad; return x_adv.detach()"
-    if not bool(torch.isfinite(out).all()):
-        return "your result contains NaN or inf"
+def _model_change(model: nn.Module, original: nn.Module) -> str | None:
+    """Say how ``model`` (the reader's copy) differs from ``original``, or ``None`` if it does not."""
+    mine, ref = model.state_dict(), original.state_dict()
+    if mine.keys() != ref.keys():
+        return "its parameters were renamed, added or removed"
+    for name, t in ref.items():
+        u = mine[name]
+        if u.dtype != t.dtype or u.device != t.device:
+            return f"{name} is now {u.dtype} on {u.device}, was {t.dtype} on {t.device}"
+        if u.shape != t.shape or not torch.equal(u, t):
+            return f"the values of {name} changed"
     return None
 
 
-def _bounds_problem(out: Tensor, p: _Problem, norm: str, *, projection: str) -> str | None:
+def _tensor_problem(out: object, like: Tensor, name: str, what: str) -> str | None:
+    """Say what keeps ``out`` from standing where a tensor like ``like`` is expected, or ``None``."""
+    if not isinstance(out, Tensor):
+        return _not_a_tensor(out, name, what)
+    # in order: each rule may rely on the ones before (no NaN check of a meta tensor)
+    rules: tuple[tuple[Callable[[], bool], str], ...] = (
+        (
+            lambda: out.layout != torch.strided,
+            f"your result is a {out.layout} tensor; return a dense one (.to_dense())",
+        ),
+        (
+            lambda: out.device != like.device,
+            f"your result is on {out.device}, the input is on {like.device}; return it on the "
+            f"input's device ({name}.to(x.device))",
+        ),
+        (
+            lambda: out.shape != like.shape,
+            f"your result has shape {tuple(out.shape)}, the input has {tuple(like.shape)}; "
+            "return one value per input value",
+        ),
+        (
+            lambda: not out.is_floating_point(),
+            f"your result has dtype {out.dtype}; keep the input's float dtype ({like.dtype})",
+        ),
+        (lambda: not bool(torch.isfinite(out.detach()).all()), "your result contains NaN or inf"),
+    )
+    return next((message for bad, message in rules if bad()), None)
+
+
+def _not_a_tensor(out: object, name: str, what: str) -> str:
+    """Say what the reader returned instead of a tensor."""
+    if out is None:
+        return f"your function returned None; end it with `return {name}`"
+    if isinstance(out, (tuple, list)):
+        return (
+            f"your function returned a {type(out).__name__} of {len(out)} items; return "
+            f"{what} alone, as one tensor"
+        )
+    return f"your function returned {type(out).__name__}; return {what} as a torch tensor"
+
+
+def _shape_problem(out: object, x: Tensor) -> str | None:
+    err = _tensor_problem(out, x, "x_adv", "the adversarial images")
+    if err is None and isinstance(out, Tensor) and out.requires_grad:
+        return "your result still requires grad; return x_adv.detach()"
+    return err
+
+
+def _bounds_problem(
+    out: Tensor, p: _Problem, norm: str, *, projection: str, dtype: torch.dtype = torch.float32
+) -> str | None:
+    """Check [0, 1] and the ε-ball, with the rounding slack of the dtype the reader returned."""
+    slack = max(_atol(dtype), 1e-4)
     lo, hi = float(out.min()), float(out.max())
-    if lo < -ATOL or hi > 1 + ATOL:
+    if lo < -slack or hi > 1 + slack:
         return (
             f"your result leaves [0, 1] (values from {lo:.3f} to {hi:.3f}): clip the images with "
             ".clamp(0, 1) after each step"
@@ -117,7 +201,8 @@ def _bounds_problem(out: Tensor, p: _Problem, norm: str, *, projection: str) -> 
     delta = (out - p.x).flatten(1)
     size = delta.abs().amax(dim=1) if norm == "inf" else delta.norm(dim=1)
     worst = float(size.max())
-    if worst > p.eps + 1e-4:
+    ball = ball_tolerance(dtype, "inf" if norm == "inf" else 2, eps=p.eps, numel=p.x[0].numel())
+    if worst > p.eps + max(1e-4, ball):
         sym = "L∞" if norm == "inf" else "L2"
         return (
             f"your perturbation leaves the ε-ball: its {sym} size reaches {worst:.3f} for "
@@ -146,8 +231,8 @@ def _variant(
     return x_adv
 
 
-def _same(a: Tensor, b: Tensor) -> bool:
-    return bool(torch.allclose(a, b, atol=ATOL, rtol=0))
+def _same(a: Tensor, b: Tensor, atol: float = ATOL) -> bool:
+    return bool(torch.allclose(a, b, atol=atol, rtol=0))
 
 
 def _summary(name: str, ref_name: str, failures: list[str], n: int) -> CheckReport:
@@ -163,5 +248,7 @@ def _summary(name: str, ref_name: str, failures: list[str], n: int) -> CheckRepo
 def _settings(trials: object, seed: object, verbose: object) -> tuple[int, int, bool]:
     n = check_count(trials, "trials", minimum=1)
     if n > 1000:
-        raise ValueError(f"trials must be at most 1000 (each is a small random problem), got {n}")
+        raise ArgumentError(
+            f"trials must be at most 1000 (each is a small random problem), got {n}"
+        )
     return n, check_seed(seed), check_flag(verbose, "verbose")

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import partial
 from typing import Literal
 
 from torch import Tensor
 
+from ..._validate import ArgumentError
 from ...attacks import fgsm, pgd
 from ._core import (
     ATOL,
     CheckReport,
+    _atol,
     _bounds_problem,
     _call,
+    _check_function,
     _gradient,
     _Problem,
     _problems,
@@ -53,8 +57,7 @@ def check_fgsm(
         ``passed`` and the feedback: "exact match", or the first mistake found,
         e.g. "you stepped against the gradient".
     """
-    if not callable(fn):
-        raise TypeError(f"check_fgsm takes your FGSM function, got {type(fn).__name__}")
+    _check_function(fn, "check_fgsm", "your FGSM function")
     trials, seed, verbose = _settings(trials, seed, verbose)
     problems = _problems(trials, seed)
     failures: list[str] = []
@@ -63,12 +66,16 @@ def check_fgsm(
         err = err or _shape_problem(out, p.x)
         if err is None:
             assert isinstance(out, Tensor)
-            out = out.detach().to(p.x.dtype)
+            dtype, out = out.dtype, out.detach().to(p.x.dtype)
             err = _bounds_problem(
-                out, p, "inf", projection="FGSM moves each pixel by exactly ±ε before clipping"
+                out,
+                p,
+                "inf",
+                projection="FGSM moves each pixel by exactly ±ε before clipping",
+                dtype=dtype,
             )
             if err is None:
-                err = _fgsm_mistake(out, p)
+                err = _fgsm_mistake(out, p, atol=_atol(dtype))
         if err is not None:
             failures.append(err)
     report = _summary("fgsm", "advlab.fgsm", failures, len(problems))
@@ -108,11 +115,10 @@ def check_pgd(
     CheckReport
         ``passed`` and the feedback (e.g. "projection missing").
     """
-    if not callable(fn):
-        raise TypeError(f"check_pgd takes your PGD function, got {type(fn).__name__}")
+    _check_function(fn, "check_pgd", "your PGD function")
     key = str(norm).lower().replace("l", "")
     if key not in ("inf", "2", "∞"):
-        raise ValueError(f"norm must be 'inf' or 2, got {norm!r}")
+        raise ArgumentError(f"norm must be 'inf' or 2, got {norm!r}")
     key = "2" if key == "2" else "inf"
     trials, seed, verbose = _settings(trials, seed, verbose)
     problems = _problems(trials, seed)
@@ -127,11 +133,12 @@ def check_pgd(
         err = err or _shape_problem(out, p.x)
         if err is None:
             assert isinstance(out, Tensor)
-            out = out.detach().to(p.x.dtype)
+            dtype, out = out.dtype, out.detach().to(p.x.dtype)
             err = _bounds_problem(
                 out,
                 p,
                 key,
+                dtype=dtype,
                 projection="the projection is missing: after each step, bring x_adv - x back "
                 + (
                     "into [-ε, ε] (clamp)"
@@ -140,7 +147,7 @@ def check_pgd(
                 ),
             )
             if err is None:
-                err = _pgd_mistake(out, p, key=key, alpha=alpha, steps=steps)
+                err = _pgd_mistake(out, p, key=key, alpha=alpha, steps=steps, atol=_atol(dtype))
         if err is not None:
             failures.append(err)
     report = _summary(
@@ -151,25 +158,26 @@ def check_pgd(
     return report
 
 
-def _fgsm_mistake(out: Tensor, p: _Problem) -> str | None:
+def _fgsm_mistake(out: Tensor, p: _Problem, *, atol: float = ATOL) -> str | None:
     """Name the mistake behind a reader's FGSM output, or return ``None`` if it is right."""
-    if _same(out, fgsm(p.model, p.x, p.y, eps=p.eps)):
+    same = partial(_same, atol=atol)
+    if same(out, fgsm(p.model, p.x, p.y, eps=p.eps)):
         return None
     g = _gradient(p.model, p.x, p.y)
     unit = g / g.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, 1, 1, 1)
-    if _same(out, (p.x - p.eps * g.sign()).clamp(0, 1)):
+    if same(out, (p.x - p.eps * g.sign()).clamp(0, 1)):
         return (
             "you stepped against the gradient: x - ε·sign(∇) lowers the loss; "
             "an untargeted attack adds ε·sign(∇)"
         )
-    if _same(out, (p.x + p.eps * g).clamp(0, 1)) or _same(out, (p.x + p.eps * unit).clamp(0, 1)):
+    if same(out, (p.x + p.eps * g).clamp(0, 1)) or same(out, (p.x + p.eps * unit).clamp(0, 1)):
         return (
             "you stepped along the gradient itself, not its sign: the L∞ step that "
             "maximises the linearised loss is ε·sign(∇) (the L2 step would be ε·∇/‖∇‖₂)"
         )
-    if _same(out, p.x + p.eps * g.sign()):
+    if same(out, p.x + p.eps * g.sign()):
         return "your result is right before clipping; clip it to [0, 1] with .clamp(0, 1)"
-    wrong = (out - fgsm(p.model, p.x, p.y, eps=p.eps)).abs() > ATOL
+    wrong = (out - fgsm(p.model, p.x, p.y, eps=p.eps)).abs() > atol
     return (
         f"your result differs from advlab.fgsm on {int(wrong.sum())} of "
         f"{wrong.numel()} pixels; check the loss (cross-entropy with the true "
@@ -177,31 +185,34 @@ def _fgsm_mistake(out: Tensor, p: _Problem) -> str | None:
     )
 
 
-def _pgd_mistake(out: Tensor, p: _Problem, *, key: str, alpha: float, steps: int) -> str | None:
+def _pgd_mistake(
+    out: Tensor, p: _Problem, *, key: str, alpha: float, steps: int, atol: float = ATOL
+) -> str | None:
     """Name the mistake behind a reader's PGD output, or return ``None`` if it is right."""
+    same = partial(_same, atol=atol)
     eps = p.eps
     norm: Literal["inf", 2] = "inf" if key == "inf" else 2
     ref = pgd(p.model, p.x, p.y, norm=norm, eps=eps, alpha=alpha, steps=steps, random_start=False)
-    if _same(out, ref):
+    if same(out, ref):
         return None
     flipped = _variant(p, eps, alpha, steps, step=key, ball=key, sign=-1.0)
     other_step = "2" if key == "inf" else "inf"
     other = _variant(p, eps, alpha, steps, step=other_step, ball=key, sign=1.0)
     one = pgd(p.model, p.x, p.y, norm=norm, eps=eps, alpha=alpha, steps=1, random_start=False)
-    if _same(out, flipped):
+    if same(out, flipped):
         return (
             "you stepped against the gradient: each step must increase the loss "
             "(x + α·sign(∇) for L∞)"
         )
-    if _same(out, other):
+    if same(out, other):
         return (
             f"you took {'L2' if key == 'inf' else 'L∞'} steps in an "
             f"{'L∞' if key == 'inf' else 'L2'} attack: use "
             + ("α·sign(∇)" if key == "inf" else "α·∇/‖∇‖₂ per image")
         )
-    if _same(out, one):
+    if same(out, one):
         return "your result equals one step: recompute the gradient at x_adv every step"
-    wrong = (out - ref).abs() > ATOL
+    wrong = (out - ref).abs() > atol
     return (
         f"your result differs from advlab.pgd on {int(wrong.sum())} of "
         f"{wrong.numel()} pixels; check that each step reads the gradient at the "

@@ -11,6 +11,7 @@ from torch import Tensor
 from ..._validate import check_flag
 from ._core import (
     CheckReport,
+    _check_function,
     _summary,
 )
 
@@ -38,8 +39,7 @@ def check_best_pair(
     verbose = check_flag(verbose, "verbose")
     from ...attacks.jsma import best_pairs
 
-    if not callable(best_pair):
-        raise TypeError(f"best_pair must be a function, got {type(best_pair).__name__}")
+    _check_function(best_pair, "check_best_pair", "your best_pair function")
     gen = torch.Generator().manual_seed(0)
     failures: list[str] = []
     for t in range(8):
@@ -79,15 +79,34 @@ def _pair_mistake(
                 f"but you returned {out!r}: return None"
             )
         return None
-    try:
-        p, q = (int(v) for v in cast("Iterable[Any]", out))
-    except Exception:
-        return f"return a pair (p, q) of indices, got {out!r}"
+    pair = _read_pair(out)
+    if isinstance(pair, str):
+        return pair
+    p, q = pair
     if p == q:
         return "p and q must be two different features"
     if {p, q} == expected:
         return None
     return _wrong_pair(p, q, alpha, beta)
+
+
+def _read_pair(out: object) -> tuple[int, int] | str:
+    """Return the reader's answer as two ints, or say why it is not a pair of indices."""
+    try:
+        values = list(cast("Iterable[Any]", out))
+        p, q = (int(v) for v in values)
+        whole = all(float(v) == int(v) for v in values)
+    except Exception:  # anything the reader returned: say what a pair is
+        return f"return a pair (p, q) of indices, got {_shown(out)}"
+    if not whole:
+        return f"the indices must be whole numbers, got {_shown(out)}"
+    return p, q
+
+
+def _shown(out: object) -> str:
+    """Return the reader's value, as short as a feedback line needs."""
+    text = repr(out)
+    return text if len(text) <= 80 else f"{text[:77]}..."
 
 
 def _wrong_pair(p: int, q: int, alpha: Tensor, beta: Tensor) -> str:

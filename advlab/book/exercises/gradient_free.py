@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import torch
 from torch import Tensor
 
 from ._core import (
     CheckReport,
+    _atol,
+    _check_function,
     _same,
     _settings,
     _summary,
+    _tensor_problem,
 )
 
 __all__ = ["check_de_generation", "check_set_pixels"]
@@ -69,8 +73,7 @@ def check_de_generation(
         difference reversed, the selection inverted or missing, the input
         modified in place, a wrong shape.
     """
-    if not callable(fn):
-        raise TypeError(f"check_de_generation takes your function, got {type(fn).__name__}")
+    _check_function(fn, "check_de_generation", "your DE generation function")
     n_trials, seed, verbose = _settings(trials, seed, verbose)
     gen = torch.Generator().manual_seed(seed)
     failures: list[str] = []
@@ -101,7 +104,10 @@ def check_de_generation(
         if isinstance(result, str):
             failures.append(result)
             continue
-        err = _de_mistake(*result, pop, fit, f, donors=donors, F=F, lower=lower, upper=upper)
+        new_pop, new_fit, atol = result
+        err = _de_mistake(
+            new_pop, new_fit, pop, fit, f, atol=atol, donors=donors, F=F, lower=lower, upper=upper
+        )
         if err is not None:
             failures.append(err)
     report = _summary("de_generation", "advlab.de", failures, n_trials)
@@ -140,17 +146,23 @@ _DE_MISTAKES: tuple[tuple[bool, bool, str, str], ...] = (
 )
 
 
-def _de_output(out: object, pop: Tensor, fit: Tensor) -> tuple[Tensor, Tensor] | str:
-    """Return the reader's ``(new_pop, new_fit)`` as float64 tensors, or what is wrong with it."""
-    if not (isinstance(out, tuple) and len(out) == 2):
-        return "return a pair (new_pop, new_fit)"
-    new_pop, new_fit = (torch.as_tensor(t, dtype=torch.float64) for t in out)
-    if new_pop.shape != pop.shape or new_fit.shape != fit.shape:
-        return (
-            f"new_pop must be {tuple(pop.shape)} and new_fit {tuple(fit.shape)}, got "
-            f"{tuple(new_pop.shape)} and {tuple(new_fit.shape)}"
+def _de_output(out: object, pop: Tensor, fit: Tensor) -> tuple[Tensor, Tensor, float] | str:
+    """Return the reader's ``(new_pop, new_fit)`` in float64 and the tolerance, or what is wrong."""
+    if not (isinstance(out, (tuple, list)) and len(out) == 2):
+        got = (
+            f"a {type(out).__name__} of {len(out)} items"
+            if isinstance(out, (tuple, list))
+            else (type(out).__name__)
         )
-    return new_pop, new_fit
+        return f"return a pair (new_pop, new_fit), got {got}"
+    new_pop, new_fit = out
+    for value, like, name in ((new_pop, pop, "new_pop"), (new_fit, fit, "new_fit")):
+        err = _tensor_problem(value, like, name, f"{name} as a tensor")
+        if err is not None:
+            return f"{name}: {err}"
+    assert isinstance(new_pop, Tensor) and isinstance(new_fit, Tensor)
+    atol = max(_atol(new_pop.dtype), _atol(new_fit.dtype))
+    return new_pop.detach().to(torch.float64), new_fit.detach().to(torch.float64), atol
 
 
 def _de_mistake(
@@ -160,20 +172,33 @@ def _de_mistake(
     fit: Tensor,
     f: Callable[[Tensor], Tensor],
     *,
+    atol: float,
     donors: Tensor,
     F: float,
     lower: Tensor,
     upper: Tensor,
 ) -> str | None:
     """Name the mistake behind a reader's DE generation, or return ``None`` if it is right."""
+    same = partial(_same, atol=atol)
     ref = _de_reference(pop, fit, f, donors, F, lower=lower, upper=upper)
-    if _same(new_pop, ref[0]) and _same(new_fit, ref[1]):
-        return None
+    if same(new_pop, ref[0]):
+        # the population is right: only the fitness can be wrong
+        if same(new_fit, ref[1]):
+            return None
+        if same(new_fit, fit):
+            return (
+                "your new_pop is right but new_fit is the parents' old fitness: where a trial "
+                "replaced its parent, its fitness f(trial) replaces the parent's"
+            )
+        return (
+            "your new_pop is right but new_fit does not match it: new_fit[i] must be the "
+            "fitness of new_pop[i] (f(trial) where the trial was kept, fit[i] where not)"
+        )
     for clip, flip, keep, msg in _DE_MISTAKES:
         wrong = _de_reference(
             pop, fit, f, donors, F, lower=lower, upper=upper, clip=clip, flip=flip, keep=keep
         )
-        if _same(new_pop, wrong[0]):
+        if same(new_pop, wrong[0]):
             return msg
     return (
         "your new population differs from advlab.de's steps (mutate, clip_to_bounds, "
@@ -204,8 +229,7 @@ def check_set_pixels(
     """
     from ...attacks.one_pixel import apply_pixels
 
-    if not callable(fn):
-        raise TypeError(f"check_set_pixels takes your function, got {type(fn).__name__}")
+    _check_function(fn, "check_set_pixels", "your pixel-writing function")
     n_trials, seed, verbose = _settings(trials, seed, verbose)
     gen = torch.Generator().manual_seed(seed)
     failures: list[str] = []
@@ -236,22 +260,26 @@ def check_set_pixels(
         if not torch.equal(x, x_before):
             failures.append("your function changed x in place; write into a copy (x.clone())")
             continue
-        if not isinstance(out, Tensor) or out.shape != x.shape:
-            got = tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__
-            failures.append(f"return images of x's shape {tuple(x.shape)}, got {got}")
+        problem = _tensor_problem(out, x, "x_new", "the new images")
+        if problem is not None:
+            failures.append(problem)
             continue
+        assert isinstance(out, Tensor)
+        atol = _atol(out.dtype)
+        same = partial(_same, atol=atol)
+        out = out.detach().to(x.dtype)
         ref = apply_pixels(x, pos, val)
-        if torch.equal(out, ref):
+        if same(out, ref):
             continue
         swapped = pos.flip(-1)
-        if bool((swapped[..., 0] < h).all() and (swapped[..., 1] < w).all()) and torch.equal(
+        if bool((swapped[..., 0] < h).all() and (swapped[..., 1] < w).all()) and same(
             out, apply_pixels(x, swapped, val)
         ):
             failures.append("you swapped rows and columns: positions[..., 0] is the row (y)")
-        elif c > 1 and torch.equal(out[:, 0], ref[:, 0]) and torch.equal(out[:, 1:], x[:, 1:]):
+        elif c > 1 and same(out[:, 0], ref[:, 0]) and same(out[:, 1:], x[:, 1:]):
             failures.append("you wrote only the first channel: set all C channels of the pixel")
         else:
-            wrong = int((out != ref).any(1).sum())
+            wrong = int(((out - ref).abs() > atol).any(1).sum())
             failures.append(
                 f"your images differ from advlab's at {wrong} pixel positions; "
                 "check the indexing x[b, :, row, col] = values[b, j]"

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
-import torch
 from torch import Tensor
 
 from ._core import (
     ATOL,
     CheckReport,
+    _atol,
     _bounds_problem,
+    _call,
+    _check_function,
     _gradient,
     _Problem,
     _problems,
@@ -46,10 +49,7 @@ def check_jacobian_augmentation(
     CheckReport
         ``passed`` and the feedback (e.g. "you followed the loss, not the label's logit").
     """
-    if not callable(fn):
-        raise TypeError(
-            f"check_jacobian_augmentation takes your augmentation function, got {type(fn).__name__}"
-        )
+    _check_function(fn, "check_jacobian_augmentation", "your augmentation function")
     trials, seed, verbose = _settings(trials, seed, verbose)
     problems = _problems(trials, seed)
     failures: list[str] = []
@@ -59,24 +59,20 @@ def check_jacobian_augmentation(
         labels[::2] = (labels[::2] + 1) % int(p.model(p.x[:1]).shape[1])
         lam = p.eps * (1 if t % 2 == 0 else -1)
         q = _Problem(p.model, p.x, labels, abs(lam))
-        x_before = p.x.clone()
-        try:
-            out = fn(p.model, p.x, labels, lam)
-        except Exception as exc:  # the reader's code: report any failure as feedback
-            failures.append(f"your function raised {type(exc).__name__}: {exc}")
-            continue
-        if not torch.equal(p.x, x_before):
-            failures.append("your function modified x in place; work on a copy (x = x.clone())")
-            continue
-        err = _shape_problem(out, p.x)
+        out, err = _call(fn, q, lam)
+        err = err or _shape_problem(out, p.x)
         if err is None:
             assert isinstance(out, Tensor)
-            out = out.detach().to(p.x.dtype)
+            dtype, out = out.dtype, out.detach().to(p.x.dtype)
             err = _bounds_problem(
-                out, q, "inf", projection="each pixel moves by exactly ±λ before clipping"
+                out,
+                q,
+                "inf",
+                projection="each pixel moves by exactly ±λ before clipping",
+                dtype=dtype,
             )
             if err is None:
-                err = _jacobian_mistake(out, p, labels=labels, lam=lam)
+                err = _jacobian_mistake(out, p, labels=labels, lam=lam, atol=_atol(dtype))
         if err is not None:
             failures.append(err)
     report = _summary(
@@ -87,30 +83,33 @@ def check_jacobian_augmentation(
     return report
 
 
-def _jacobian_mistake(out: Tensor, p: _Problem, *, labels: Tensor, lam: float) -> str | None:
+def _jacobian_mistake(
+    out: Tensor, p: _Problem, *, labels: Tensor, lam: float, atol: float = ATOL
+) -> str | None:
     """Name the mistake behind a reader's augmentation step, or return ``None`` if it is right."""
+    same = partial(_same, atol=atol)
     from ...attacks.substitute import jacobian_augment
 
     ref = jacobian_augment(p.model, p.x, labels, lam)
-    if _same(out, ref):
+    if same(out, ref):
         return None
     own = jacobian_augment(p.model, p.x, p.model(p.x).argmax(1), lam)
     loss_step = (p.x + lam * _gradient(p.model, p.x, labels).sign()).clamp(0, 1)
-    if _same(out, own):
+    if same(out, own):
         return (
             "you differentiated the logit of the substitute's own prediction; use "
             "the label the target gave (labels), the only thing the attacker knows"
         )
-    if _same(out, loss_step) or _same(
+    if same(out, loss_step) or _same(
         out, (p.x - lam * _gradient(p.model, p.x, labels).sign()).clamp(0, 1)
     ):
         return (
             "you followed the gradient of the cross-entropy loss; Papernot et al. "
             "follow the gradient of the label's logit F_label(x)"
         )
-    if _same(out, jacobian_augment(p.model, p.x, labels, abs(lam))):
+    if same(out, jacobian_augment(p.model, p.x, labels, abs(lam))):
         return "you dropped the sign of λ: a negative λ steps the other way"
-    wrong = (out - ref).abs() > ATOL
+    wrong = (out - ref).abs() > atol
     return (
         f"your result differs from advlab's on {int(wrong.sum())} of "
         f"{wrong.numel()} pixels; the step is x + λ·sign(∂F_label(x)/∂x)"
