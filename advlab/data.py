@@ -29,12 +29,14 @@ cache folder, never beside the originals.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import gzip
 import hashlib
 import os
 import pickle
 import shutil
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -287,8 +289,51 @@ def _load(
     if key.startswith("digits-color"):
         return _load_digits_color(key, split)
     if key in ("mnist", "fashion-mnist"):
-        return _load_mnist_like(key, split, folder, download)
-    return _load_cifar10(split, folder, download)
+        written = [folder / ("MNIST" if key == "mnist" else "FashionMNIST") / "raw"]
+        with _nothing_left_on_failure(*written, cache_dir() / "data" / "unpacked"):
+            return _load_mnist_like(key, split, folder, download)
+    written = [folder / "cifar-10-batches-py", folder / "cifar-10-python.tar.gz"]
+    with _nothing_left_on_failure(*written):
+        return _load_cifar10(split, folder, download)
+
+
+@contextlib.contextmanager
+def _nothing_left_on_failure(*paths: Path) -> Iterator[None]:
+    """On a failed load, remove each of ``paths`` (and the folders above it) that it created.
+
+    torchvision makes ``<root>/MNIST/raw`` before it looks for the files, and a
+    download makes its folder before it fails offline; a load that raises
+    leaves the disk as it found it. Only paths that did not exist before are
+    removed, so nothing a user put there is touched.
+    """
+    created: list[Path] = []
+    for path in paths:
+        top = _highest_missing(path)
+        if top is not None and top not in created:
+            created.append(top)
+    try:
+        yield
+    except BaseException:
+        for top in created:
+            if top.is_dir() and not top.is_symlink():
+                shutil.rmtree(top, ignore_errors=True)
+            else:
+                top.unlink(missing_ok=True)
+        raise
+
+
+def _highest_missing(path: Path) -> Path | None:
+    """Return the highest folder on the way to ``path`` that does not exist (``None``: it exists)."""
+    top = None
+    try:
+        while not path.exists():
+            top = path
+            if path.parent == path:
+                break
+            path = path.parent
+    except OSError:  # a folder that cannot be read: the loader reports it; touch nothing there
+        return None
+    return top
 
 
 # --- embedded digits ----------------------------------------------------------------------------

@@ -122,6 +122,34 @@ def test_data_root_comes_from_advlab_data(
         load_split("fashion-mnist", "test")
 
 
+@pytest.mark.parametrize("download", [False, True])
+@pytest.mark.parametrize("name", ["mnist", "fashion-mnist", "cifar10"])
+def test_a_failed_load_from_a_missing_advlab_data_creates_nothing(
+    name: str, download: bool, tmp_path: Path, offline: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 18 item 12: torchvision made ``$ADVLAB_DATA/MNIST/raw`` before failing."""
+    monkeypatch.setattr(advlab.data, "DEBIAN_FASHION_MNIST", tmp_path / "no-debian-package")
+    monkeypatch.setenv("ADVLAB_DATA", str(tmp_path / "data" / "missing"))
+    with pytest.raises(DataUnavailableError):
+        load_dataset(name, download=download)
+    assert not (tmp_path / "data").exists()
+    assert not (tmp_path / "cache").exists()
+
+
+@pytest.mark.parametrize("name", ["mnist", "cifar10"])
+def test_a_failed_load_leaves_an_existing_folder_as_it_was(
+    name: str, tmp_path: Path, offline: None
+) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("mine")
+    (folder / "MNIST").mkdir()  # a user's own, empty: not the loader's to remove
+    before = sorted(p.relative_to(folder) for p in folder.rglob("*"))
+    with pytest.raises(DataUnavailableError):
+        load_dataset(name, root=folder)
+    assert sorted(p.relative_to(folder) for p in folder.rglob("*")) == before
+
+
 def _write_tiny_cifar10(root: Path, rng: np.random.Generator) -> dict[str, dict]:
     """A CIFAR-10 folder in the real pickle format: 5 train batches of 2 images, a test batch of 3."""
     folder = root / "cifar-10-batches-py"
