@@ -230,7 +230,7 @@ def check_norm(norm: object) -> Norm:
 
 def check_loss(loss: object) -> None:
     """Check that ``loss`` names one of the attacks' objectives (:data:`LOSSES`)."""
-    if loss not in LOSSES:
+    if not isinstance(loss, str) or loss not in LOSSES:
         raise ArgumentError(f"unknown loss {loss!r}; choose one of {', '.join(map(repr, LOSSES))}")
 
 

@@ -45,7 +45,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ._validate import ArgumentTypeError, check_count, check_pixel_values, check_seed
+from ._validate import ArgumentError, ArgumentTypeError, check_count, check_pixel_values, check_seed
 from .models import MAX_SIDE
 
 __all__ = [
@@ -167,7 +167,7 @@ def canonical_name(name: object) -> str:
     key = _ALIASES.get(key, key)
     if key not in DATASETS:
         known = ", ".join(repr(k) for k in DATASETS)
-        raise ValueError(f"unknown dataset {name!r}; known datasets are {known}")
+        raise ArgumentError(f"unknown dataset {name!r}; known datasets are {known}")
     return key
 
 
@@ -216,7 +216,7 @@ def load_split(
     """
     key = canonical_name(name)
     if split not in ("train", "test"):
-        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+        raise ArgumentError(f"split must be 'train' or 'test', got {split!r}")
     x, y, classes, _ = _load(key, split, root, download)
     return x, y, classes
 
@@ -255,7 +255,7 @@ def dataset_available(name: str, *, root: str | os.PathLike[str] | None = None) 
     """
     key = canonical_name(name)
     if root is not None and not isinstance(root, (str, os.PathLike)):
-        raise ValueError(f"root must be a folder path or None, got {type(root).__name__}")
+        raise ArgumentError(f"root must be a folder path or None, got {type(root).__name__}")
     if key == "digits" or key.startswith("digits-color"):
         return True
     folder = data_root(root)
@@ -675,11 +675,13 @@ def color_digits(
     """
     size = check_count(size, "size", minimum=8)
     if size > MAX_SIDE:
-        raise ValueError(f"size must be at most {MAX_SIDE} pixels a side, got {size}")
+        raise ArgumentError(f"size must be at most {MAX_SIDE} pixels a side, got {size}")
     seed = check_seed(seed)
     if not isinstance(x, Tensor) or not x.is_floating_point() or x.ndim != 4 or x.shape[1] != 1:
         got = f"{x.dtype} {tuple(x.shape)}" if isinstance(x, Tensor) else type(x).__name__
-        raise ValueError(f"x must be floating-point (N, 1, H, W) grey images in [0, 1], got {got}")
+        raise ArgumentError(
+            f"x must be floating-point (N, 1, H, W) grey images in [0, 1], got {got}"
+        )
     check_pixel_values(x)
     if (
         not isinstance(index, Tensor)
@@ -689,11 +691,11 @@ def color_digits(
         or index.shape != (x.shape[0],)
     ):
         got = f"{index.dtype} {tuple(index.shape)}" if isinstance(index, Tensor) else type(index)
-        raise ValueError(
+        raise ArgumentError(
             f"index must be an integer tensor of shape ({x.shape[0]},), one per image, got {got}"
         )
     if len(index) and int(index.min()) < 0:
-        raise ValueError(f"index must hold non-negative integers, got {int(index.min())}")
+        raise ArgumentError(f"index must hold non-negative integers, got {int(index.min())}")
     a = x.detach().float().cpu()
     if a.shape[-1] != size:
         a = torch.nn.functional.interpolate(

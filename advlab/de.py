@@ -46,14 +46,16 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from ._validate import as_real as _as_real
 from ._validate import (
+    ArgumentError,
+    ArgumentTypeError,
     check_count,
     check_flag,
     check_float_tensors,
     check_mutation_factor,
     check_seed,
 )
+from ._validate import as_real as _as_real
 from .device import check_device
 
 __all__ = [
@@ -92,7 +94,7 @@ def mutate(a: Tensor, b: Tensor, c: Tensor, F: float) -> Tensor:
     check_float_tensors(a=a, b=b, c=c)
     F = check_mutation_factor(F)
     if not a.shape == b.shape == c.shape:
-        raise ValueError(
+        raise ArgumentError(
             f"a, b and c must have the same shape, got {tuple(a.shape)}, {tuple(b.shape)} "
             f"and {tuple(c.shape)}"
         )
@@ -110,12 +112,12 @@ def clip_to_bounds(v: Tensor, lower: Tensor, upper: Tensor) -> Tensor:
     """
     check_float_tensors(v=v, lower=lower, upper=upper)
     if v.ndim == 0 or lower.shape != (v.shape[-1],) or upper.shape != (v.shape[-1],):
-        raise ValueError(
+        raise ArgumentError(
             f"lower and upper must be 1-D with one bound per coordinate ({v.shape[-1] if v.ndim else '?'}"
             f" for v of shape {tuple(v.shape)}), got {tuple(lower.shape)} and {tuple(upper.shape)}"
         )
     if bool((lower > upper).any()):
-        raise ValueError("every lower bound must be <= its upper bound")
+        raise ArgumentError("every lower bound must be <= its upper bound")
     return _clip(v, lower, upper)
 
 
@@ -130,9 +132,9 @@ def binomial_crossover(parent: Tensor, mutant: Tensor, mask: Tensor) -> Tensor:
     """
     check_float_tensors(parent=parent, mutant=mutant)
     if not isinstance(mask, Tensor) or mask.dtype != torch.bool:
-        raise ValueError("mask must be a boolean tensor (True: take the mutant's coordinate)")
+        raise ArgumentError("mask must be a boolean tensor (True: take the mutant's coordinate)")
     if parent.shape != mutant.shape or mask.shape != parent.shape:
-        raise ValueError(
+        raise ArgumentError(
             "parent, mutant and mask must have the same shape, got "
             f"{tuple(parent.shape)}, {tuple(mutant.shape)} and {tuple(mask.shape)}"
         )
@@ -154,12 +156,12 @@ def select(
     """
     check_float_tensors(parent=parent, f_parent=f_parent, trial=trial, f_trial=f_trial)
     if parent.ndim == 0 or trial.shape != parent.shape:
-        raise ValueError(
+        raise ArgumentError(
             "parent and trial must be vectors of the same shape (..., dims), got "
             f"{tuple(parent.shape)} and {tuple(trial.shape)}"
         )
     if f_parent.shape != parent.shape[:-1] or f_trial.shape != trial.shape[:-1]:
-        raise ValueError(
+        raise ArgumentError(
             "fitness must have the vectors' shape without the last axis: got "
             f"{tuple(f_parent.shape)} for {tuple(parent.shape)} and "
             f"{tuple(f_trial.shape)} for {tuple(trial.shape)}"
@@ -238,11 +240,11 @@ def counter_uniform(seeds: Tensor, generation: int, stream: int, shape: tuple[in
         or seeds.is_complex()
         or seeds.dtype == torch.bool
     ):
-        raise ValueError("seeds must be a 1-D integer tensor, one seed per problem")
+        raise ArgumentError("seeds must be a 1-D integer tensor, one seed per problem")
     generation = check_count(generation, "generation", minimum=0)
     stream = check_count(stream, "stream", minimum=0)
     if isinstance(shape, (str, bytes)) or not isinstance(shape, (tuple, list, torch.Size)):
-        raise ValueError(f"shape must be a tuple of sizes, got {type(shape).__name__}")
+        raise ArgumentError(f"shape must be a tuple of sizes, got {type(shape).__name__}")
     shape = tuple(check_count(s, "each size in shape", minimum=0) for s in shape)
     return _uniform(seeds, generation, stream, shape)
 
@@ -282,9 +284,9 @@ def problem_seeds(
     n = check_count(n, "n (the number of problems)", minimum=0)
     device = check_device(device)
     if seed is not None and generator is not None:
-        raise ValueError("pass either seed= or generator=, not both")
+        raise ArgumentError("pass either seed= or generator=, not both")
     if generator is not None and not isinstance(generator, torch.Generator):
-        raise ValueError(f"generator must be a torch.Generator, got {type(generator).__name__}")
+        raise ArgumentError(f"generator must be a torch.Generator, got {type(generator).__name__}")
     if seed is not None:
         seed = _i64(check_seed(seed))
         base = torch.tensor(seed, dtype=torch.long, device=device)
@@ -360,20 +362,22 @@ def _as_bounds(
     try:
         t = torch.as_tensor(bound, dtype=dtype, device=device)
     except (TypeError, ValueError, RuntimeError) as err:
-        raise ValueError(
+        raise ArgumentError(
             f"{name} must be a 1-D sequence of numbers, one bound per dimension ({err})"
         ) from None
     if t.ndim != 1 or (dims is not None and t.shape[0] != dims):
-        raise ValueError(f"{name} must be a 1-D sequence of one bound per dimension")
+        raise ArgumentError(f"{name} must be a 1-D sequence of one bound per dimension")
     if not bool(torch.isfinite(t).all()):
-        raise ValueError(f"{name} must be finite")
+        raise ArgumentError(f"{name} must be finite")
     return t
 
 
 def _check_fitness(f: Tensor, shape: tuple[int, int]) -> Tensor:
     if not isinstance(f, Tensor) or tuple(f.shape) != shape or f.is_complex():
         got = tuple(f.shape) if isinstance(f, Tensor) else type(f).__name__
-        raise ValueError(f"the fitness function must return a tensor of shape {shape}, got {got}")
+        raise ArgumentError(
+            f"the fitness function must return a tensor of shape {shape}, got {got}"
+        )
     f = f.double()
     # a NaN fitness must never win a comparison: treat it as +inf
     return torch.nan_to_num(f, nan=math.inf)
@@ -469,14 +473,14 @@ def _evaluate(setup: _Setup, cands: Tensor, idx: Tensor) -> tuple[Tensor, Tensor
     aux = None
     if isinstance(out, tuple):
         if len(out) != 2:
-            raise ValueError(
+            raise ArgumentError(
                 "the fitness function must return fitness or a pair (fitness, aux), "
                 f"got a tuple of {len(out)}"
             )
         out, aux = out
         if not isinstance(aux, Tensor) or aux.shape[:2] != (len(idx), setup.popsize):
             got = tuple(aux.shape) if isinstance(aux, Tensor) else type(aux).__name__
-            raise ValueError(
+            raise ArgumentError(
                 f"the fitness function's aux must be a tensor of shape "
                 f"({len(idx)}, {setup.popsize}, ...), got {got}"
             )
@@ -584,13 +588,15 @@ def _check_settings(
     if CR is not None:
         CR = _as_real(CR, "CR (the crossover rate)", "a number in [0, 1] or None")
         if not 0.0 <= CR <= 1.0:
-            raise ValueError(f"CR (the crossover rate) must be in [0, 1] or None, got {CR!r}")
+            raise ArgumentError(f"CR (the crossover rate) must be in [0, 1] or None, got {CR!r}")
     if not isinstance(strategy, str) or strategy not in STRATEGIES:
-        raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
+        raise ArgumentError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
     if not callable(fn):
-        raise TypeError(f"fn must be callable, got {type(fn).__name__}")
+        raise ArgumentTypeError(f"fn must be callable, got {type(fn).__name__}")
     if stop_when is not None and not callable(stop_when):
-        raise TypeError(f"stop_when must be callable or None, got {type(stop_when).__name__}")
+        raise ArgumentTypeError(
+            f"stop_when must be callable or None, got {type(stop_when).__name__}"
+        )
     return popsize, generations, F, CR, check_flag(record, "record")
 
 
@@ -598,7 +604,7 @@ def _check_box(lower: object, upper: object, device: torch.device) -> tuple[Tens
     lo = _as_bounds(lower, "lower", None, torch.float64, device)
     hi = _as_bounds(upper, "upper", lo.shape[0], torch.float64, device)
     if bool((lo > hi).any()):
-        raise ValueError("every lower bound must be <= its upper bound")
+        raise ArgumentError("every lower bound must be <= its upper bound")
     return lo, hi
 
 
@@ -612,13 +618,13 @@ def _resolve_seeds(
     """One seed per problem, from a seed tensor, an int seed or the generator."""
     if isinstance(seed, Tensor):
         if seed.ndim != 1 or seed.is_floating_point():
-            raise ValueError("a seed tensor must be a 1-D integer tensor, one seed per problem")
+            raise ArgumentError("a seed tensor must be a 1-D integer tensor, one seed per problem")
         return seed.to(device=device, dtype=torch.long)
     if init is not None:
         problems = init.shape[0]
     problems = check_count(problems, "problems", minimum=1)
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-        raise ValueError(f"seed must be an int or a tensor of ints, got {type(seed).__name__}")
+        raise ArgumentError(f"seed must be an int or a tensor of ints, got {type(seed).__name__}")
     return problem_seeds(problems, seed=seed, generator=generator, device=device)
 
 
@@ -630,7 +636,7 @@ def _initial_population(
     if init is None:
         return lo + (hi - lo) * _uniform(seeds, 0, 0, (popsize, dims))
     if tuple(init.shape) != (problems, popsize, dims):
-        raise ValueError(
+        raise ArgumentError(
             f"init must have shape (problems, popsize, dims) = {(problems, popsize, dims)}, "
             f"got {tuple(init.shape)}"
         )
@@ -649,7 +655,7 @@ def _check_threshold(stop_below: object, problems: int, device: torch.device) ->
     except (TypeError, ValueError, RuntimeError):
         bad = True
     if bad or bool(threshold.isnan().any()):
-        raise ValueError(
+        raise ArgumentError(
             f"stop_below must be None, a number or one number per problem ({problems}), "
             f"got {stop_below!r}"
         )
@@ -749,11 +755,11 @@ def differential_evolution(
         record=record,
     )
     if seed is not None and generator is not None:
-        raise ValueError("pass either seed= or generator=, not both")
+        raise ArgumentError("pass either seed= or generator=, not both")
     if init is not None:
         check_float_tensors(init=init)
         if init.ndim != 3:
-            raise ValueError(
+            raise ArgumentError(
                 f"init must have shape (problems, popsize, dims), got {tuple(init.shape)}"
             )
     if device is None:

@@ -14,6 +14,8 @@ import os
 
 import torch
 
+from ._validate import ArgumentError
+
 __all__ = ["check_device", "default_device"]
 
 
@@ -55,19 +57,19 @@ def check_device(device: object, what: str = "device") -> torch.device:
         try:
             parsed = torch.device(device.strip())
         except RuntimeError as err:
-            raise ValueError(
+            raise ArgumentError(
                 f"{what}={device!r} is not a device PyTorch understands; "
                 "use 'cpu', 'cuda' or 'cuda:N'"
             ) from err
     elif isinstance(device, torch.device):
         parsed = device
     else:
-        raise ValueError(
+        raise ArgumentError(
             f"{what} must be a torch.device or a string such as 'cpu' or 'cuda', "
             f"got {type(device).__name__}"
         )
     if not _available(parsed):
-        raise ValueError(
+        raise ArgumentError(
             f"{what}={str(parsed)!r} names a device this machine does not have "
             f"(CUDA available: {torch.cuda.is_available()}); use 'cpu', or leave it unset"
         )

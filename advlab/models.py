@@ -16,6 +16,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from ._validate import ArgumentError
+
 __all__ = ["MODELS", "Normalize", "SmallCNN", "build_model", "check_architecture"]
 
 
@@ -34,12 +36,12 @@ class Normalize(nn.Module):
         mean_t = _per_channel(mean, "mean")
         std_t = _per_channel(std, "std")
         if mean_t.shape != std_t.shape:
-            raise ValueError(
+            raise ArgumentError(
                 f"mean and std must have one value per channel each, got {len(mean_t)} means "
                 f"and {len(std_t)} stds"
             )
         if not torch.all(std_t > 0):
-            raise ValueError(f"std must be positive per channel, got {std_t.tolist()}")
+            raise ArgumentError(f"std must be positive per channel, got {std_t.tolist()}")
         self.register_buffer("mean", mean_t.view(1, -1, 1, 1))
         self.register_buffer("std", std_t.view(1, -1, 1, 1))
 
@@ -55,23 +57,23 @@ class Normalize(nn.Module):
 def _per_channel(values: object, name: str) -> Tensor:
     """Return a 1-D float32 tensor of finite numbers from a sequence, NumPy array or 1-D tensor."""
     if isinstance(values, (str, bytes)) or not hasattr(values, "__len__"):
-        raise ValueError(
+        raise ArgumentError(
             f"{name} must be a sequence of one number per channel, got {type(values).__name__}"
         )
     if isinstance(values, (Tensor, np.ndarray)):
         if values.ndim != 1:
-            raise ValueError(f"{name} must be one-dimensional: one number per channel")
+            raise ArgumentError(f"{name} must be one-dimensional: one number per channel")
         items = values.tolist()
     else:
         items = list(values)  # type: ignore[call-overload]  # a sized iterable; list() says if not
     if not items:
-        raise ValueError(f"{name} must have one number per channel, got an empty sequence")
+        raise ArgumentError(f"{name} must have one number per channel, got an empty sequence")
     out = []
     for v in items:
         if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
-            raise ValueError(f"{name} must hold numbers, got {type(v).__name__}")
+            raise ArgumentError(f"{name} must hold numbers, got {type(v).__name__}")
         if not math.isfinite(float(v)):
-            raise ValueError(f"{name} must hold finite numbers, got {float(v)}")
+            raise ArgumentError(f"{name} must hold finite numbers, got {float(v)}")
         out.append(float(v))
     return torch.tensor(out, dtype=torch.float32)
 
@@ -100,7 +102,7 @@ def check_architecture(
         or len(image_shape) != 3
         or not all(is_int(s) and int(s) >= 1 for s in image_shape)
     ):
-        raise ValueError(
+        raise ArgumentError(
             f"image_shape must be (channels, height, width) of positive integers, "
             f"got {image_shape!r}"
         )
@@ -109,15 +111,15 @@ def check_architecture(
         or isinstance(num_classes, (bool, np.bool_))
         or int(num_classes) < 2
     ):
-        raise ValueError(f"num_classes must be an integer >= 2, got {num_classes!r}")
+        raise ArgumentError(f"num_classes must be an integer >= 2, got {num_classes!r}")
     c, h, w = (int(s) for s in image_shape)
     if c > MAX_CHANNELS or max(h, w) > MAX_SIDE:
-        raise ValueError(
+        raise ArgumentError(
             f"image_shape {(c, h, w)} is too large (at most {MAX_CHANNELS} channels and "
             f"{MAX_SIDE} pixels a side)"
         )
     if int(num_classes) > MAX_CLASSES:
-        raise ValueError(f"num_classes must be at most {MAX_CLASSES:,}, got {num_classes}")
+        raise ArgumentError(f"num_classes must be at most {MAX_CLASSES:,}, got {num_classes}")
     return (c, h, w), int(num_classes)
 
 
@@ -135,10 +137,10 @@ def _common_setup(
         or not isinstance(width, numbers.Integral)
         or not 1 <= int(width) <= MAX_WIDTH
     ):
-        raise ValueError(f"width must be an integer in 1 ... {MAX_WIDTH}, got {width!r}")
+        raise ArgumentError(f"width must be an integer in 1 ... {MAX_WIDTH}, got {width!r}")
     normalize = Normalize([0.5] * c if mean is None else mean, [0.5] * c if std is None else std)
     if normalize.mean.shape[1] != c:
-        raise ValueError(
+        raise ArgumentError(
             f"mean and std must have one value per channel: the images have {c} channel(s), "
             f"got {normalize.mean.shape[1]}"
         )
@@ -240,11 +242,11 @@ def build_model(
     """
     if not isinstance(name, str) or name not in MODELS:
         known = ", ".join(repr(k) for k in MODELS)
-        raise ValueError(f"unknown model {name!r}; known models are {known}")
+        raise ArgumentError(f"unknown model {name!r}; known models are {known}")
     shape, classes = check_architecture(image_shape, num_classes)
     for stats, what in ((mean, "mean"), (std, "std")):
         if stats is not None and len(_per_channel(stats, what)) != shape[0]:
-            raise ValueError(
+            raise ArgumentError(
                 f"{what} must have one value per channel: the images have {shape[0]} "
                 f"channel(s), got {len(_per_channel(stats, what))}"
             )

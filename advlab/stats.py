@@ -24,7 +24,7 @@ import numpy as np
 import scipy.stats
 import torch
 
-from ._validate import check_seed
+from ._validate import ArgumentError, ArgumentTypeError, check_seed
 
 __all__ = [
     "Comparison",
@@ -49,14 +49,16 @@ _RNG_ARG = "rng" if "rng" in inspect.signature(scipy.stats.bootstrap).parameters
 
 def _real(value: object, name: str) -> float:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+        raise ArgumentTypeError(f"{name} must be a real number, got {type(value).__name__}")
     return float(value)
 
 
 def _confidence(value: object, name: str = "confidence") -> float:
     value = _real(value, name)
     if not 0.0 < value < 1.0:
-        raise ValueError(f"{name} must lie strictly between 0 and 1 (0.95 for 95 %), got {value}")
+        raise ArgumentError(
+            f"{name} must lie strictly between 0 and 1 (0.95 for 95 %), got {value}"
+        )
     return value
 
 
@@ -65,15 +67,15 @@ def _count(value: object, name: str) -> int:
         if value.dtype != torch.bool and not (value.is_floating_point() or value.is_complex()):
             value = value.item()  # e.g. mask.sum()
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer count, got {type(value).__name__}")
+        raise ArgumentTypeError(f"{name} must be an integer count, got {type(value).__name__}")
     if not 0 <= int(value) <= 2**53:
-        raise ValueError(f"{name} must be a count in 0 ... 2**53, got {int(value)}")
+        raise ArgumentError(f"{name} must be a count in 0 ... 2**53, got {int(value)}")
     return int(value)
 
 
 def _choice(value: object, name: str, choices: tuple[str, ...]) -> str:
     if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
+        raise ArgumentError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
     return value
 
 
@@ -84,11 +86,13 @@ def _mask(x: object, name: str) -> np.ndarray:
     hint = "pass one True/False per image, e.g. (model(x_adv).argmax(1) != y)"
     x = _mask_array(x, name, hint)
     if x.dtype.kind not in "biu":
-        raise TypeError(f"{name} must be a boolean (or 0/1 integer) array, got {x.dtype}; {hint}")
+        raise ArgumentTypeError(
+            f"{name} must be a boolean (or 0/1 integer) array, got {x.dtype}; {hint}"
+        )
     if x.ndim != 1 or x.size == 0:
-        raise ValueError(f"{name} must be 1-D and non-empty (one flag per image), got {x.shape}")
+        raise ArgumentError(f"{name} must be 1-D and non-empty (one flag per image), got {x.shape}")
     if x.dtype.kind != "b" and not np.isin(x, (0, 1)).all():
-        raise ValueError(f"{name} holds integers other than 0 and 1; {hint}")
+        raise ArgumentError(f"{name} holds integers other than 0 and 1; {hint}")
     return x.astype(bool)
 
 
@@ -96,18 +100,20 @@ def _mask_array(x: object, name: str, hint: str) -> np.ndarray:
     """Return a mask given as a tensor, list or tuple as a NumPy array (an array as it is)."""
     if isinstance(x, torch.Tensor):
         if x.device.type == "meta" or x.is_floating_point() or x.is_complex():
-            raise TypeError(
+            raise ArgumentTypeError(
                 f"{name} must be a boolean (or 0/1 integer) tensor, got {x.dtype}; {hint}"
             )
         x = x.detach().cpu().numpy()
     elif isinstance(x, (list, tuple)):
         if not all(isinstance(v, numbers.Integral) for v in x):
-            raise TypeError(f"{name} must hold only True/False (or 0/1); {hint}")
+            raise ArgumentTypeError(f"{name} must hold only True/False (or 0/1); {hint}")
         if not all(v in (0, 1) for v in x):
-            raise ValueError(f"{name} holds integers other than 0 and 1; {hint}")
+            raise ArgumentError(f"{name} holds integers other than 0 and 1; {hint}")
         x = np.array([bool(v) for v in x], dtype=bool)
     elif not isinstance(x, np.ndarray):
-        raise TypeError(f"{name} must be a boolean tensor, array or list, got {type(x).__name__}")
+        raise ArgumentTypeError(
+            f"{name} must be a boolean tensor, array or list, got {type(x).__name__}"
+        )
     return x
 
 
@@ -115,24 +121,28 @@ def _values(x: object, name: str) -> np.ndarray:
     """Return a 1-D float64 array of at least two finite numbers, or raise a clear error."""
     if isinstance(x, torch.Tensor):
         if x.device.type == "meta" or x.dtype == torch.bool or x.is_complex():
-            raise TypeError(f"{name} must be a real-valued tensor, got {x.dtype}")
+            raise ArgumentTypeError(f"{name} must be a real-valued tensor, got {x.dtype}")
         x = x.detach().cpu().double().numpy()
     elif isinstance(x, (list, tuple, np.ndarray)):
         try:
             x = np.asarray(x)
         except (ValueError, TypeError):
-            raise TypeError(f"{name} must be a flat sequence of numbers") from None
+            raise ArgumentTypeError(f"{name} must be a flat sequence of numbers") from None
     else:
-        raise TypeError(
+        raise ArgumentTypeError(
             f"{name} must be a tensor, array or list of numbers, not {type(x).__name__}"
         )
     if x.dtype.kind not in "iuf":
-        raise TypeError(f"{name} must hold real numbers (not bool or text), got dtype {x.dtype}")
+        raise ArgumentTypeError(
+            f"{name} must hold real numbers (not bool or text), got dtype {x.dtype}"
+        )
     if x.ndim != 1 or x.size < 2:
-        raise ValueError(f"{name} must be 1-D with at least 2 values, got shape {x.shape}")
+        raise ArgumentError(f"{name} must be 1-D with at least 2 values, got shape {x.shape}")
     x = x.astype(np.float64)
     if not np.isfinite(x).all():
-        raise ValueError(f"{name} contains NaN or infinite values; drop them before bootstrapping")
+        raise ArgumentError(
+            f"{name} contains NaN or infinite values; drop them before bootstrapping"
+        )
     return x
 
 
@@ -184,9 +194,9 @@ def rate(successes: int, n: int, confidence: float = 0.95) -> Rate:
     """
     k, n, confidence = _count(successes, "successes"), _count(n, "n"), _confidence(confidence)
     if n == 0:
-        raise ValueError("n = 0: a rate over no images has no value; evaluate at least one")
+        raise ArgumentError("n = 0: a rate over no images has no value; evaluate at least one")
     if k > n:
-        raise ValueError(f"successes ({k}) cannot exceed n ({n})")
+        raise ArgumentError(f"successes ({k}) cannot exceed n ({n})")
     ci = scipy.stats.binomtest(k, n).proportion_ci(confidence_level=confidence, method="wilson")
     value = k / n  # the clamps only absorb rounding: Wilson's interval always holds k / n
     return Rate(
@@ -238,7 +248,7 @@ def paired_test(
     confidence = _confidence(confidence)
     a, b = _mask(a, "a"), _mask(b, "b")
     if a.size != b.size:
-        raise ValueError(f"a and b must cover the same images, got {a.size} and {b.size} flags")
+        raise ArgumentError(f"a and b must cover the same images, got {a.size} and {b.size} flags")
     a_only, b_only = int((a & ~b).sum()), int((~a & b).sum())
     both, n = int((a & b).sum()), a.size
     p = 1.0
@@ -255,7 +265,7 @@ def format_p(p: float, alpha: float | None = None) -> str:
     """
     p = _real(p, "p")
     if not 0.0 <= p <= 1.0:
-        raise ValueError(f"p must be a probability in [0, 1], got {p}")
+        raise ArgumentError(f"p must be a probability in [0, 1], got {p}")
     alpha = None if alpha is None else _confidence(alpha, "alpha")
     if p < 0.001 and (alpha is None or alpha > 0.001):
         return "p < 0.001"
@@ -305,7 +315,7 @@ def compare(
     """
     for value, name in ((name_a, "name_a"), (name_b, "name_b"), (verb, "verb")):
         if not isinstance(value, str) or not value.strip():
-            raise TypeError(f"{name} must be a non-empty string, got {value!r}")
+            raise ArgumentTypeError(f"{name} must be a non-empty string, got {value!r}")
     alpha = _confidence(alpha, "alpha")
     t = paired_test(a, b)
     ra, rb = _fmt(t.rate_a.value, ".1%"), _fmt(t.rate_b.value, ".1%")
@@ -356,9 +366,11 @@ def _boot_args(
     confidence = _confidence(confidence)
     method = _choice(method, "method", ("BCa", "percentile", "basic"))
     if isinstance(n_resamples, (bool, np.bool_)) or not isinstance(n_resamples, numbers.Integral):
-        raise TypeError(f"n_resamples must be an int, got {type(n_resamples).__name__}")
+        raise ArgumentTypeError(f"n_resamples must be an int, got {type(n_resamples).__name__}")
     if not 100 <= int(n_resamples) <= 1_000_000:
-        raise ValueError(f"n_resamples must be in 100 ... 10**6 (9999 is usual), got {n_resamples}")
+        raise ArgumentError(
+            f"n_resamples must be in 100 ... 10**6 (9999 is usual), got {n_resamples}"
+        )
     return confidence, int(n_resamples), check_seed(seed), method
 
 
@@ -371,7 +383,7 @@ def _bootstrap(
     """Bootstrap ``statistic`` on ``data``; ``settings`` as :func:`_boot_args` returns them."""
     confidence, n_resamples, seed, method = settings
     if not math.isfinite(estimate):
-        raise ValueError(f"the statistic is not finite on the data ({estimate}); rescale it")
+        raise ArgumentError(f"the statistic is not finite on the data ({estimate}); rescale it")
     if all(np.ptp(d) == 0 for d in data):  # every resample gives the estimate
         return Interval(estimate, estimate, estimate, confidence)
     batch = max(1, 2**22 // max(len(d) for d in data))  # bounded memory
@@ -384,7 +396,7 @@ def _bootstrap(
             ).confidence_interval  # fmt: skip
         if math.isfinite(ci.low) and math.isfinite(ci.high):
             return Interval(estimate, float(ci.low), float(ci.high), confidence)
-    raise ValueError("the statistic is not finite on some resamples; rescale the values")
+    raise ArgumentError("the statistic is not finite on some resamples; rescale the values")
 
 
 def bootstrap_ci(
@@ -418,11 +430,13 @@ def bootstrap_ci(
     args = _boot_args(confidence, n_resamples, seed, method)
     x = _values(values, "values")
     if not callable(statistic):
-        raise TypeError(f"statistic must be a function of a sample, got {type(statistic).__name__}")
+        raise ArgumentTypeError(
+            f"statistic must be a function of a sample, got {type(statistic).__name__}"
+        )
     try:
         estimate = float(statistic(x))
     except (TypeError, ValueError) as err:
-        raise TypeError(f"statistic must map a sample to one number ({err})") from None
+        raise ArgumentTypeError(f"statistic must map a sample to one number ({err})") from None
     return _bootstrap((x,), statistic, estimate, args)
 
 
@@ -458,7 +472,9 @@ def bootstrap_indices(
     Interval
     """
     if not callable(stat):
-        raise TypeError(f"stat must be a function of image indices, got {type(stat).__name__}")
+        raise ArgumentTypeError(
+            f"stat must be a function of image indices, got {type(stat).__name__}"
+        )
     n = _count(n, "n")
     return bootstrap_ci(
         np.arange(n),
@@ -497,16 +513,18 @@ def bootstrap_median_diff(
     Interval
     """
     if not isinstance(paired, (bool, np.bool_)):
-        raise TypeError(f"paired must be True or False, got {paired!r}")
+        raise ArgumentTypeError(f"paired must be True or False, got {paired!r}")
     args = _boot_args(confidence, n_resamples, seed, method)
     a, b = _values(a, "a"), _values(b, "b")
     if paired:
         if a.size != b.size:
-            raise ValueError(f"paired samples must have equal lengths, got {a.size} and {b.size}")
+            raise ArgumentError(
+                f"paired samples must have equal lengths, got {a.size} and {b.size}"
+            )
         with np.errstate(over="ignore"):
             d = a - b
         if not np.isfinite(d).all():
-            raise ValueError("a - b overflows to infinity; rescale the values")
+            raise ArgumentError("a - b overflows to infinity; rescale the values")
         return _bootstrap((d,), np.median, float(np.median(d)), args)
 
     def diff(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:

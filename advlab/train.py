@@ -242,7 +242,7 @@ def _perturbed(perturb: Perturb, model: nn.Module, xb: Tensor, yb: Tensor) -> tu
     out = perturb(model, xb, yb)
     xb, yb = out if isinstance(out, tuple) else (out, yb)
     if len(xb) != len(yb):
-        raise ValueError(
+        raise ArgumentError(
             f"perturb returned {len(xb)} images for {len(yb)} labels; return "
             "(images, labels) when the batch changes size"
         )
@@ -255,7 +255,7 @@ def _check_first_output(logits: Tensor, y: Tensor, n: int) -> int:
     classes = check_logits(logits, n).shape[1]
     check_classes(y, classes)
     if not logits.requires_grad:
-        raise ValueError(
+        raise ArgumentError(
             "the model's output does not depend on any trainable parameter, so there "
             "is nothing to train; check that its parameters have requires_grad=True"
         )
@@ -268,7 +268,7 @@ def _stop_requested(answer: object, epoch: int) -> bool:
         return False
     if isinstance(answer, (bool, np.bool_)):
         return bool(answer)
-    raise ValueError(
+    raise ArgumentError(
         f"on_epoch_end returned {answer!r} ({type(answer).__name__}) after epoch {epoch}; "
         "return True to stop training, False or None to go on"
     )
@@ -328,14 +328,14 @@ def accuracy(logits_or_pred: Tensor, y: Tensor) -> float:
         (N,), or there are no rows (the accuracy of nothing is undefined).
     """
     if not isinstance(logits_or_pred, Tensor):
-        raise ValueError(
+        raise ArgumentError(
             f"logits_or_pred must be a tensor of logits (N, K) or predictions (N,), "
             f"got {type(logits_or_pred).__name__}"
         )
     if logits_or_pred.ndim == 2 and logits_or_pred.is_floating_point():
         pred = logits_or_pred.argmax(dim=1) if logits_or_pred.shape[1] else None
         if pred is None:
-            raise ValueError("logits must have at least one column")
+            raise ArgumentError("logits must have at least one column")
     elif logits_or_pred.ndim == 1 and not (
         logits_or_pred.is_floating_point()
         or logits_or_pred.is_complex()
@@ -343,15 +343,15 @@ def accuracy(logits_or_pred: Tensor, y: Tensor) -> float:
     ):
         pred = logits_or_pred
     else:
-        raise ValueError(
+        raise ArgumentError(
             f"logits_or_pred must be float logits of shape (N, K) or integer predictions of "
             f"shape (N,), got dtype {logits_or_pred.dtype} and shape {tuple(logits_or_pred.shape)}"
         )
     if not isinstance(y, Tensor):
-        raise ValueError(f"y must be a torch.Tensor of class indices, got {type(y).__name__}")
+        raise ArgumentError(f"y must be a torch.Tensor of class indices, got {type(y).__name__}")
     y = check_labels(y.to(pred.device), pred)
     if len(y) == 0:
-        raise ValueError("accuracy of 0 images is undefined; pass at least one image")
+        raise ArgumentError("accuracy of 0 images is undefined; pass at least one image")
     return float((pred == y).float().mean())
 
 
@@ -378,7 +378,7 @@ def evaluate(model: nn.Module, x: Tensor, y: Tensor, *, batch_size: int = 1024) 
     """
     x = check_image_batch(x, allow_empty=False)
     if not isinstance(y, Tensor):
-        raise ValueError(f"y must be a torch.Tensor of class indices, got {type(y).__name__}")
+        raise ArgumentError(f"y must be a torch.Tensor of class indices, got {type(y).__name__}")
     y = check_labels(y, x) if y.device == x.device else check_labels(y.to(x.device), x)
     logits = predict(model, x, batch_size=batch_size)
     check_label_range(y, logits.shape[1])

@@ -37,7 +37,14 @@ import torch
 from torch import nn
 
 from ._utils import atomic_write
-from ._validate import check_count, check_flag, check_real, check_seed
+from ._validate import (
+    ArgumentError,
+    ArgumentTypeError,
+    check_count,
+    check_flag,
+    check_real,
+    check_seed,
+)
 from .data import Dataset, canonical_name, load_dataset
 from .data import cache_dir as _cache_root
 from .device import resolve_device
@@ -95,20 +102,22 @@ class TrainConfig:
         put(self, "dataset", canonical_name(self.dataset))
         if not isinstance(self.model, str) or self.model not in MODELS:
             known = ", ".join(repr(k) for k in MODELS)
-            raise ValueError(f"unknown model {self.model!r}; known models are {known}")
+            raise ArgumentError(f"unknown model {self.model!r}; known models are {known}")
         put(self, "epochs", check_count(self.epochs, "epochs"))
         put(self, "batch_size", check_count(self.batch_size, "batch_size"))
         put(self, "lr", check_real(self.lr, "lr", positive=True))
         put(self, "weight_decay", check_real(self.weight_decay, "weight_decay"))
         put(self, "seed", check_seed(self.seed))
         if not isinstance(self.recipe, str) or not self.recipe:
-            raise ValueError(f"recipe must be a non-empty string, got {self.recipe!r}")
+            raise ArgumentError(f"recipe must be a non-empty string, got {self.recipe!r}")
         if not isinstance(self.extra, dict) or not all(isinstance(k, str) for k in self.extra):
-            raise ValueError(f"extra must be a dict with string keys, got {self.extra!r}")
+            raise ArgumentError(f"extra must be a dict with string keys, got {self.extra!r}")
         try:
             text = json.dumps(self.extra, sort_keys=True, allow_nan=False)
         except (TypeError, ValueError) as err:
-            raise ValueError(f"extra must be JSON-serialisable (finite numbers): {err}") from None
+            raise ArgumentError(
+                f"extra must be JSON-serialisable (finite numbers): {err}"
+            ) from None
         put(self, "extra", json.loads(text))  # a private copy: later edits to the caller's dict
         # cannot change this config's key
 
@@ -166,9 +175,9 @@ def register_recipe(name: str, recipe: Recipe) -> Recipe:
     from ``config.extra``.
     """
     if not isinstance(name, str) or not name:
-        raise ValueError(f"a recipe name must be a non-empty string, got {name!r}")
+        raise ArgumentError(f"a recipe name must be a non-empty string, got {name!r}")
     if not callable(recipe):
-        raise TypeError(f"recipe must be callable, got {type(recipe).__name__}")
+        raise ArgumentTypeError(f"recipe must be callable, got {type(recipe).__name__}")
     _RECIPES[name] = recipe
     return recipe
 
@@ -186,9 +195,9 @@ register_recipe("standard", _standard)
 def checkpoint_path(config: TrainConfig, folder: str | os.PathLike[str] | None = None) -> Path:
     """Where the checkpoint for ``config`` lives (in ``folder``, default the models cache)."""
     if not isinstance(config, TrainConfig):
-        raise ValueError(f"config must be a TrainConfig, got {type(config).__name__}")
+        raise ArgumentError(f"config must be a TrainConfig, got {type(config).__name__}")
     if folder is not None and not isinstance(folder, (str, os.PathLike)):
-        raise ValueError(f"the cache folder must be a path, got {type(folder).__name__}")
+        raise ArgumentError(f"the cache folder must be a path, got {type(folder).__name__}")
     base = Path(folder).expanduser() if folder is not None else _cache_root() / "models"
     return base / f"{config.dataset}-{config.model}-{config.recipe}-{config.key()}.pt"
 
@@ -214,7 +223,7 @@ def _try_load(path: Path, config: TrainConfig, model: nn.Module) -> dict[str, An
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
         if not isinstance(blob, dict) or blob.get("config") != config.to_json():
-            raise ValueError("it was written for a different training config")
+            raise ArgumentError("it was written for a different training config")
         for name in ("test_accuracy", "train_seconds"):
             value = blob.get(name)
             if (
@@ -222,16 +231,16 @@ def _try_load(path: Path, config: TrainConfig, model: nn.Module) -> dict[str, An
                 or not isinstance(value, (int, float))
                 or not math.isfinite(value)
             ):
-                raise ValueError(f"its field {name!r} is missing or not a finite number")
+                raise ArgumentError(f"its field {name!r} is missing or not a finite number")
         notes = blob.get("notes", {})
         if not isinstance(notes, dict) or not all(isinstance(k, str) for k in notes):
-            raise ValueError("its field 'notes' is not a dict with string keys")
+            raise ArgumentError("its field 'notes' is not a dict with string keys")
         state = blob.get("state_dict")
         if not isinstance(state, dict) or set(state) != set(fresh):
-            raise ValueError("its state_dict does not hold this model's tensors")
+            raise ArgumentError("its state_dict does not hold this model's tensors")
         for name, tensor in state.items():
             if not isinstance(tensor, torch.Tensor) or tensor.shape != fresh[name].shape:
-                raise ValueError(f"its tensor {name!r} does not fit the model")
+                raise ArgumentError(f"its tensor {name!r} does not fit the model")
         model.load_state_dict(state)
         return blob
     except Exception as err:  # corrupt, truncated, foreign or mismatched: retrain instead
@@ -250,13 +259,13 @@ def _check_writable(path: Path) -> None:
     for parent in (folder, *folder.parents):
         if parent.exists():
             if not parent.is_dir():
-                raise ValueError(
+                raise ArgumentError(
                     f"cannot cache models in {folder}: {parent} is a file, not a folder; "
                     "pass another cache_dir= or set ADVLAB_CACHE"
                 )
             break
     if path.is_dir():
-        raise ValueError(
+        raise ArgumentError(
             f"cannot write the checkpoint {path}: a folder of that name is in the way; remove it"
         )
     try:
@@ -265,7 +274,7 @@ def _check_writable(path: Path) -> None:
         os.close(fd)
         os.unlink(probe)
     except OSError as err:
-        raise ValueError(
+        raise ArgumentError(
             f"cannot cache models in {folder} ({type(err).__name__}: {err.strerror or err}); "
             "pass a writable cache_dir= or set ADVLAB_CACHE to a writable folder"
         ) from err
@@ -320,13 +329,13 @@ def pretrained(
     if isinstance(config, str):
         config = TrainConfig(dataset=config)
     elif config is not None and not isinstance(config, TrainConfig):
-        raise ValueError(
+        raise ArgumentError(
             f"config must be a TrainConfig or a dataset name, got {type(config).__name__}"
         )
     known = {f.name for f in fields(TrainConfig)}
     unknown = sorted(set(overrides) - known)
     if unknown:
-        raise ValueError(
+        raise ArgumentError(
             f"unknown TrainConfig field(s) {', '.join(map(repr, unknown))}; "
             f"the fields are {', '.join(sorted(known))}"
         )
@@ -334,9 +343,9 @@ def pretrained(
     retrain = check_flag(retrain, "retrain")
     progress = check_flag(progress, "progress")
     if data is not None and not isinstance(data, Dataset):
-        raise ValueError(f"data must be an advlab Dataset or None, got {type(data).__name__}")
+        raise ArgumentError(f"data must be an advlab Dataset or None, got {type(data).__name__}")
     if cfg.recipe not in _RECIPES:
-        raise ValueError(
+        raise ArgumentError(
             f"unknown training recipe {cfg.recipe!r}; registered recipes: {', '.join(_RECIPES)}"
         )
     dev = resolve_device(device)
@@ -346,7 +355,7 @@ def pretrained(
     if data is None:
         data = load_dataset(cfg.dataset)
     elif data.name != cfg.dataset:
-        raise ValueError(f"data is {data.name!r} but the config asks for {cfg.dataset!r}")
+        raise ArgumentError(f"data is {data.name!r} but the config asks for {cfg.dataset!r}")
     model = _build(cfg, data)
     blob = None if retrain else _try_load(path, cfg, model)
     if blob is not None:
@@ -383,14 +392,14 @@ def _checked_notes(notes: object, recipe: str) -> dict[str, Any]:
     if notes is None:
         return {}
     if not isinstance(notes, dict) or not all(isinstance(k, str) for k in notes):
-        raise TypeError(
+        raise ArgumentTypeError(
             f"recipe {recipe!r} returned {type(notes).__name__}; a recipe returns None or a "
             "dict of notes with string keys"
         )
     try:
         return json.loads(json.dumps(notes, allow_nan=False))
     except (TypeError, ValueError) as err:
-        raise TypeError(
+        raise ArgumentTypeError(
             f"recipe {recipe!r} returned notes that are not JSON-serialisable (finite numbers, "
             f"strings, lists, dicts): {err}"
         ) from None

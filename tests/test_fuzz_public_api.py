@@ -4,8 +4,12 @@ ONE table, :data:`CASES`, maps each public callable of advlab (everything in
 the ``__all__`` of ``advlab`` and of its public submodules) to a strategy of
 its arguments and a check of its result. Arbitrary types, shapes, dtypes and
 extreme values are thrown at it; the only outcomes accepted are the
-documented result (checked) or a ``ValueError`` / ``TypeError`` /
-``DataUnavailableError`` raised by advlab itself.
+documented result (checked) or an error advlab raises on purpose: its
+:class:`~advlab.ArgumentError` (a ``ValueError``; :class:`~advlab.ArgumentTypeError`
+is also a ``TypeError``) or :class:`~advlab.DataUnavailableError`. A plain
+``TypeError`` or ``ValueError`` does not count: it is what Python raises for a
+misspelt keyword, or what a library deep below raises for an argument advlab
+should have checked.
 
     *** When you add a public function or class, add it to CASES. ***
     ``test_every_public_callable_is_in_the_table`` fails until you do.
@@ -46,7 +50,7 @@ from advlab._utils import frozen_eval
 from advlab.attacks._common import ball_tolerance
 from advlab.data import DataUnavailableError
 
-ACCEPTED = (ValueError, TypeError, DataUnavailableError)
+ACCEPTED = (advlab.ArgumentError, DataUnavailableError)
 
 # --- building blocks ------------------------------------------------------------------------
 
@@ -296,12 +300,63 @@ def _tiny_dataset() -> advlab.Dataset:
 TINY = _tiny_dataset()
 
 
-def _kwargs_of(**strategies: st.SearchStrategy[Any]):
-    """Keyword arguments, each present or not, each drawn from its strategy."""
+class Required:
+    """A keyword argument that every generated call passes: the callable has no default for it."""
+
+    def __init__(self, strategy: st.SearchStrategy[Any]) -> None:
+        self.strategy = strategy
+
+
+def _draw_kwargs(draw: st.DrawFn, strategies: dict[str, Any]) -> dict[str, Any]:
+    """Draw each keyword argument: a :class:`Required` one always, the others present or not."""
+    out = {}
+    for k, v in strategies.items():
+        if isinstance(v, Required):
+            out[k] = draw(v.strategy)
+        elif draw(st.booleans()):
+            out[k] = draw(v)
+    return out
+
+
+def _signature_args(fn: Callable[..., Any], junk: st.SearchStrategy[Any] | None = None):
+    """Junk for every parameter of ``fn``'s signature: the required ones always, the rest maybe.
+
+    For records and figures, whose only contract is "accept or refuse clearly":
+    the call always binds, so a refusal must come from advlab, never from Python.
+    """
+    junk = JUNK if junk is None else junk
+    try:
+        signature = inspect.signature(fn)
+    except ValueError:  # a built-in's __init__ (an exception type): any positional arguments
+        return _positional(junk)
+    params = [
+        p for p in signature.parameters.values() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
 
     @st.composite
     def draw_args(draw: st.DrawFn) -> tuple[tuple, dict]:
-        return (), {k: draw(v) for k, v in strategies.items() if draw(st.booleans())}
+        args: list[Any] = []
+        kwargs: dict[str, Any] = {}
+        for p in params:
+            required = p.default is p.empty
+            if p.kind == p.KEYWORD_ONLY:
+                if required or draw(st.booleans()):
+                    kwargs[p.name] = draw(junk)
+            elif required:
+                args.append(draw(junk))
+            elif len(args) == params.index(p) and draw(st.booleans()):
+                args.append(draw(junk))
+        return tuple(args), kwargs
+
+    return draw_args
+
+
+def _kwargs_of(**strategies: st.SearchStrategy[Any]):
+    """Keyword arguments, each present or not (always, if :class:`Required`), each drawn from its strategy."""
+
+    @st.composite
+    def draw_args(draw: st.DrawFn) -> tuple[tuple, dict]:
+        return (), _draw_kwargs(draw, strategies)
 
     return draw_args
 
@@ -316,7 +371,7 @@ def _positional(
 
     @st.composite
     def draw_args(draw: st.DrawFn) -> tuple[tuple, dict]:
-        kwargs = {k: draw(v) for k, v in kw.items() if draw(st.booleans())}
+        kwargs = _draw_kwargs(draw, kw)
         return tuple(draw(s) for s in strategies), {**(fixed or {}), **kwargs}
 
     return draw_args
@@ -386,7 +441,9 @@ CASES: dict[Callable[..., Any], Case] = {
         lambda r, a, k: isinstance(r, advlab.attacks.AttackInfo),
     ),
     advlab.attacks.register: Case(_positional(JUNK), budget=10),  # junk only: never registers
-    advlab.attacks.AttackResult: Case(_positional(*[JUNK] * 4), budget=3),  # a plain record
+    advlab.attacks.AttackResult: Case(
+        _signature_args(advlab.attacks.AttackResult), budget=3
+    ),  # a plain record
     advlab.attacks.adversarial_images: Case(
         _positional(st.one_of(tensors(valid=True), JUNK), maybe(tensors(valid=True))),
         lambda r, a, k: isinstance(r, Tensor),
@@ -501,7 +558,7 @@ CASES: dict[Callable[..., Any], Case] = {
         lambda r, a, k: hash(r) is not None and len(r.key()) == 16,
         budget=40,
     ),
-    advlab.Trained: Case(_positional(*[JUNK] * 6), budget=3),  # a plain record
+    advlab.Trained: Case(_signature_args(advlab.Trained), budget=3),  # a plain record
     advlab.zoo.checkpoint_path: Case(
         _positional(maybe(st.builds(advlab.TrainConfig)), maybe(st.just("/tmp/x"))), check_path
     ),
@@ -528,7 +585,9 @@ CASES: dict[Callable[..., Any], Case] = {
     advlab.book.settings.settings: Case(
         _kwargs_of(), lambda r, a, k: isinstance(r, advlab.book.settings.BookSettings), budget=2
     ),
-    advlab.book.settings.BookSettings: Case(_positional(JUNK, JUNK, JUNK), budget=3),  # a record
+    advlab.book.settings.BookSettings: Case(
+        _signature_args(advlab.book.settings.BookSettings), budget=3
+    ),  # a record
     advlab.book.settings.greyscale_settings: Case(
         _positional(
             maybe(
@@ -583,7 +642,7 @@ def check_report(result: Any, args: tuple, kwargs: dict) -> None:
 for _checker in (advlab.book.exercises.check_fgsm, advlab.book.exercises.check_pgd):
     CASES[_checker] = Case(
         _kwargs_of(
-            fn=_reader_functions(),
+            fn=Required(_reader_functions()),
             trials=maybe(st.integers(1, 2)),
             seed=maybe(st.integers(0, 2**64 - 1)),
             verbose=st.just(False),
@@ -591,7 +650,9 @@ for _checker in (advlab.book.exercises.check_fgsm, advlab.book.exercises.check_p
         check_report,
         budget=10,
     )
-CASES[advlab.book.exercises.CheckReport] = Case(_positional(JUNK, JUNK), budget=3)  # a plain record
+CASES[advlab.book.exercises.CheckReport] = Case(
+    _signature_args(advlab.book.exercises.CheckReport), budget=3
+)  # a plain record
 # Part III (part3 branch): masking defenses, BPDA, transfer, substitute, SPSA, checks, table.
 import advlab.attacks.bpda  # noqa: E402
 import advlab.attacks.spsa  # noqa: E402
@@ -663,8 +724,8 @@ CASES.update(
         _A.LabelOracle: Case(
             _positional(MODEL_OR_JUNK, batch_size=maybe(st.integers(1, 4))), budget=10
         ),
-        _A.SubstituteResult: Case(_positional(*[JUNK] * 4), budget=3),  # a plain record
-        _A.TransferResult: Case(_positional(*[JUNK] * 5), budget=3),  # a plain record
+        _A.SubstituteResult: Case(_signature_args(_A.SubstituteResult), budget=3),  # a plain record
+        _A.TransferResult: Case(_signature_args(_A.TransferResult), budget=3),  # a plain record
         _A.jacobian_augment: Case(
             lambda: _model_and_data(True)().map(lambda c: ((*c[0], 0.1), c[1])),
             lambda r, a, k: (
@@ -703,7 +764,9 @@ CASES.update(
         _D.threshold: Case(_positional(tensors(valid=True), maybe(FLOATS)), check_image_map),
         _D.quantized: Case(_positional(MODEL_OR_JUNK, maybe(st.integers(-1, 10))), check_wrapped),
         _D.thresholded: Case(_positional(MODEL_OR_JUNK, maybe(FLOATS)), check_wrapped),
-        advlab.book.catalog.DefenseSpec: Case(_positional(*[JUNK] * 3), budget=3),  # a plain record
+        advlab.book.catalog.DefenseSpec: Case(
+            _signature_args(advlab.book.catalog.DefenseSpec), budget=3
+        ),  # a plain record
         advlab.book.catalog.register_defense: Case(
             _positional(JUNK), budget=10
         ),  # junk only: never registers
@@ -718,7 +781,7 @@ CASES.update(
         advlab.book.catalog.build_defenses: Case(
             _positional(
                 st.one_of(st.just(TINY), JUNK),
-                epochs=SMALL_COUNT,
+                epochs=Required(SMALL_COUNT),
                 names=maybe(st.sampled_from([["none", "label_only"], ["quantized"], ["nope"]])),
                 device=st.just("cpu"),
             ),
@@ -727,8 +790,8 @@ CASES.update(
             ),
             budget=6,
         ),
-        _M.MaskingCheck: Case(_positional(*[JUNK] * 3), budget=3),  # a plain record
-        _M.MaskingReport: Case(_positional(*[JUNK] * 5), budget=3),  # a plain record
+        _M.MaskingCheck: Case(_signature_args(_M.MaskingCheck), budget=3),  # a plain record
+        _M.MaskingReport: Case(_signature_args(_M.MaskingReport), budget=3),  # a plain record
         _M.masking_report: Case(
             lambda: _model_and_data(True)().map(
                 lambda c: (
@@ -739,7 +802,7 @@ CASES.update(
             lambda r, a, k: isinstance(r, _M.MaskingReport) and len(r.checks) == 5,
             budget=20,
         ),
-        _M.AttackTable: Case(_positional(*[JUNK] * 8), budget=3),  # a plain record
+        _M.AttackTable: Case(_signature_args(_M.AttackTable), budget=3),  # a plain record
         _M.attack_table: Case(
             lambda: _model_and_data(True)().map(
                 lambda c: (
@@ -1152,7 +1215,7 @@ def check_best_pair_report(result: Any, args: tuple, kwargs: dict) -> None:
 CASES.update(
     {
         _J.jsma: Case(_jsma_args, check_jsma, budget=60),
-        _J.JSMAResult: Case(_positional(*[JUNK] * 8), budget=3),  # a plain record
+        _J.JSMAResult: Case(_signature_args(_J.JSMAResult), budget=3),  # a plain record
         _J.best_pairs: Case(_pair_maps(), check_pairs, budget=60),
         _J.saliency_map: Case(
             lambda: _half_valid(True, jacobian=maybe(st.sampled_from(["probs", "logits"])))(),
@@ -1165,9 +1228,13 @@ CASES.update(
             budget=20,
         ),
         _ADV.AdversarialTraining: Case(_kwargs_of(**ADV_TRAINING_KW), check_training, budget=60),
-        _ADV.AdversarialHistory: Case(_positional(*[JUNK] * 4), budget=3),  # a plain record
-        _ADV.GuardRecord: Case(_positional(*[JUNK] * 5), budget=3),  # a plain record
-        _ADV.CatastrophicOverfittingWarning: Case(_positional(JUNK), budget=3),
+        _ADV.AdversarialHistory: Case(
+            _signature_args(_ADV.AdversarialHistory), budget=3
+        ),  # a plain record
+        _ADV.GuardRecord: Case(_signature_args(_ADV.GuardRecord), budget=3),  # a plain record
+        _ADV.CatastrophicOverfittingWarning: Case(
+            _signature_args(_ADV.CatastrophicOverfittingWarning), budget=3
+        ),
         _ADV.OverfitGuard: Case(
             _positional(
                 maybe(st.sampled_from([0.0, 0.1, 1.0])),
@@ -1229,7 +1296,7 @@ CASES.update(
         _DIS.distillation_config: Case(
             _positional(
                 maybe(st.sampled_from([None, advlab.TrainConfig(epochs=1)])),
-                temperature=maybe(st.sampled_from([1.0, 20.0, 0.5, 1e300])),
+                temperature=Required(maybe(st.sampled_from([1.0, 20.0, 0.5, 1e300]))),
             ),
             lambda r, a, k: (
                 isinstance(r, advlab.TrainConfig)
@@ -1263,13 +1330,13 @@ for _name in advlab.viz.__all__:
     if not callable(getattr(advlab.viz, _name)):
         continue
     CASES[getattr(advlab.viz, _name)] = Case(
-        _positional(JUNK, JUNK), lambda r, a, k: None, budget=5
+        _signature_args(getattr(advlab.viz, _name)), lambda r, a, k: None, budget=5
     )
 for _name in advlab.book.widgets.__all__:
     if not callable(getattr(advlab.book.widgets, _name)):
         continue
     CASES[getattr(advlab.book.widgets, _name)] = Case(
-        _positional(JUNK, JUNK, JUNK), lambda r, a, k: None, budget=5
+        _signature_args(getattr(advlab.book.widgets, _name)), lambda r, a, k: None, budget=5
     )
 
 
@@ -1557,11 +1624,11 @@ CASES.update(
             _one_pixel_args({**OP_EXTRA, **OP_ONLY}), check_one_pixel, budget=60
         ),
         advlab.attacks.random_pixels: Case(_one_pixel_args(OP_EXTRA), check_one_pixel, budget=30),
-        OnePixelResult: Case(_positional(*[JUNK] * 13), budget=3),  # a plain record
+        OnePixelResult: Case(_signature_args(OnePixelResult), budget=3),  # a plain record
         apply_pixels: Case(_pixels_args, check_apply_pixels, budget=40),
         decode_candidates: Case(_decode_args, check_decode, budget=40),
         advlab.de.differential_evolution: Case(_de_args, check_de, budget=60),
-        advlab.de.DEResult: Case(_positional(*[JUNK] * 8), budget=3),  # a plain record
+        advlab.de.DEResult: Case(_signature_args(advlab.de.DEResult), budget=3),  # a plain record
         advlab.de.mutate: Case(
             _same_shapes(3, maybe(st.sampled_from([0.5, 2.0, np.float32(0.5), 3.0]))),
             lambda r, a, k: torch.allclose(r, a[0] + a[3] * (a[1] - a[2]), equal_nan=True),
@@ -1617,8 +1684,10 @@ CASES.update(
         ),
         advlab.book.exercises.check_de_generation: Case(
             _kwargs_of(
-                fn=st.integers(0, 1).flatmap(
-                    lambda k: st.just(_good_de_generation) if k else _reader_functions()
+                fn=Required(
+                    st.integers(0, 1).flatmap(
+                        lambda k: st.just(_good_de_generation) if k else _reader_functions()
+                    )
                 ),
                 trials=maybe(st.integers(1, 2)),
                 seed=maybe(st.integers(0, 2**64 - 1)),
@@ -1629,8 +1698,10 @@ CASES.update(
         ),
         advlab.book.exercises.check_set_pixels: Case(
             _kwargs_of(
-                fn=st.integers(0, 1).flatmap(
-                    lambda k: st.just(apply_pixels) if k else _reader_functions()
+                fn=Required(
+                    st.integers(0, 1).flatmap(
+                        lambda k: st.just(apply_pixels) if k else _reader_functions()
+                    )
                 ),
                 trials=maybe(st.integers(1, 2)),
                 seed=maybe(st.integers(0, 2**64 - 1)),
@@ -1876,8 +1947,10 @@ CASES.update(
             budget=10,
         ),
         # plain records
-        **{rec: Case(_positional(JUNK, JUNK), budget=3) for rec in (_S.Rate, _S.PairedTest)},
-        **{rec: Case(_positional(JUNK, JUNK), budget=3) for rec in (_S.Interval, _S.Comparison)},
+        **{
+            rec: Case(_signature_args(rec), budget=3)
+            for rec in (_S.Rate, _S.PairedTest, _S.Interval, _S.Comparison)
+        },
     }
 )
 
@@ -1936,7 +2009,9 @@ CASES.update(
         ),
         _LIN.class_margins: Case(lambda: _half_valid(True)(), check_class_margins, budget=30),
         _LIN.margin_drops: Case(_drops_args(), check_drops, budget=20),
-        advlab.book.chapter.ChapterSetup: Case(_positional(JUNK, JUNK, JUNK), budget=3),  # a record
+        advlab.book.chapter.ChapterSetup: Case(
+            _signature_args(advlab.book.chapter.ChapterSetup), budget=3
+        ),  # a record
         advlab.book.chapter.chapter_setup: Case(
             lambda: _kwargs_of(
                 eval_set=maybe(st.sampled_from(["subset", "first", None, "all"])),
@@ -1975,6 +2050,21 @@ def public_callables() -> dict[str, Callable[..., Any]]:
     return found
 
 
+def test_only_advlabs_own_errors_count_as_handled() -> None:
+    """Issue 18 item 13: a renamed keyword must fail the suite, not pass as a "clear TypeError"."""
+    model, x = tiny_linear(), torch.rand(2, 1, 4, 4)
+    y = torch.tensor([0, 1])
+    with pytest.raises(TypeError) as python_own:
+        advlab.fgsm(model, x, y, epsilon=0.1)  # type: ignore[call-arg]
+    assert not isinstance(python_own.value, ACCEPTED)
+    with pytest.raises(advlab.ArgumentTypeError) as ours:
+        advlab.fgsm(model, x, y, eps="0.1")  # type: ignore[arg-type]
+    assert isinstance(ours.value, ACCEPTED) and isinstance(ours.value, TypeError)
+    with pytest.raises(advlab.ArgumentError) as bad_value:
+        advlab.fgsm(model, x, y, eps=-1.0)
+    assert isinstance(bad_value.value, ValueError)
+
+
 def test_every_public_callable_is_in_the_table() -> None:
     missing = sorted(name for name, obj in public_callables().items() if obj not in CASES)
     assert not missing, f"add these to CASES in {__file__}: {missing}"
@@ -2009,6 +2099,15 @@ def _name(obj: Callable[..., Any]) -> str:
 RUNS = {"examples": 0, "results": 0, "errors": 0}
 
 
+def _bind(fn: Callable[..., Any], args: tuple, kwargs: dict) -> None:
+    """Bind a call to ``fn``'s signature (``TypeError`` if it does not fit; built-ins: skipped)."""
+    try:
+        signature = inspect.signature(fn)
+    except ValueError:
+        return
+    signature.bind(*args, **kwargs)
+
+
 def fuzz(fn: Callable[..., Any], factor: int) -> None:
     """Run ``fn`` on ``factor * budget`` generated calls; only documented outcomes pass."""
     case = CASES[fn]
@@ -2023,6 +2122,13 @@ def fuzz(fn: Callable[..., Any], factor: int) -> None:
     @given(case.args())
     def run(call: tuple[tuple, dict]) -> None:
         args, kwargs = call
+        try:
+            _bind(fn, args, kwargs)
+        except TypeError as err:  # the strategy's mistake: Python, not advlab, would refuse it
+            raise AssertionError(
+                f"CASES[{_name(fn)}] generated a call that does not match its signature "
+                f"({err}); give every required argument (Required(...) or _signature_args)"
+            ) from None
         RUNS["examples"] += 1
         with _quiet_environment():
             try:

@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 from torch import Tensor, nn
 
-from .._validate import ArgumentTypeError
+from .._validate import ArgumentError, ArgumentTypeError
 
 __all__ = ["BPDA", "bpda"]
 
@@ -56,7 +56,7 @@ class BPDA(nn.Module):
         super().__init__()
         for name, fn in (("forward_fn", forward_fn), ("backward_fn", backward_fn)):
             if fn is not None and not callable(fn):
-                raise TypeError(
+                raise ArgumentTypeError(
                     f"{name} must be callable (images -> images), got {type(fn).__name__}"
                 )
         self.forward_fn = forward_fn
@@ -67,7 +67,7 @@ class BPDA(nn.Module):
         approx = self.backward_fn(x)
         real = self.forward_fn(x)
         if real.shape != approx.shape:
-            raise ValueError(
+            raise ArgumentError(
                 f"backward_fn must return the shape of forward_fn's output {tuple(real.shape)}, "
                 f"got {tuple(approx.shape)}"
             )

@@ -43,7 +43,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .._utils import frozen_eval
-from .._validate import check_count, check_images
+from .._validate import ArgumentError, check_count, check_images
 from ._common import prepare_labels
 from .registry import register
 from .result import AttackResult
@@ -97,7 +97,7 @@ class JSMAResult(AttackResult):
 
 def _check_jacobian(jacobian: object) -> Jacobian:
     if not isinstance(jacobian, str) or jacobian not in ("probs", "logits"):
-        raise ValueError(
+        raise ArgumentError(
             f"jacobian must be 'probs' (softmax, as in the paper) or 'logits', got {jacobian!r}"
         )
     return "probs" if jacobian == "probs" else "logits"
@@ -146,34 +146,34 @@ def best_pairs(
     """
     for name, value in (("alpha", alpha), ("beta", beta), ("domain", domain)):
         if not isinstance(value, Tensor):
-            raise ValueError(
+            raise ArgumentError(
                 f"{name} must be a torch.Tensor of shape (M, D), got {type(value).__name__}"
             )
     if alpha.ndim != 2 or not alpha.is_floating_point():
-        raise ValueError(
+        raise ArgumentError(
             f"alpha must be a float tensor of shape (M, D) (one saliency map per row), got "
             f"{alpha.dtype} of shape {tuple(alpha.shape)}; flatten one map with alpha[None]"
         )
     if beta.shape != alpha.shape or beta.dtype != alpha.dtype or beta.device != alpha.device:
-        raise ValueError(
+        raise ArgumentError(
             f"beta must match alpha: {alpha.dtype} {tuple(alpha.shape)} on {alpha.device}, got "
             f"{beta.dtype} {tuple(beta.shape)} on {beta.device}"
         )
     if domain.shape != alpha.shape or domain.dtype != torch.bool or domain.device != alpha.device:
-        raise ValueError(
+        raise ArgumentError(
             f"domain must be a bool tensor of alpha's shape {tuple(alpha.shape)} on {alpha.device} "
             f"(True where a feature may change), got {domain.dtype} {tuple(domain.shape)} "
             f"on {domain.device}"
         )
     if alpha.shape[1] == 0:
-        raise ValueError("alpha has no features (shape (M, 0)); pass at least one per row")
+        raise ArgumentError("alpha has no features (shape (M, 0)); pass at least one per row")
     if (
         isinstance(sign, (bool, np.bool_))
         or not isinstance(sign, numbers.Real)
         or not math.isfinite(sign)
         or sign == 0
     ):
-        raise ValueError(f"sign must be +1 (increase features) or -1 (decrease), got {sign!r}")
+        raise ArgumentError(f"sign must be +1 (increase features) or -1 (decrease), got {sign!r}")
     if candidates is not None:
         candidates = check_count(candidates, "candidates", minimum=2)
     return _best_pairs(alpha, beta, domain, sign=1.0 if sign > 0 else -1.0, candidates=candidates)
@@ -231,12 +231,12 @@ def _check_settings(
 ) -> tuple[float, float, Jacobian, int]:
     """Check JSMA's settings; return ``(theta, gamma, jacobian, candidates)``."""
     if targeted is not True:
-        raise ValueError(
+        raise ArgumentError(
             "JSMA is a targeted attack: call it with targeted=True (the default) and the "
             "target classes as y"
         )
     if isinstance(gamma, bool) or not isinstance(gamma, numbers.Real) or not 0 < gamma <= 1:
-        raise ValueError(
+        raise ArgumentError(
             f"gamma (the largest fraction of features JSMA may change) must lie in (0, 1], "
             f"got {gamma!r}"
         )
@@ -247,7 +247,7 @@ def _check_settings(
         or theta == 0
         or abs(theta) > 1
     ):
-        raise ValueError(
+        raise ArgumentError(
             f"theta (the change per chosen feature, pixel units) must be a non-zero number in "
             f"[-1, 1], positive to brighten and negative to darken; got {theta!r}"
         )
@@ -263,7 +263,7 @@ def _feature_budget(gamma: float, d: int) -> int:
     """Return how many of the ``d`` features JSMA may change, at least one pair."""
     budget = int(gamma * d + 1e-9)
     if budget < 2:
-        raise ValueError(
+        raise ArgumentError(
             f"gamma={gamma} allows {budget} of the {d} features to change; JSMA changes them "
             f"in pairs, so gamma must be at least {2 / d:.4g} for these images"
         )

@@ -44,9 +44,7 @@ from torch import Tensor, nn
 
 from .._utils import frozen_eval
 from .._validate import (
-    as_real as _as_real,
-)
-from .._validate import (
+    ArgumentError,
     check_count,
     check_finite_logits,
     check_flag,
@@ -56,6 +54,9 @@ from .._validate import (
     check_logits,
     check_mutation_factor,
     check_seed,
+)
+from .._validate import (
+    as_real as _as_real,
 )
 from ..de import STRATEGIES, counter_uniform, differential_evolution, problem_seeds
 from .registry import register
@@ -155,9 +156,9 @@ def decode_candidates(
         levels = check_count(levels, "levels", minimum=2)
     if not isinstance(cand, Tensor) or not cand.is_floating_point():
         got = cand.dtype if isinstance(cand, Tensor) else type(cand).__name__
-        raise ValueError(f"cand must be a floating-point tensor of candidates, got {got}")
+        raise ArgumentError(f"cand must be a floating-point tensor of candidates, got {got}")
     if cand.ndim == 0 or cand.shape[-1] != pixels * (2 + c):
-        raise ValueError(
+        raise ArgumentError(
             f"cand must have shape (..., pixels * (2 + C)) = (..., {pixels * (2 + c)}) for "
             f"{pixels} pixel(s) of {c} channel(s), got {tuple(cand.shape)}"
         )
@@ -194,7 +195,7 @@ def apply_pixels(x: Tensor, positions: Tensor, values: Tensor) -> Tensor:
     """
     if not isinstance(x, Tensor) or not x.is_floating_point() or x.ndim != 4:
         got = f"{x.dtype} {tuple(x.shape)}" if isinstance(x, Tensor) else type(x).__name__
-        raise ValueError(f"x must be a floating-point (B, C, H, W) tensor of images, got {got}")
+        raise ArgumentError(f"x must be a floating-point (B, C, H, W) tensor of images, got {got}")
     b, c, h, w = x.shape
     if (
         not isinstance(positions, Tensor)
@@ -210,7 +211,7 @@ def apply_pixels(x: Tensor, positions: Tensor, values: Tensor) -> Tensor:
             if isinstance(positions, Tensor)
             else type(positions).__name__
         )
-        raise ValueError(
+        raise ArgumentError(
             f"positions must be an integer tensor of shape (B, k, 2) = ({b}, k, 2) holding "
             f"(row, col), got {got}"
         )
@@ -225,17 +226,17 @@ def apply_pixels(x: Tensor, positions: Tensor, values: Tensor) -> Tensor:
             if isinstance(values, Tensor)
             else type(values).__name__
         )
-        raise ValueError(
+        raise ArgumentError(
             f"values must be a floating-point tensor of shape (B, k, C) = ({b}, {k}, {c}), "
             f"got {got}"
         )
     if positions.device != x.device or values.device != x.device:
-        raise ValueError("positions and values must be on x's device; use .to(x.device)")
+        raise ArgumentError("positions and values must be on x's device; use .to(x.device)")
     if positions.numel() and not bool(
         ((positions[..., 0] >= 0) & (positions[..., 0] < h)).all()
         and ((positions[..., 1] >= 0) & (positions[..., 1] < w)).all()
     ):
-        raise ValueError(
+        raise ArgumentError(
             f"positions must hold rows in [0, {h - 1}] and columns in [0, {w - 1}] for "
             f"{h}x{w} images"
         )
@@ -268,16 +269,16 @@ def _check_stop_probability(stop_probability: object, targeted: bool) -> float:
         return 0.9 if targeted else 0.05
     p = _as_real(stop_probability, "stop_probability", "a number in [0, 1]")
     if not 0.0 <= p <= 1.0:
-        raise ValueError(f"stop_probability must be in [0, 1], got {p!r}")
+        raise ArgumentError(f"stop_probability must be in [0, 1], got {p!r}")
     return p
 
 
 def _check_randomness(seed: object, generator: object) -> int | None:
     """Check that at most one of ``seed`` and ``generator`` is given; return the checked seed."""
     if seed is not None and generator is not None:
-        raise ValueError("pass either generator= or seed=, not both")
+        raise ArgumentError("pass either generator= or seed=, not both")
     if generator is not None and not isinstance(generator, torch.Generator):
-        raise ValueError(f"generator must be a torch.Generator, got {type(generator).__name__}")
+        raise ArgumentError(f"generator must be a torch.Generator, got {type(generator).__name__}")
     return None if seed is None else check_seed(seed)
 
 
@@ -287,7 +288,7 @@ def _check_targets_differ(original: Tensor, y: Tensor) -> None:
         return
     where = (original == y).nonzero().flatten()
     shown = ", ".join(str(int(i)) for i in where[:5]) + (", ..." if len(where) > 5 else "")
-    raise ValueError(
+    raise ArgumentError(
         f"targeted attack: {len(where)} of {len(y)} images are already classified as their "
         f"target class (indices {shown}); pick targets that differ from the model's "
         "prediction, e.g. y = (model(x).argmax(1) + 1) % num_classes"
@@ -422,7 +423,7 @@ def one_pixel(
     if not (
         isinstance(early_stop, bool) or (isinstance(early_stop, str) and early_stop == "success")
     ):
-        raise ValueError(f"early_stop must be True, False or 'success', got {early_stop!r}")
+        raise ArgumentError(f"early_stop must be True, False or 'success', got {early_stop!r}")
     pixels = check_count(pixels, "pixels", minimum=1)
     popsize = check_count(popsize, "popsize", minimum=4)
     generations = check_count(generations, "generations", minimum=0)
@@ -431,17 +432,17 @@ def one_pixel(
     batch_size = check_count(batch_size, "batch_size", minimum=1)
     F = check_mutation_factor(F)
     if not isinstance(strategy, str) or strategy not in STRATEGIES:
-        raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
+        raise ArgumentError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
     if levels is not None:
         levels = check_count(levels, "levels", minimum=2)
     n, c, h, w = x.shape
     if pixels > h * w:
-        raise ValueError(
+        raise ArgumentError(
             f"pixels={pixels} exceeds the {h * w} pixels of a {h}x{w} image; use pixels <= {h * w}"
         )
     stop_probability = _check_stop_probability(stop_probability, targeted)
     if y is None and targeted:
-        raise ValueError("a targeted attack needs y: pass the target class of each image as y")
+        raise ArgumentError("a targeted attack needs y: pass the target class of each image as y")
     if y is not None:
         y = check_labels(y, x)
     seed = _check_randomness(seed, generator)

@@ -17,6 +17,7 @@ from torch import Tensor, nn
 
 from .._utils import frozen_eval
 from .._validate import (
+    ArgumentError,
     check_count,
     check_eps,
     check_flag,
@@ -145,7 +146,7 @@ def pgd(
     random_start = check_flag(random_start, "random_start")
     targeted = check_flag(targeted, "targeted")
     if restarts > 1 and not random_start:
-        raise ValueError(
+        raise ArgumentError(
             "restarts > 1 needs random_start=True: without a random start every run is the same"
         )
     check_loss(loss)

@@ -23,6 +23,7 @@ from torch import Tensor, nn
 
 from .._utils import frozen_eval
 from .._validate import (
+    ArgumentError,
     check_count,
     check_eps,
     check_flag,
@@ -123,7 +124,9 @@ def spsa(
     steps = check_count(steps, "steps")
     samples = check_count(samples, "samples")
     if samples > 4096:
-        raise ValueError(f"samples must be at most 4096 pairs of queries per step, got {samples}")
+        raise ArgumentError(
+            f"samples must be at most 4096 pairs of queries per step, got {samples}"
+        )
     delta = check_real(delta, "delta", positive=True)
     lr = 2.5 * eps / steps if lr is None else check_real(lr, "lr", positive=True)
     check_loss(loss)

@@ -30,6 +30,8 @@ from torch import Tensor, nn
 
 from .._utils import frozen_eval, model_device
 from .._validate import (
+    ArgumentError,
+    ArgumentTypeError,
     check_count,
     check_grad_mode,
     check_images,
@@ -63,7 +65,7 @@ class LabelOracle:
 
     def __init__(self, model: nn.Module, batch_size: int = 1024) -> None:
         if not isinstance(model, nn.Module):
-            raise TypeError(
+            raise ArgumentTypeError(
                 f"the target must be a torch.nn.Module returning scores, got {type(model).__name__}"
             )
         self.model = model
@@ -108,7 +110,9 @@ def jacobian_augment(substitute: nn.Module, x: Tensor, labels: Tensor, lam: floa
         For bad images or labels, or a ``lam`` that is not a finite number.
     """
     if not isinstance(substitute, nn.Module):
-        raise TypeError(f"substitute must be a torch.nn.Module, got {type(substitute).__name__}")
+        raise ArgumentTypeError(
+            f"substitute must be a torch.nn.Module, got {type(substitute).__name__}"
+        )
     lam = _check_step(lam)
     check_images(substitute, x)
     check_grad_mode(x)
@@ -127,10 +131,10 @@ def _check_step(lam: object) -> float:
     if isinstance(lam, Tensor) and lam.numel() == 1:
         lam = lam.item()
     if isinstance(lam, bool) or not isinstance(lam, (int, float, np.floating, np.integer)):
-        raise ValueError(f"lam must be a number (pixel units), got {type(lam).__name__}")
+        raise ArgumentError(f"lam must be a number (pixel units), got {type(lam).__name__}")
     lam = float(lam)
     if not math.isfinite(lam):
-        raise ValueError(f"lam must be a finite number (pixel units), got {lam}")
+        raise ArgumentError(f"lam must be a finite number (pixel units), got {lam}")
     return lam
 
 
@@ -171,7 +175,9 @@ class SubstituteResult:
 def _check_eval(target: nn.Module, x_eval: Tensor | None, y_eval: Tensor | None) -> Tensor | None:
     """Check the held-out images and labels (both or neither); return the checked labels."""
     if (x_eval is None) != (y_eval is None):
-        raise ValueError("pass x_eval and y_eval together (held-out images and their true labels)")
+        raise ArgumentError(
+            "pass x_eval and y_eval together (held-out images and their true labels)"
+        )
     if x_eval is not None and y_eval is not None:
         check_images(target, x_eval)
         y_eval = check_labels(y_eval, x_eval)
@@ -191,7 +197,9 @@ def _new_substitute(
         return build_model("small_cnn", (c, h, w), num_classes, mean=mean, std=std)
     substitute = make_model((c, h, w), num_classes)
     if not isinstance(substitute, nn.Module):
-        raise TypeError(f"make_model must return an nn.Module, got {type(substitute).__name__}")
+        raise ArgumentTypeError(
+            f"make_model must return an nn.Module, got {type(substitute).__name__}"
+        )
     return substitute
 
 
@@ -283,11 +291,13 @@ def train_substitute(
     lr = check_real(lr, "lr", positive=True)
     seed = check_seed(seed, "seed")
     if not isinstance(progress, (bool, np.bool_)):
-        raise ValueError(f"progress must be True or False, got {progress!r}")
+        raise ArgumentError(f"progress must be True or False, got {progress!r}")
     if make_model is not None and not callable(make_model):
-        raise TypeError("make_model must be a function make_model(image_shape, num_classes)")
+        raise ArgumentTypeError(
+            "make_model must be a function make_model(image_shape, num_classes)"
+        )
     if on_round is not None and not callable(on_round):
-        raise TypeError("on_round must be a function on_round(round, substitute, queries)")
+        raise ArgumentTypeError("on_round must be a function on_round(round, substitute, queries)")
     check_images(target, x_seed)
     check_grad_mode(x_seed)
     y_eval = _check_eval(target, x_eval, y_eval)
@@ -297,7 +307,7 @@ def train_substitute(
     with torch.no_grad(), frozen_eval(target):  # the output width: known, not a label query
         num_classes = int(check_logits(target(x_seed[:1]), 1).shape[1])
     if num_classes < 2:
-        raise ValueError(f"the target must score at least 2 classes, it returns {num_classes}")
+        raise ArgumentError(f"the target must score at least 2 classes, it returns {num_classes}")
     torch.manual_seed(seed % 2**63)
     substitute = _new_substitute(make_model, x_seed, num_classes)
     substitute.to(dev)

@@ -26,6 +26,8 @@ from torch import Tensor, nn
 
 from .._utils import frozen_eval
 from .._validate import (
+    ArgumentError,
+    ArgumentTypeError,
     check_count,
     check_flag,
     check_images,
@@ -67,10 +69,10 @@ def disjoint_split(y: Tensor, parts: int = 2, *, seed: int = 0) -> list[Tensor]:
         If ``y`` is not a 1-D integer tensor, ``parts < 2`` or ``parts > len(y)``.
     """
     if not isinstance(y, Tensor) or y.ndim != 1 or y.is_floating_point() or y.dtype == torch.bool:
-        raise ValueError("y must be a 1-D tensor of integer class labels")
+        raise ArgumentError("y must be a 1-D tensor of integer class labels")
     parts = check_count(parts, "parts", minimum=2)
     if parts > max(len(y), 2):
-        raise ValueError(f"parts must be at most the number of labels ({len(y)}), got {parts}")
+        raise ArgumentError(f"parts must be at most the number of labels ({len(y)}), got {parts}")
     gen = torch.Generator().manual_seed(check_seed(seed))
     y = y.cpu()
     chosen: list[list[Tensor]] = [[] for _ in range(parts)]
@@ -96,16 +98,16 @@ def _split_recipe(
 
     known = {"part", "parts", "split_seed", "recipe", "recipe_extra"}
     if set(cfg.extra) - known:
-        raise ValueError(
+        raise ArgumentError(
             f"the 'split' recipe takes extra keys {sorted(known)}, got {sorted(cfg.extra)}"
         )
     parts = int(cfg.extra.get("parts", 2))
     part = int(cfg.extra.get("part", 0))
     if not 0 <= part < parts:
-        raise ValueError(f"split recipe: part must be in 0..{parts - 1}, got {part}")
+        raise ArgumentError(f"split recipe: part must be in 0..{parts - 1}, got {part}")
     inner = str(cfg.extra.get("recipe", "standard"))
     if inner == "split" or inner not in RECIPES:
-        raise ValueError(f"split recipe: unknown inner recipe {inner!r}; known: {list(RECIPES)}")
+        raise ArgumentError(f"split recipe: unknown inner recipe {inner!r}; known: {list(RECIPES)}")
     idx = disjoint_split(data.y_train, parts, seed=int(cfg.extra.get("split_seed", 0)))[part]
     half = replace(data, x_train=data.x_train[idx], y_train=data.y_train[idx])
     inner_cfg = replace(cfg, recipe=inner, extra=dict(cfg.extra.get("recipe_extra", {})))
@@ -202,19 +204,19 @@ def transfer_attack(
     """
     for name, m in (("target", target), ("substitute", substitute)):
         if not isinstance(m, nn.Module):
-            raise TypeError(f"{name} must be a torch.nn.Module, got {type(m).__name__}")
+            raise ArgumentTypeError(f"{name} must be a torch.nn.Module, got {type(m).__name__}")
     info = attack_info(attack)
     check_images(substitute, x)
     y = check_labels(y, x)
     if targeted and not info.targeted:
-        raise ValueError(f"attack {info.name!r} has no targeted mode; use targeted=False")
+        raise ArgumentError(f"attack {info.name!r} has no targeted mode; use targeted=False")
     if info.targeted:
         attack_kwargs["targeted"] = targeted
     out = info.fn(substitute, x, y, **attack_kwargs)
     x_adv = adversarial_images(out)
     targeted = check_flag(targeted, "targeted")
     if not isinstance(x_adv, Tensor) or x_adv.shape != x.shape:
-        raise ValueError(f"attack {info.name!r} did not return images of x's shape")
+        raise ArgumentError(f"attack {info.name!r} did not return images of x's shape")
     with torch.no_grad(), frozen_eval(substitute):
         sub_pred = check_logits(substitute(x_adv), len(x)).argmax(dim=1)
     with torch.no_grad(), frozen_eval(target):

@@ -19,6 +19,7 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
+from .._validate import ArgumentError, ArgumentTypeError
 from ..data import Dataset
 from ..defenses.masking import LabelOnly, quantized
 from ..zoo import TrainConfig, pretrained
@@ -70,9 +71,9 @@ DEFENSES = _DEFENSES
 def register_defense(spec: DefenseSpec) -> DefenseSpec:
     """Add ``spec`` to :data:`DEFENSES` (replacing one of the same name); returns it."""
     if not isinstance(spec, DefenseSpec):
-        raise TypeError(f"register_defense takes a DefenseSpec, got {type(spec).__name__}")
+        raise ArgumentTypeError(f"register_defense takes a DefenseSpec, got {type(spec).__name__}")
     if spec.kind == "masking" and spec.wrap is None:
-        raise ValueError(f"masking defense {spec.name!r} needs wrap=")
+        raise ArgumentError(f"masking defense {spec.name!r} needs wrap=")
     _DEFENSES[spec.name] = spec
     return spec
 
@@ -95,9 +96,9 @@ def defender_config(
         For what :class:`~advlab.zoo.TrainConfig` refuses (dataset, epochs).
     """
     if not isinstance(recipe, str) or not recipe:
-        raise TypeError(f"recipe must be a recipe name, got {recipe!r}")
+        raise ArgumentTypeError(f"recipe must be a recipe name, got {recipe!r}")
     if extra is not None and not isinstance(extra, dict):
-        raise TypeError(
+        raise ArgumentTypeError(
             f"extra must be a dict of the recipe's settings, got {type(extra).__name__}"
         )
     inner = {"recipe": recipe, "recipe_extra": dict(extra or {})} if recipe != "standard" else {}
@@ -175,17 +176,17 @@ def build_defenses(
         For an unknown name or ``epochs < 1``.
     """
     if not isinstance(data, Dataset):
-        raise TypeError(
+        raise ArgumentTypeError(
             f"data must be an advlab Dataset (load_dataset(...)), got {type(data).__name__}"
         )
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
+        raise ArgumentError(f"epochs must be an integer >= 1, got {epochs!r}")
     if names is not None and (isinstance(names, str) or not isinstance(names, Sequence)):
-        raise TypeError("names must be a list of registered defense names")
+        raise ArgumentTypeError("names must be a list of registered defense names")
     chosen = list(_DEFENSES) if names is None else list(names)
     for n in chosen:
         if n not in _DEFENSES:
-            raise ValueError(f"unknown defense {n!r}; registered: {', '.join(_DEFENSES)}")
+            raise ArgumentError(f"unknown defense {n!r}; registered: {', '.join(_DEFENSES)}")
     trained: dict[tuple[str, str], nn.Module] = {}
 
     def model_for(recipe: str, extra: dict[str, Any] | None) -> nn.Module:

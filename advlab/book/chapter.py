@@ -18,6 +18,7 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
+from .._validate import ArgumentError, ArgumentTypeError
 from ..data import Dataset, load_dataset
 from ..device import default_device
 from ..train import predict
@@ -233,22 +234,24 @@ def _check_setup_args(
         ("verbose", verbose),
     ):
         if not isinstance(flag, bool):
-            raise TypeError(f"{label} must be True or False, got {flag!r}")
+            raise ArgumentTypeError(f"{label} must be True or False, got {flag!r}")
     if eval_set not in ("subset", "first", None):
-        raise ValueError(f"eval_set must be 'subset', 'first' or None, got {eval_set!r}")
+        raise ArgumentError(f"eval_set must be 'subset', 'first' or None, got {eval_set!r}")
     if isinstance(n_first, bool) or not isinstance(n_first, int) or n_first < 1:
-        raise ValueError(f"n_first must be a positive integer, got {n_first!r}")
+        raise ArgumentError(f"n_first must be a positive integer, got {n_first!r}")
     if threads != "small-images" and threads is not None:
         if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-            raise ValueError(
+            raise ArgumentError(
                 f"threads must be a positive integer, None or 'small-images', got {threads!r}"
             )
     if not isinstance(note, str):
-        raise TypeError(f"note must be a string, got {type(note).__name__}")
+        raise ArgumentTypeError(f"note must be a string, got {type(note).__name__}")
     if dataset is not None and not isinstance(dataset, str):
-        raise TypeError(f"dataset must be a dataset name or None, got {type(dataset).__name__}")
+        raise ArgumentTypeError(
+            f"dataset must be a dataset name or None, got {type(dataset).__name__}"
+        )
     if model and not data:
-        raise ValueError("model=True needs data=True: the model is trained on the dataset")
+        raise ArgumentError("model=True needs data=True: the model is trained on the dataset")
 
 
 def _eval_set(

@@ -51,6 +51,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .._validate import ArgumentError, ArgumentTypeError
 from ..data import DATASETS, Dataset, canonical_name, dataset_available
 
 __all__ = [
@@ -100,16 +101,16 @@ def eval_indices(n_test: int, size: int | None, seed: int = 0) -> Tensor:
         ``seed`` is not an integer in 0 … :data:`SEED_MAX`.
     """
     if not _is_int(n_test) or n_test < 1:
-        raise ValueError(f"n_test must be a positive integer, got {n_test!r}")
+        raise ArgumentError(f"n_test must be a positive integer, got {n_test!r}")
     if n_test > MAX_TEST_SIZE:
-        raise ValueError(
+        raise ArgumentError(
             f"n_test={n_test} is larger than any test set eval_indices can permute in memory "
             f"(at most {MAX_TEST_SIZE:,}); pass the number of images in the test set"
         )
     if size is not None and (not _is_int(size) or size < 1):
-        raise ValueError(f"size must be None (every image) or a positive integer, got {size!r}")
+        raise ArgumentError(f"size must be None (every image) or a positive integer, got {size!r}")
     if not _is_int(seed) or not 0 <= seed <= SEED_MAX:
-        raise ValueError(f"seed must be an integer in 0 … {SEED_MAX}, got {seed!r}")
+        raise ArgumentError(f"seed must be an integer in 0 … {SEED_MAX}, got {seed!r}")
     n_test = int(n_test)
     size = None if size is None else int(size)
     if size is None or size >= n_test:
@@ -183,7 +184,7 @@ class BookSettings:
             If ``offset`` is not a non-negative integer of at most :data:`SEED_MAX`.
         """
         if not _is_int(offset) or not 0 <= offset <= SEED_MAX:
-            raise ValueError(f"offset must be an integer in 0 … {SEED_MAX}, got {offset!r}")
+            raise ArgumentError(f"offset must be an integer in 0 … {SEED_MAX}, got {offset!r}")
         return self.seed + int(offset)
 
     def generator(
@@ -207,7 +208,7 @@ class BookSettings:
             Images (N, C, H, W) in [0, 1] and labels (N,), on the CPU, in test-set order.
         """
         if not isinstance(data, Dataset):
-            raise TypeError(f"data must be an advlab Dataset, got {type(data).__name__}")
+            raise ArgumentTypeError(f"data must be an advlab Dataset, got {type(data).__name__}")
         idx = eval_indices(len(data.y_test), self.eval_size, self.seed)
         return data.x_test[idx], data.y_test[idx]
 
@@ -225,7 +226,7 @@ class BookSettings:
             If ``data`` is not an advlab :class:`~advlab.data.Dataset`.
         """
         if not isinstance(data, Dataset):
-            raise TypeError(f"data must be an advlab Dataset, got {type(data).__name__}")
+            raise ArgumentTypeError(f"data must be an advlab Dataset, got {type(data).__name__}")
         if self.profile == "full" or data.x_test.shape[-2] * data.x_test.shape[-1] <= 64:
             return None
         return QUICK_HEAVY_SIZE
@@ -252,7 +253,7 @@ def _seed_from_env() -> int:
     except ValueError:
         seed = -1
     if not 0 <= seed <= SEED_MAX:
-        raise ValueError(
+        raise ArgumentError(
             f"ADVLAB_SEED={raw!r} is not a seed; use an integer from 0 to {SEED_MAX} (default 0)"
         )
     return seed
@@ -267,7 +268,7 @@ def _threads_from_env() -> int | None:
     except ValueError:
         n = 0
     if n < 1:
-        raise ValueError(f"ADVLAB_THREADS={raw!r} is not a thread count; use a positive integer")
+        raise ArgumentError(f"ADVLAB_THREADS={raw!r} is not a thread count; use a positive integer")
     return n
 
 
@@ -286,12 +287,14 @@ def settings() -> BookSettings:
     try:
         dataset = canonical_name(raw)
     except ValueError as err:
-        raise ValueError(
+        raise ArgumentError(
             f"ADVLAB_DATASET={raw!r} is not a dataset advlab knows; use one of {', '.join(DATASETS)}"
         ) from err
     profile = os.environ.get("ADVLAB_PROFILE", "quick").strip().lower()
     if profile not in PROFILES:
-        raise ValueError(f"ADVLAB_PROFILE={profile!r} is unknown; use one of {', '.join(PROFILES)}")
+        raise ArgumentError(
+            f"ADVLAB_PROFILE={profile!r} is unknown; use one of {', '.join(PROFILES)}"
+        )
     live = os.environ.get("ADVLAB_LIVE", "0").strip().lower() in ("1", "true", "yes")
     return BookSettings(
         dataset, profile, _EPOCHS[(dataset, profile)], live, _seed_from_env(), _threads_from_env()
@@ -338,11 +341,13 @@ def greyscale_settings(
     if cfg is None:
         cfg = settings()
     elif not isinstance(cfg, BookSettings):
-        raise TypeError(f"cfg must be BookSettings or None, got {type(cfg).__name__}")
+        raise ArgumentTypeError(f"cfg must be BookSettings or None, got {type(cfg).__name__}")
     if cfg.profile not in PROFILES:
-        raise ValueError(f"cfg.profile must be one of {', '.join(PROFILES)}, got {cfg.profile!r}")
+        raise ArgumentError(
+            f"cfg.profile must be one of {', '.join(PROFILES)}, got {cfg.profile!r}"
+        )
     if root is not None and not isinstance(root, (str, os.PathLike)):
-        raise ValueError(f"root must be a folder path or None, got {type(root).__name__}")
+        raise ArgumentError(f"root must be a folder path or None, got {type(root).__name__}")
     if cfg.dataset in GREYSCALE_28:
         name = cfg.dataset
     elif dataset_available("fashion-mnist", root=root):

@@ -37,6 +37,7 @@ import torch
 from matplotlib.figure import Figure
 from torch import Tensor, nn
 
+from .._validate import ArgumentError, ArgumentTypeError
 from ..attacks.registry import ATTACKS, AttackInfo
 from ..attacks.result import adversarial_images
 from ..train import predict
@@ -115,10 +116,10 @@ def _check_keys(what: str, mapping: object, names: Sequence[str]) -> Mapping[str
     if mapping is None:
         return {}
     if not isinstance(mapping, Mapping):
-        raise TypeError(f"{what} must be a mapping from control name to value, or None")
+        raise ArgumentTypeError(f"{what} must be a mapping from control name to value, or None")
     unknown = [k for k in mapping if k not in names]
     if unknown:
-        raise ValueError(
+        raise ArgumentError(
             f"{what} names unknown control(s) {', '.join(map(repr, unknown))}; "
             f"the grid's controls are {', '.join(map(repr, names))}"
         )
@@ -285,21 +286,25 @@ def _check_explorer_args(
 ) -> None:
     """Raise :func:`precomputed_explorer`'s errors for its arguments other than the grid's."""
     if not callable(draw):
-        raise TypeError("draw must be a function draw(**setting) -> Figure, widget or HTML str")
+        raise ArgumentTypeError(
+            "draw must be a function draw(**setting) -> Figure, widget or HTML str"
+        )
     if caption is not None and not callable(caption):
-        raise TypeError("caption must be a function caption(**setting) -> str, or None")
+        raise ArgumentTypeError("caption must be a function caption(**setting) -> str, or None")
     if view_key is not None and not callable(view_key):
-        raise TypeError("view_key must be a function view_key(**setting) -> hashable, or None")
+        raise ArgumentTypeError(
+            "view_key must be a function view_key(**setting) -> hashable, or None"
+        )
     if not isinstance(live, bool):
-        raise TypeError(f"live must be True or False, got {live!r}")
+        raise ArgumentTypeError(f"live must be True or False, got {live!r}")
     if not isinstance(grid, Mapping):
-        raise TypeError("grid must map each control name to its list of values")
+        raise ArgumentTypeError("grid must map each control name to its list of values")
     if not 1 <= len(grid) <= 3:
-        raise ValueError(f"grid must have 1, 2 or 3 controls, got {len(grid)}")
+        raise ArgumentError(f"grid must have 1, 2 or 3 controls, got {len(grid)}")
     if note is not None and not isinstance(note, str):
-        raise TypeError("note must be a string or None")
+        raise ArgumentTypeError("note must be a string or None")
     if isinstance(dpi, bool) or not isinstance(dpi, int) or dpi < 10:
-        raise ValueError(f"dpi must be an integer >= 10, got {dpi!r}")
+        raise ArgumentError(f"dpi must be an integer >= 10, got {dpi!r}")
 
 
 def _grid_values(
@@ -309,19 +314,21 @@ def _grid_values(
     names = list(grid)
     for name in names:
         if not isinstance(name, str) or not name.isidentifier():
-            raise ValueError(f"control names must be Python identifiers, got {name!r}")
+            raise ArgumentError(f"control names must be Python identifiers, got {name!r}")
     values: dict[str, tuple[object, ...]] = {}
     for name in names:
         vals = grid[name]
         if isinstance(vals, (str, bytes, Mapping)) or not hasattr(vals, "__iter__"):
-            raise TypeError(f"grid[{name!r}] must be a list of values, got {type(vals).__name__}")
+            raise ArgumentTypeError(
+                f"grid[{name!r}] must be a list of values, got {type(vals).__name__}"
+            )
         values[name] = tuple(vals)
         if len(values[name]) == 0:
-            raise ValueError(f"grid[{name!r}] has no values; give at least one")
+            raise ArgumentError(f"grid[{name!r}] has no values; give at least one")
     n_views = math.prod(len(v) for v in values.values())
     if n_views > max_views:
         sizes = " × ".join(str(len(v)) for v in values.values())
-        raise ValueError(
+        raise ArgumentError(
             f"the grid has {sizes} = {n_views} settings, more than max_views={max_views}; "
             "use fewer values (every view is embedded in the page)"
         )
@@ -337,13 +344,13 @@ def _grid_labels(
         if name in labels_in:
             lab = tuple(labels_in[name])
             if len(lab) != len(values[name]) or not all(isinstance(s, str) for s in lab):
-                raise ValueError(
+                raise ArgumentError(
                     f"labels[{name!r}] must give one string per value ({len(values[name])})"
                 )
         else:
             lab = tuple(_format(v) for v in values[name])
         if len(set(lab)) != len(lab):
-            raise ValueError(f"the labels of control {name!r} must be distinct, got {list(lab)}")
+            raise ArgumentError(f"the labels of control {name!r} must be distinct, got {list(lab)}")
         shown[name] = lab
     return shown
 
@@ -360,7 +367,7 @@ def _start_indices(
         if name in initial_in:
             hits = [i for i, v in enumerate(values[name]) if _same(v, initial_in[name])]
             if not hits:
-                raise ValueError(
+                raise ArgumentError(
                     f"initial[{name!r}] = {initial_in[name]!r} is not one of the grid's values "
                     f"{list(shown[name])}"
                 )
@@ -416,7 +423,7 @@ def _draw_views(
         if caption is not None:
             text = caption(**setting)
             if not isinstance(text, str):
-                raise TypeError(f"caption must return a string, got {type(text).__name__}")
+                raise ArgumentTypeError(f"caption must return a string, got {type(text).__name__}")
         else:
             text = " · ".join(f"{desc[n]}: {shown[n][i]}" for n, i in zip(names, idx, strict=True))
         data = json.dumps([shown[n][i] for n, i in zip(names, idx, strict=True)])
@@ -458,7 +465,7 @@ def _as_widget(view: object, dpi: int) -> W.Widget:
         return view
     if isinstance(view, str):
         return W.HTML(view)
-    raise TypeError(
+    raise ArgumentTypeError(
         f"draw must return a matplotlib Figure, an ipywidget or an HTML string, "
         f"got {type(view).__name__}"
     )
@@ -523,23 +530,25 @@ def _live_part(
 
 def _check_candidates(x: Tensor, y: Tensor, index: int, classes: Sequence[str]) -> None:
     if not isinstance(x, Tensor) or x.ndim != 4 or len(x) == 0:
-        raise ValueError("x must be a non-empty (N, C, H, W) tensor of candidate images")
+        raise ArgumentError("x must be a non-empty (N, C, H, W) tensor of candidate images")
     if not isinstance(y, Tensor) or y.shape != (len(x),):
-        raise ValueError(f"y must hold one label per image, shape ({len(x)},)")
+        raise ArgumentError(f"y must hold one label per image, shape ({len(x)},)")
     if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(x):
-        raise ValueError(f"index must be an integer in [0, {len(x) - 1}], got {index!r}")
+        raise ArgumentError(f"index must be an integer in [0, {len(x) - 1}], got {index!r}")
     if isinstance(classes, str) or len(classes) == 0:
-        raise ValueError("classes must be a sequence of class names, one per logit")
+        raise ArgumentError("classes must be a sequence of class names, one per logit")
 
 
 def _check_eps_values(eps_values: Sequence[float], eps: float | None) -> tuple[float, ...]:
     vals = tuple(float(e) for e in eps_values)
     if not vals or any(not math.isfinite(e) or e < 0 for e in vals):
-        raise ValueError(f"eps_values must be finite numbers >= 0 (pixel units), got {vals}")
+        raise ArgumentError(f"eps_values must be finite numbers >= 0 (pixel units), got {vals}")
     if list(vals) != sorted(set(vals)):
-        raise ValueError(f"eps_values must be increasing with no repeats, got {vals}")
+        raise ArgumentError(f"eps_values must be increasing with no repeats, got {vals}")
     if eps is not None and not any(math.isclose(eps, e) for e in vals):
-        raise ValueError(f"eps={eps} is not one of eps_values {vals}; add it or pick one of them")
+        raise ArgumentError(
+            f"eps={eps} is not one of eps_values {vals}; add it or pick one of them"
+        )
     return vals
 
 
@@ -600,7 +609,7 @@ def eps_explorer(
 
     attack = fgsm if attack is None else attack
     if not callable(attack):
-        raise TypeError("attack must be an attack function taking eps=")
+        raise ArgumentTypeError("attack must be an attack function taking eps=")
     _check_candidates(x, y, index, classes)
     vals = _check_eps_values(eps_values, eps)
     adv: dict[float, Tensor] = {}
@@ -641,7 +650,7 @@ def eps_explorer(
 def _resolve_attacks(attacks: Sequence[str | AttackInfo] | None) -> list[AttackInfo]:
     chosen = list(DEFAULT_ATTACKS if attacks is None else attacks)
     if not chosen:
-        raise ValueError("attacks must name at least one attack")
+        raise ArgumentError("attacks must name at least one attack")
     infos: list[AttackInfo] = []
     for a in chosen:
         if isinstance(a, AttackInfo):
@@ -651,14 +660,14 @@ def _resolve_attacks(attacks: Sequence[str | AttackInfo] | None) -> list[AttackI
         else:
             by_title = [i for i in ATTACKS.values() if isinstance(a, str) and i.label == a]
             if not by_title:
-                raise ValueError(
+                raise ArgumentError(
                     f"unknown attack {a!r}; use a registered name ({', '.join(ATTACKS)}) "
                     "or an AttackInfo"
                 )
             infos.append(by_title[0])
     titles = [i.label for i in infos]
     if len(set(titles)) != len(titles):
-        raise ValueError(f"attacks must have distinct titles, got {titles}")
+        raise ArgumentError(f"attacks must have distinct titles, got {titles}")
     return infos
 
 
@@ -669,14 +678,14 @@ def _targetable(
     if target is not None and (
         isinstance(target, bool) or not isinstance(target, int) or not 0 <= target < len(classes)
     ):
-        raise ValueError(
+        raise ArgumentError(
             f"target must be None (untargeted) or a class index in [0, {len(classes) - 1}], "
             f"got {target!r}"
         )
     if target is not None:
         infos = [i for i in infos if i.targeted]
         if not infos:
-            raise ValueError("none of the chosen attacks can be targeted; use target=None")
+            raise ArgumentError("none of the chosen attacks can be targeted; use target=None")
     return infos
 
 
@@ -686,7 +695,7 @@ def _first_attack(infos: list[AttackInfo], attack: str | None) -> AttackInfo:
         return infos[0]
     hits = [i for i in infos if attack in (i.name, i.label)]
     if not hits:
-        raise ValueError(
+        raise ArgumentError(
             f"unknown attack {attack!r}; choose one of {', '.join(i.name for i in infos)}"
         )
     return hits[0]
@@ -867,7 +876,7 @@ def attack_explorer(
     _check_candidates(x, y, index, classes)
     infos = _targetable(infos, target, classes)
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
+        raise ArgumentError(f"steps must be an integer >= 1, got {steps!r}")
     vals = _check_eps_values(eps_values, eps)
     first = _first_attack(infos, attack)
     any_eps = any(i.takes_eps for i in infos)

@@ -50,6 +50,8 @@ from tqdm.auto import tqdm
 
 from .._utils import frozen_eval
 from .._validate import (
+    ArgumentError,
+    ArgumentTypeError,
     check_count,
     check_eps,
     check_flag,
@@ -126,40 +128,40 @@ class AdversarialTraining:
     def __post_init__(self) -> None:
         """Check every setting (pixel units, ranges, what applies to which method)."""
         if not isinstance(self.method, str) or self.method not in METHODS:
-            raise ValueError(
+            raise ArgumentError(
                 f"unknown adversarial-training method {self.method!r}; choose one of "
                 + ", ".join(map(repr, METHODS))
             )
         eps = check_eps(self.eps)
         if eps == 0:
-            raise ValueError(
+            raise ArgumentError(
                 "eps must be > 0 for adversarial training (eps=0 is standard training)"
             )
         object.__setattr__(self, "eps", eps)
         if self.clean_weight is not None:
             weight = check_real(self.clean_weight, "clean_weight")
             if weight > 1:
-                raise ValueError(f"clean_weight must lie in [0, 1], got {weight}")
+                raise ArgumentError(f"clean_weight must lie in [0, 1], got {weight}")
             object.__setattr__(self, "clean_weight", weight)
         self._check_step(eps)
         if self.steps is not None:
             if self.method != "pgd":
-                raise ValueError(f"steps applies to method='pgd' only, not {self.method!r}")
+                raise ArgumentError(f"steps applies to method='pgd' only, not {self.method!r}")
             object.__setattr__(self, "steps", check_count(self.steps, "steps"))
         if not isinstance(self.labels, str) or self.labels not in ("true", "predicted"):
-            raise ValueError(f"labels must be 'true' or 'predicted', got {self.labels!r}")
+            raise ArgumentError(f"labels must be 'true' or 'predicted', got {self.labels!r}")
 
     def _check_step(self, eps: float) -> None:
         """Check ``step_size`` against the method and ``eps`` (PGD's step stays in the ball)."""
         if self.step_size is not None:
             if self.method == "fgsm":
-                raise ValueError(
+                raise ArgumentError(
                     "method='fgsm' steps by exactly eps; leave step_size=None, or use "
                     "method='fgsm_rs' for a random start and a step of your choice"
                 )
             step = check_real(self.step_size, "step_size", positive=True)
             if self.method == "pgd" and step > eps:
-                raise ValueError(
+                raise ArgumentError(
                     f"step_size ({step}) must not exceed eps ({eps}) for PGD training: the "
                     "projection cuts a longer step back to the ball; leave it None for 2.5 eps / steps"
                 )
@@ -291,7 +293,7 @@ def adversarial_perturbation(
         For bad images, labels or ``generator`` (as the attacks check them).
     """
     if not isinstance(settings, AdversarialTraining):
-        raise TypeError(
+        raise ArgumentTypeError(
             f"settings must be an AdversarialTraining, got {type(settings).__name__}; "
             "e.g. AdversarialTraining(method='pgd', eps=0.1)"
         )
@@ -370,7 +372,7 @@ class OverfitGuard:
         if self.gap is not None:
             object.__setattr__(self, "gap", check_real(self.gap, "gap", positive=True))
         if not isinstance(self.stop, bool):
-            raise ValueError(f"stop must be True or False, got {self.stop!r}")
+            raise ArgumentError(f"stop must be True or False, got {self.stop!r}")
         object.__setattr__(self, "held_out", check_count(self.held_out, "held_out"))
 
     def is_collapse(
@@ -576,17 +578,19 @@ def _check_run(
 ) -> tuple[Tensor, Tensor]:
     """Check what :func:`adversarial_fit` uses before ``fit``'s own checks; return ``(x, y)``."""
     if not isinstance(settings, AdversarialTraining):
-        raise TypeError(
+        raise ArgumentTypeError(
             f"settings must be an AdversarialTraining, got {type(settings).__name__}; "
             "e.g. AdversarialTraining(method='pgd', eps=0.1)"
         )
     if guard is not None and not isinstance(guard, OverfitGuard):
-        raise TypeError(f"guard must be an OverfitGuard or None, got {type(guard).__name__}")
+        raise ArgumentTypeError(
+            f"guard must be an OverfitGuard or None, got {type(guard).__name__}"
+        )
     check_module(model)
     xt = check_image_batch(x, allow_empty=False)
     yt = check_targets(y, xt.shape[0])
     if yt.ndim != 1:
-        raise ValueError(
+        raise ArgumentError(
             f"y must be integer class labels (N,) for adversarial training, got shape "
             f"{tuple(yt.shape)}"
         )
@@ -598,7 +602,7 @@ def _hold_out(
 ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """Split off the guard's ``held_out`` images: ``(x_train, y_train, x_check, y_check)``."""
     if held_out >= len(x):
-        raise ValueError(
+        raise ArgumentError(
             f"the guard holds out {held_out} images but there are only {len(x)}; "
             "lower OverfitGuard(held_out=...)"
         )
@@ -659,7 +663,7 @@ def adversarial_config(
     """
     base = TrainConfig() if base is None else base
     if not isinstance(base, TrainConfig):
-        raise TypeError(f"base must be a TrainConfig, got {type(base).__name__}")
+        raise ArgumentTypeError(f"base must be a TrainConfig, got {type(base).__name__}")
     guard = check_flag(guard, "guard")
     guard_stop = check_flag(guard_stop, "guard_stop")
     s = AdversarialTraining(**settings).resolved()
@@ -686,7 +690,7 @@ def settings_from_extra(
     known = set(AdversarialTraining.__dataclass_fields__)
     unknown = set(fields) - known
     if unknown:
-        raise ValueError(
+        raise ArgumentError(
             f"unknown adversarial-training settings {sorted(unknown)} in TrainConfig.extra; "
             f"known: {sorted(known | set(_GUARD_KEYS))}"
         )

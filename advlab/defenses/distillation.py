@@ -25,7 +25,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .._validate import check_image_batch, check_module, check_real, check_seed, check_targets
+from .._validate import (
+    ArgumentError,
+    ArgumentTypeError,
+    check_image_batch,
+    check_module,
+    check_real,
+    check_seed,
+    check_targets,
+)
 from ..train import History, fit, predict, set_seed
 from ..zoo import TrainConfig, register_recipe
 
@@ -41,7 +49,7 @@ __all__ = [
 def _check_temperature(value: object) -> float:
     t = check_real(value, "temperature", positive=True)
     if t < 1:
-        raise ValueError(f"temperature must be >= 1 (1 is ordinary training), got {t}")
+        raise ArgumentError(f"temperature must be >= 1 (1 is ordinary training), got {t}")
     return t
 
 
@@ -57,7 +65,7 @@ class TemperatureScaled(nn.Module):
     def __init__(self, model: nn.Module, temperature: float) -> None:
         super().__init__()
         if not isinstance(model, nn.Module):
-            raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+            raise ArgumentTypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
         self.model = model
         self.temperature = _check_temperature(temperature)
 
@@ -150,7 +158,7 @@ def distill(
     y = check_targets(y, x.shape[0])
     seed = check_seed(seed)
     if teacher is not None and not isinstance(teacher, nn.Module):
-        raise TypeError(
+        raise ArgumentTypeError(
             f"teacher must be a torch.nn.Module (of the student's architecture) or None, got "
             f"{type(teacher).__name__}"
         )
@@ -194,7 +202,7 @@ def distillation_config(base: TrainConfig | None = None, *, temperature: float) 
     """
     base = TrainConfig() if base is None else base
     if not isinstance(base, TrainConfig):
-        raise TypeError(f"base must be a TrainConfig, got {type(base).__name__}")
+        raise ArgumentTypeError(f"base must be a TrainConfig, got {type(base).__name__}")
     return replace(
         base, recipe="distillation", extra={"temperature": _check_temperature(temperature)}
     )
@@ -206,7 +214,7 @@ def _recipe(
     """Train by the zoo recipe ``"distillation"``: ``cfg.extra = {"temperature": T}``."""
     unknown = set(cfg.extra) - {"temperature"}
     if unknown or "temperature" not in cfg.extra:
-        raise ValueError(
+        raise ArgumentError(
             "the 'distillation' recipe needs TrainConfig.extra = {'temperature': T} and "
             f"nothing else, got {cfg.extra}; use distillation_config(temperature=T)"
         )

@@ -29,7 +29,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .._validate import check_count, check_module, check_pixel_values, check_real
+from .._validate import (
+    ArgumentError,
+    ArgumentTypeError,
+    check_count,
+    check_module,
+    check_pixel_values,
+    check_real,
+)
 
 __all__ = [
     "InputTransform",
@@ -109,7 +116,7 @@ class ScaledLogits(nn.Module):
 def _check_float_tensor(x: object) -> None:
     """Check float images with finite values in [0, 1] (one read-back), as the transforms need."""
     if not isinstance(x, Tensor) or not x.is_floating_point():
-        raise TypeError(
+        raise ArgumentTypeError(
             f"x must be a floating-point tensor of images in [0, 1], got {type(x).__name__}"
             + (f" of dtype {x.dtype}" if isinstance(x, Tensor) else "")
         )
@@ -119,14 +126,14 @@ def _check_float_tensor(x: object) -> None:
 def _check_level(level: object) -> float:
     level = check_real(level, "level", positive=True)
     if level >= 1:
-        raise ValueError(f"level must lie strictly between 0 and 1 (pixel units), got {level}")
+        raise ArgumentError(f"level must lie strictly between 0 and 1 (pixel units), got {level}")
     return level
 
 
 def _check_bits(bits: object) -> int:
     bits = check_count(bits, "bits")
     if bits > 8:
-        raise ValueError(f"bits must be an integer in 1..8 (8 bits is 256 levels), got {bits}")
+        raise ArgumentError(f"bits must be an integer in 1..8 (8 bits is 256 levels), got {bits}")
     return bits
 
 
@@ -169,7 +176,7 @@ def threshold(x: Tensor, level: float = 0.5) -> Tensor:
 def _floats(x: object) -> Tensor:
     """Return ``x`` if it is a floating-point tensor (type and dtype only: no read-back)."""
     if not isinstance(x, Tensor) or not x.is_floating_point():
-        raise TypeError(
+        raise ArgumentTypeError(
             f"x must be a floating-point tensor of images, got {type(x).__name__}"
             + (f" of dtype {x.dtype}" if isinstance(x, Tensor) else "")
         )
@@ -218,7 +225,7 @@ class InputTransform(nn.Module):
         super().__init__()
         self.model = check_module(model)
         if not callable(transform):
-            raise TypeError(
+            raise ArgumentTypeError(
                 f"transform must be callable (images -> images), got {type(transform).__name__}"
             )
         self.transform = transform

@@ -20,7 +20,14 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from .._validate import check_budgets, check_count, check_images, check_labels
+from .._validate import (
+    ArgumentError,
+    ArgumentTypeError,
+    check_budgets,
+    check_count,
+    check_images,
+    check_labels,
+)
 from ..attacks.result import adversarial_images
 from .robustness import _predictions
 
@@ -113,13 +120,13 @@ def smallest_budget(
         ``refine``, an unknown ``norm``, or bad images or labels.
     """
     if not callable(attack):
-        raise TypeError(
+        raise ArgumentTypeError(
             f"attack must be callable as attack(x, y, eps), got {type(attack).__name__}"
         )
     values = check_budgets(grid, "grid", increasing=True, positive=True)
     refine = check_count(refine, "refine", minimum=0)
     if norm not in (1, 2, "inf", float("inf")):
-        raise ValueError(f"norm must be 1, 2 or 'inf', got {norm!r}")
+        raise ArgumentError(f"norm must be 1, 2 or 'inf', got {norm!r}")
     check_images(model, x)
     y = check_labels(y, x)
     n = x.shape[0]

@@ -24,7 +24,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .._utils import frozen_eval
-from .._validate import check_images, check_label_range, check_labels
+from .._validate import (
+    ArgumentError,
+    check_budgets,
+    check_images,
+    check_label_range,
+    check_labels,
+)
 from ..attacks import bim, fgsm
 from .robustness import margin_at
 
@@ -41,9 +47,9 @@ def _logits_with_grad(model: nn.Module, x: Tensor, y: Tensor) -> tuple[Tensor, T
     z = model(xg)
     if not isinstance(z, Tensor) or not z.is_floating_point() or z.ndim != 2:
         got = tuple(z.shape) if isinstance(z, Tensor) else type(z).__name__
-        raise ValueError(f"the model must return (N, K) float logits, got {got}")
+        raise ArgumentError(f"the model must return (N, K) float logits, got {got}")
     if z.shape != (len(x), z.shape[1]) or z.shape[1] < 2:
-        raise ValueError(
+        raise ArgumentError(
             f"the model must return (N, K) logits with N = {len(x)} and K >= 2, got {tuple(z.shape)}"
         )
     check_label_range(y, z.shape[1])
@@ -186,17 +192,17 @@ def margin_drops(
         For a negative or non-finite budget, ``signs`` not shaped like ``x``, a ``margin``
         or ``grad`` of the wrong shape, and what :func:`margin_gradient` refuses.
     """
-    budgets = [float(e) for e in eps]
-    if not budgets or any(not math.isfinite(e) or e < 0 for e in budgets):
-        raise ValueError(f"eps must be a non-empty list of finite budgets >= 0, got {eps!r}")
+    budgets = check_budgets(eps, "eps")
     if not isinstance(signs, Tensor) or signs.shape != x.shape:
-        raise ValueError("signs must be a tensor of ±1 with x's shape (draw it with a generator)")
+        raise ArgumentError(
+            "signs must be a tensor of ±1 with x's shape (draw it with a generator)"
+        )
     if (margin is None) != (grad is None):
-        raise ValueError("pass both margin and grad (from margin_gradient), or neither")
+        raise ArgumentError("pass both margin and grad (from margin_gradient), or neither")
     if margin is None or grad is None:
         margin, grad = margin_gradient(model, x, y)
     elif margin.shape != (len(x),) or grad.shape != x.shape:
-        raise ValueError("margin must be (N,) and grad shaped like x (from margin_gradient)")
+        raise ArgumentError("margin must be (N,) and grad shaped like x (from margin_gradient)")
     pair_m, pair_g = class_margins(model, x, y)
     is_true = F.one_hot(y, pair_m.shape[1]).bool()
     drops: dict[str, list[np.ndarray]] = {k: [] for k in DROPS}

@@ -35,6 +35,8 @@ from torch import Tensor, nn
 
 from .._utils import frozen_eval
 from .._validate import (
+    ArgumentError,
+    ArgumentTypeError,
     Loss,
     check_count,
     check_eps,
@@ -210,14 +212,14 @@ def masking_report(
         For bad images, labels or budgets (``eps`` must be > 0).
     """
     if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        raise ArgumentTypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if substitute is not None and not isinstance(substitute, nn.Module):
-        raise TypeError(
+        raise ArgumentTypeError(
             f"substitute must be a torch.nn.Module or None, got {type(substitute).__name__}"
         )
     eps = check_eps(eps)
     if eps == 0:
-        raise ValueError("eps must be > 0: the checks compare attacks at a non-trivial budget")
+        raise ArgumentError("eps must be > 0: the checks compare attacks at a non-trivial budget")
     steps = check_count(steps, "steps")
     check_loss(loss)
     grid = sorted(

@@ -23,7 +23,7 @@ import math
 import torch
 from torch import Tensor
 
-from .._validate import check_count, check_label_range, check_labels
+from .._validate import ArgumentError, check_count, check_label_range, check_labels
 from ..attacks.one_pixel import OnePixelResult
 
 __all__ = [
@@ -40,9 +40,11 @@ __all__ = [
 
 def _check(result: object) -> OnePixelResult:
     if not isinstance(result, OnePixelResult):
-        raise ValueError(f"expected a OnePixelResult (from one_pixel), got {type(result).__name__}")
+        raise ArgumentError(
+            f"expected a OnePixelResult (from one_pixel), got {type(result).__name__}"
+        )
     if len(result) == 0:
-        raise ValueError("the result holds no images")
+        raise ArgumentError("the result holds no images")
     return result
 
 
@@ -81,7 +83,7 @@ def all_targets(x: Tensor, original: Tensor, num_classes: int) -> tuple[Tensor, 
     num_classes = check_count(num_classes, "num_classes", minimum=2)
     if not isinstance(x, Tensor) or x.ndim != 4:
         got = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
-        raise ValueError(f"x must be a (N, C, H, W) tensor of images, got {got}")
+        raise ArgumentError(f"x must be a (N, C, H, W) tensor of images, got {got}")
     original = check_labels(original, x, what="original")
     check_label_range(original, num_classes, what="original")
     n = x.shape[0]
@@ -105,7 +107,7 @@ def target_class_counts(result: OnePixelResult, image_ids: Tensor) -> Tensor:
     """
     r = _check(result)
     if not r.targeted:
-        raise ValueError("target_class_counts needs a targeted result (see all_targets)")
+        raise ArgumentError("target_class_counts needs a targeted result (see all_targets)")
     if (
         not isinstance(image_ids, Tensor)
         or image_ids.is_floating_point()
@@ -113,12 +115,12 @@ def target_class_counts(result: OnePixelResult, image_ids: Tensor) -> Tensor:
         or image_ids.dtype == torch.bool
         or image_ids.shape != r.success.shape
     ):
-        raise ValueError(
+        raise ArgumentError(
             f"image_ids must be an integer tensor with one entry per case, shape "
             f"{tuple(r.success.shape)} (as all_targets returns)"
         )
     if int(image_ids.min()) < 0:
-        raise ValueError("image_ids must hold non-negative image indices")
+        raise ArgumentError("image_ids must hold non-negative image indices")
     k = r.probs.shape[1]
     ids = image_ids.to(r.success.device).long()
     per_image = torch.zeros(int(ids.max()) + 1, dtype=torch.long, device=ids.device)
@@ -140,7 +142,7 @@ def class_pair_success(result: OnePixelResult) -> Tensor:
     """(K, K) float64 success rate per (original, target) pair of a targeted run; NaN if untried."""
     r = _check(result)
     if not r.targeted:
-        raise ValueError("class_pair_success needs a targeted result; use class_pair_counts")
+        raise ArgumentError("class_pair_success needs a targeted result; use class_pair_counts")
     k = r.probs.shape[1]
     key = r.original * k + r.labels
     tried = torch.bincount(key, minlength=k * k).double()

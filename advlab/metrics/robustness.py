@@ -16,6 +16,8 @@ import torch
 from torch import Tensor, nn
 
 from .._validate import (
+    ArgumentError,
+    ArgumentTypeError,
     check_budgets,
     check_count,
     check_flag,
@@ -74,7 +76,7 @@ def margin_at(model: nn.Module, x: Tensor, y: Tensor) -> Tensor:
     z = predict(model, x)
     check_label_range(y, z.shape[1])
     if z.shape[1] < 2:
-        raise ValueError("a margin needs a model with at least two classes")
+        raise ArgumentError("a margin needs a model with at least two classes")
     true = z.gather(1, y[:, None]).squeeze(1)
     best_other = z.scatter(1, y[:, None], -math.inf).amax(dim=1)
     return (true - best_other).detach()
@@ -142,9 +144,11 @@ def robust_mask(
     if isinstance(attack, str):
         attack = attack_info(attack).fn
     if not callable(attack):
-        raise TypeError(f"attack must be an attack function or its name, got {type(attack)}")
+        raise ArgumentTypeError(
+            f"attack must be an attack function or its name, got {type(attack)}"
+        )
     if check_flag(kwargs.get("targeted", False), "targeted"):
-        raise ValueError("robust_accuracy measures untargeted attacks; drop targeted=True")
+        raise ArgumentError("robust_accuracy measures untargeted attacks; drop targeted=True")
     check_images(model, x)
     y = check_labels(y, x)
     x_adv = adversarial_images(attack(model, x, y, **kwargs), x)
@@ -200,7 +204,9 @@ def first_success(
     check_images(model, x)
     y = check_labels(y, x)
     if not callable(attack):
-        raise TypeError("attack must be a function attack(x, y, budget) -> adversarial images")
+        raise ArgumentTypeError(
+            "attack must be a function attack(x, y, budget) -> adversarial images"
+        )
     grid = check_budgets(budgets, "budgets")
     p = check_norm(norm)
     size = torch.full((len(x),), float("nan"))
@@ -261,7 +267,7 @@ def success_matrix(
     pred, model_k = logits.argmax(dim=1), int(logits.shape[1])
     k = model_k if num_classes is None else check_count(num_classes, "num_classes")
     if k > model_k:
-        raise ValueError(
+        raise ArgumentError(
             f"num_classes={k} exceeds the model's {model_k} classes; leave it None for a "
             f"{model_k} x {model_k} matrix"
         )

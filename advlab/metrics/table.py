@@ -33,6 +33,8 @@ from tqdm.auto import tqdm
 
 from .._utils import frozen_eval
 from .._validate import (
+    ArgumentError,
+    ArgumentTypeError,
     check_count,
     check_eps,
     check_finite_logits,
@@ -168,10 +170,12 @@ def _runner_up(model: nn.Module, x: Tensor, y: Tensor) -> Tensor:
 def _check_models(models: object) -> nn.Module:
     """Check that ``models`` maps display names to modules; return the first model."""
     if not isinstance(models, Mapping) or not models:
-        raise ValueError("models must map at least one display name to a model")
+        raise ArgumentError("models must map at least one display name to a model")
     for name, m in models.items():
         if not isinstance(m, nn.Module):
-            raise TypeError(f"models[{name!r}] must be a torch.nn.Module, got {type(m).__name__}")
+            raise ArgumentTypeError(
+                f"models[{name!r}] must be a torch.nn.Module, got {type(m).__name__}"
+            )
     return next(iter(models.values()))
 
 
@@ -180,23 +184,25 @@ def _check_attack_choice(
 ) -> tuple[list[str], dict[str, dict[str, Any]], dict[str, ExtraAttack]]:
     """Check which attacks run; return the registry names, their options and the extra attacks."""
     if attacks is not None and (isinstance(attacks, str) or not isinstance(attacks, Sequence)):
-        raise TypeError("attacks must be a list of registered attack names")
+        raise ArgumentTypeError("attacks must be a list of registered attack names")
     if extra is not None and not isinstance(extra, Mapping):
-        raise TypeError("extra must map display names to functions fn(model, x, y) -> x_adv")
+        raise ArgumentTypeError(
+            "extra must map display names to functions fn(model, x, y) -> x_adv"
+        )
     if options is not None and not isinstance(options, Mapping):
-        raise TypeError("options must map attack names to keyword-argument dicts")
+        raise ArgumentTypeError("options must map attack names to keyword-argument dicts")
     names = [n for n in ATTACKS] if attacks is None else list(attacks)
     for n in names:
         if n not in ATTACKS:
-            raise ValueError(f"unknown attack {n!r}; registered: {', '.join(ATTACKS)}")
+            raise ArgumentError(f"unknown attack {n!r}; registered: {', '.join(ATTACKS)}")
     opts = {k: dict(v) for k, v in (options or {}).items() if isinstance(v, Mapping)}
     for n in opts:
         if n not in names:
-            raise ValueError(f"options names {n!r}, which is not among the attacks run: {names}")
+            raise ArgumentError(f"options names {n!r}, which is not among the attacks run: {names}")
     extras = dict(extra or {})
     for n, fn in extras.items():
         if not callable(fn):
-            raise TypeError(f"extra[{n!r}] must be a function fn(model, x, y) -> x_adv")
+            raise ArgumentTypeError(f"extra[{n!r}] must be a function fn(model, x, y) -> x_adv")
     return names, opts, extras
 
 
@@ -291,7 +297,7 @@ def attack_table(
     first = _check_models(models)
     eps = check_eps(eps)
     if eps == 0:
-        raise ValueError("eps must be > 0")
+        raise ArgumentError("eps must be > 0")
     check_images(first, x)
     d = math.prod(x.shape[1:])
     l2_eps = eps * math.sqrt(d) / 2 if l2_eps is None else check_eps(l2_eps, "l2_eps")
@@ -299,7 +305,7 @@ def attack_table(
     keep = check_count(keep, "keep", minimum=0)
     seed = check_seed(seed)
     if not isinstance(progress, bool):
-        raise ValueError(f"progress must be True or False, got {progress!r}")
+        raise ArgumentError(f"progress must be True or False, got {progress!r}")
     names, opts, extras = _check_attack_choice(attacks, extra, options)
     infos = [ATTACKS[n] for n in names]
     y = check_labels(y, x)

@@ -11,6 +11,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from torch import Tensor, nn
 
+from .._validate import ArgumentError
 from ..train import predict
 from ._checks import check_axes, check_image, check_title
 
@@ -170,7 +171,7 @@ def attack_comparison_figure(
     each is labelled with its L∞ and L2 norms.
     """
     if not advs:
-        raise ValueError("advs must name at least one adversarial image")
+        raise ArgumentError("advs must name at least one adversarial image")
     x = x.reshape(1, *x.shape[-3:])
     names = list(advs)
     batch = torch.cat([x] + [advs[k].reshape(1, *x.shape[1:]) for k in names])

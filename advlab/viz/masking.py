@@ -9,6 +9,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from torch import Tensor
 
+from .._validate import ArgumentError, ArgumentTypeError
 from .images import show_image
 
 __all__ = [
@@ -25,13 +26,13 @@ def _np(t: Tensor) -> np.ndarray:
 
 def _check_tensor(value: object, name: str, ndim: int) -> Tensor:
     if not isinstance(value, Tensor) or value.ndim != ndim or not value.is_floating_point():
-        raise TypeError(f"{name} must be a float tensor with {ndim} dimensions")
+        raise ArgumentTypeError(f"{name} must be a float tensor with {ndim} dimensions")
     return value
 
 
 def _check_names(value: object, name: str) -> list[str]:
     if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
-        raise TypeError(f"{name} must be a list of names")
+        raise ArgumentTypeError(f"{name} must be a list of names")
     return [str(v) for v in value]
 
 
@@ -39,11 +40,11 @@ def _check_numbers(value: object, name: str) -> list[float]:
     if isinstance(value, Tensor):
         value = value.tolist()
     if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
-        raise TypeError(f"{name} must be a list of numbers")
+        raise ArgumentTypeError(f"{name} must be a list of numbers")
     out = []
     for v in value:
         if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise TypeError(f"{name} must hold numbers, got {type(v).__name__}")
+            raise ArgumentTypeError(f"{name} must hold numbers, got {type(v).__name__}")
         out.append(float(v))
     return out
 
@@ -64,11 +65,11 @@ def gradient_modes_figure(
     """
     _check_tensor(image, "image", 3)
     if not isinstance(outputs, Mapping) or not isinstance(gradients, Mapping) or not outputs:
-        raise TypeError("outputs and gradients must map each mode's name to a tensor")
+        raise ArgumentTypeError("outputs and gradients must map each mode's name to a tensor")
     classes = _check_names(classes, "classes")
     modes = list(outputs)
     if set(modes) != set(gradients):
-        raise ValueError("outputs and gradients must have the same modes")
+        raise ArgumentError("outputs and gradients must have the same modes")
     for mode in modes:
         _check_tensor(outputs[mode], f"outputs[{mode!r}]", 1)
         _check_tensor(gradients[mode], f"gradients[{mode!r}]", 3)
@@ -104,13 +105,13 @@ def substitute_growth_figure(
     """Quantities (substitute accuracy, transfer success, ...) against label queries, log-scaled."""
     xs = _check_numbers(queries, "queries")
     if not xs or min(xs) <= 0:
-        raise ValueError("queries must be a non-empty list of positive counts")
+        raise ArgumentError("queries must be a non-empty list of positive counts")
     if not isinstance(curves, Mapping):
-        raise TypeError("curves must map each curve's name to its values")
+        raise ArgumentTypeError("curves must map each curve's name to its values")
     curves = {k: _check_numbers(v, f"curves[{k!r}]") for k, v in curves.items()}
     for k, v in curves.items():
         if len(v) != len(xs):
-            raise ValueError(f"curves[{k!r}] has {len(v)} values for {len(xs)} query counts")
+            raise ArgumentError(f"curves[{k!r}] has {len(v)} values for {len(xs)} query counts")
     fig, ax = plt.subplots(figsize=(6, 3.6), layout="constrained")
     for name, ys in curves.items():
         ax.plot(queries, ys, marker="o", ms=4, label=name)
@@ -139,9 +140,11 @@ def accuracy_matrix_figure(
     try:
         m = np.asarray(values, dtype=float)
     except (TypeError, ValueError) as err:
-        raise TypeError(f"values must be a (rows × cols) table of numbers ({err})") from None
+        raise ArgumentTypeError(
+            f"values must be a (rows × cols) table of numbers ({err})"
+        ) from None
     if m.shape != (len(rows), len(cols)):
-        raise ValueError(f"values must have shape ({len(rows)}, {len(cols)}), got {m.shape}")
+        raise ArgumentError(f"values must have shape ({len(rows)}, {len(cols)}), got {m.shape}")
     fig, ax = plt.subplots(
         figsize=(1.0 + 0.95 * len(cols), 0.8 + 0.45 * len(rows)), layout="constrained"
     )
@@ -178,9 +181,9 @@ def prediction_strip_figure(
     classes = _check_names(classes, "classes")
     n = len(images)
     if not (len(predicted) == len(true) == n) or n == 0:
-        raise ValueError("images, predicted and true must have the same, non-zero length")
+        raise ArgumentError("images, predicted and true must have the same, non-zero length")
     if any(not 0 <= k < len(classes) for k in predicted):
-        raise ValueError(f"predicted must hold class indices in [0, {len(classes) - 1}]")
+        raise ArgumentError(f"predicted must hold class indices in [0, {len(classes) - 1}]")
     arrs = [_np(img).transpose(1, 2, 0) for img in images]
     h, w, c = arrs[0].shape
     gap = np.ones((h, max(1, w // 4), c))

@@ -9,6 +9,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from torch import Tensor
 
+from .._validate import ArgumentError
 from ._checks import as_array, check_classes, check_mapping, check_title
 
 __all__ = ["targeted_success_figure"]
@@ -42,10 +43,10 @@ def targeted_success_figure(
     mats = {k: as_array(v, f"success[{k!r}]", 2) for k, v in success.items()}
     for k, m in mats.items():
         if m.shape != (n, n):
-            raise ValueError(f"success[{k!r}] must be ({n}, {n}) for {n} classes, got {m.shape}")
+            raise ArgumentError(f"success[{k!r}] must be ({n}, {n}) for {n} classes, got {m.shape}")
     heatmap = heatmap if heatmap is not None else list(mats)[-1]
     if not isinstance(heatmap, str) or heatmap not in mats:
-        raise ValueError(f"heatmap must be one of {list(mats)}, got {heatmap!r}")
+        raise ArgumentError(f"heatmap must be one of {list(mats)}, got {heatmap!r}")
     fig, (bars, hm) = plt.subplots(
         1, 2, figsize=(10.4, 4.0), layout="constrained", gridspec_kw={"width_ratios": [1.3, 1]}
     )

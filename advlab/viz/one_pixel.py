@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from torch import Tensor
 
+from .._validate import ArgumentError, ArgumentTypeError
 from ._checks import (
     as_array,
     check_axes,
@@ -63,9 +64,9 @@ def class_pair_heatmap(
     if vmax is not None:
         vmax = check_number(vmax, "vmax")
     if not isinstance(annotate, (bool, np.bool_)):
-        raise ValueError(f"annotate must be True or False, got {annotate!r}")
+        raise ArgumentError(f"annotate must be True or False, got {annotate!r}")
     if m.shape != (k, k):
-        raise ValueError(f"matrix must be ({k}, {k}) for {k} classes, got {m.shape}")
+        raise ArgumentError(f"matrix must be ({k}, {k}) for {k} classes, got {m.shape}")
     if ax is None:
         _, ax = plt.subplots(figsize=(4.2, 3.8), layout="constrained")
     top = (
@@ -113,7 +114,7 @@ def class_pair_figure(
     arrs = {name: as_array(v, f"matrices[{name!r}]", 2) for name, v in matrices.items()}
     for name, a in arrs.items():
         if a.shape != (k, k):
-            raise ValueError(
+            raise ArgumentError(
                 f"matrices[{name!r}] must be ({k}, {k}) for {k} classes, got {a.shape}"
             )
     finite = [float(np.nanmax(a)) for a in arrs.values() if np.isfinite(a).any()]
@@ -144,7 +145,7 @@ def adversarial_class_figure(
     arrs = {name: as_array(c, f"counts[{name!r}]", 1) for name, c in counts.items()}
     for name, a in arrs.items():
         if a.shape != (k,):
-            raise ValueError(
+            raise ArgumentError(
                 f"counts[{name!r}] must have {k} entries, one per class, got {a.shape}"
             )
     counts = arrs
@@ -223,11 +224,13 @@ def one_pixel_figure(
     check_title(title)
     for p, name in ((clean_probs, "clean_probs"), (adv_probs, "adv_probs")):
         if as_array(p, name, 1).shape != (k,):
-            raise ValueError(f"{name} must have {k} entries, one per class")
+            raise ArgumentError(f"{name} must have {k} entries, one per class")
     if positions is not None:
         pos = as_array(positions, "positions", 2)
         if pos.shape[1:] != (2,) or not np.array_equal(pos, np.round(pos)):
-            raise ValueError(f"positions must be (k, 2) integer rows and columns, got {pos.shape}")
+            raise ArgumentError(
+                f"positions must be (k, 2) integer rows and columns, got {pos.shape}"
+            )
     fig, (a0, a1, a2) = plt.subplots(
         1, 3, figsize=(8.4, 2.8), layout="constrained", gridspec_kw={"width_ratios": [1, 1, 1.6]}
     )
@@ -267,10 +270,12 @@ def _check_box(
             continue
         a = as_array(v, name, 1)
         if a.shape != (2,) or not np.isfinite(a).all():
-            raise ValueError(f"{name} must be two finite numbers (x, y), got {v!r}")
+            raise ArgumentError(f"{name} must be two finite numbers (x, y), got {v!r}")
         box.append(a)
     if not (box[0] < box[1]).all():
-        raise ValueError(f"lower must be below upper in both coordinates, got {lower} and {upper}")
+        raise ArgumentError(
+            f"lower must be below upper in both coordinates, got {lower} and {upper}"
+        )
 
 
 def de_population_figure(
@@ -295,13 +300,13 @@ def de_population_figure(
         If ``f`` is not callable.
     """
     if not callable(f):
-        raise TypeError(f"f must be callable as f(X, Y), got {type(f).__name__}")
+        raise ArgumentTypeError(f"f must be callable as f(X, Y), got {type(f).__name__}")
     check_axes(ax, optional=True)
     check_title(title)
     _check_box(lower, upper, best)
     pop = as_array(population, "population")
     if pop.ndim != 2 or pop.shape[1] != 2:
-        raise ValueError(f"population must be (members, 2) for a contour plot, got {pop.shape}")
+        raise ArgumentError(f"population must be (members, 2) for a contour plot, got {pop.shape}")
     if ax is None:
         fig, ax = plt.subplots(figsize=(3.6, 3.4), layout="constrained")
     else:
@@ -309,7 +314,7 @@ def de_population_figure(
     gx, gy = np.meshgrid(np.linspace(lower[0], upper[0], 120), np.linspace(lower[1], upper[1], 120))
     z = as_array(f(gx, gy), "f(X, Y)")
     if z.shape != gx.shape:
-        raise ValueError(
+        raise ArgumentError(
             f"f(X, Y) must return an array of the grids' shape {gx.shape}, got {z.shape}"
         )
     ax.contourf(gx, gy, z, levels=20, cmap="Blues_r")
