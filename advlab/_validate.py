@@ -324,16 +324,17 @@ def check_classes(y: Tensor, num_classes: int) -> None:
         )
 
 
-def check_images(model: nn.Module, x: Tensor) -> None:
+def check_images(model: nn.Module, x: Tensor, what: str = "model") -> None:
     """Check that x is a float (N, C, H, W) tensor in [0, 1] on the model's device and dtype.
 
     Types, shape, device and dtype are checked before any value is read (a
     meta tensor has none); attacks need gradients, so inference mode and
     inference tensors are refused with a message that says how to leave them.
+    ``what`` names the model in the messages (``"target"`` for a transfer attack's).
     """
     if not isinstance(model, nn.Module):
         raise ArgumentTypeError(
-            f"model must be a torch.nn.Module returning logits, got {type(model).__name__}"
+            f"{what} must be a torch.nn.Module returning logits, got {type(model).__name__}"
         )
     x = _check_float_images(x)
     if x.ndim != 4 or x.shape[0] == 0:
@@ -345,19 +346,20 @@ def check_images(model: nn.Module, x: Tensor) -> None:
     dev = model_device(model)
     if dev is not None and dev != x.device:
         raise ArgumentError(
-            f"x is on {x.device} but the model is on {dev}; move one to the other, "
-            "e.g. x = x.to(next(model.parameters()).device)"
+            f"x is on {x.device} but the {what} is on {dev}; move one to the other, "
+            f"e.g. x = x.to(next({what}.parameters()).device)"
         )
     dt = model_dtype(model)
     if dt is not None and dt != x.dtype:
         raise ArgumentError(
-            f"x has dtype {x.dtype} but the model's parameters are {dt}; use x.to({dt})"
+            f"x has dtype {x.dtype} but the {what}'s parameters are {dt}; use x.to({dt})"
         )
     for name, p in model.named_parameters():
         if p.is_floating_point() and p.dtype != x.dtype:
             raise ArgumentError(
-                f"the model mixes dtypes: its parameter {name!r} is {p.dtype} but x (and its "
-                f"first parameter) are {x.dtype}; convert the whole model with model.to({x.dtype})"
+                f"the {what} mixes dtypes: its parameter {name!r} is {p.dtype} but x (and its "
+                f"first parameter) are {x.dtype}; convert the whole {what} with "
+                f"{what}.to({x.dtype})"
             )
     check_pixel_values(x)
 

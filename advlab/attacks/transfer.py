@@ -206,7 +206,8 @@ def transfer_attack(
         if not isinstance(m, nn.Module):
             raise ArgumentTypeError(f"{name} must be a torch.nn.Module, got {type(m).__name__}")
     info = attack_info(attack)
-    check_images(substitute, x)
+    check_images(substitute, x, "substitute")
+    check_images(target, x, "target")  # the target sees the same images
     y = check_labels(y, x)
     if targeted and not info.targeted:
         raise ArgumentError(f"attack {info.name!r} has no targeted mode; use targeted=False")

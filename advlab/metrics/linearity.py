@@ -30,6 +30,7 @@ from .._validate import (
     check_images,
     check_label_range,
     check_labels,
+    check_module,
 )
 from ..attacks import bim, fgsm
 from .robustness import margin_at
@@ -83,6 +84,7 @@ def margin_gradient(model: nn.Module, x: Tensor, y: Tensor) -> tuple[Tensor, Ten
         As :func:`~advlab.metrics.margin_at`: images outside [0, 1] or of the wrong shape,
         labels of the wrong shape or outside the model's classes.
     """
+    model = check_module(model)
     with frozen_eval(model), torch.enable_grad():
         xg, z, _ = _logits_with_grad(model, x, y)
         y = y.to(z.device)
@@ -128,6 +130,7 @@ def class_margins(model: nn.Module, x: Tensor, y: Tensor) -> tuple[Tensor, Tenso
     ValueError
         As :func:`margin_gradient`.
     """
+    model = check_module(model)
     with frozen_eval(model), torch.enable_grad():
         xg, z, k = _logits_with_grad(model, x, y)
         y = y.to(z.device)

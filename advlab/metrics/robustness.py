@@ -147,7 +147,9 @@ def robust_mask(
         raise ArgumentTypeError(
             f"attack must be an attack function or its name, got {type(attack)}"
         )
-    if check_flag(kwargs.get("targeted", False), "targeted"):
+    # untargeted by definition: targeted=False is accepted and not passed on (label-blind
+    # attacks such as random_noise take no targeted argument)
+    if check_flag(kwargs.pop("targeted", False), "targeted"):
         raise ArgumentError("robust_accuracy measures untargeted attacks; drop targeted=True")
     check_images(model, x)
     y = check_labels(y, x)
