@@ -23,6 +23,7 @@ from .._validate import (
     Loss,
     Norm,
     check_depends_on_input,
+    check_finite_logits,
     check_flag,
     check_label_range,
     check_labels,
@@ -117,7 +118,7 @@ def input_gradient(
     with torch.enable_grad():
         logits = model(x)
         if check_range:
-            check_logits(logits, x.shape[0])
+            check_finite_logits(check_logits(logits, x.shape[0]))
             check_depends_on_input(logits)
             check_label_range(y, logits.shape[1])
         value = objective(logits, y, loss=loss, targeted=targeted).sum()
@@ -156,7 +157,7 @@ def resolve_labels(model: nn.Module, x: Tensor, y: Tensor | None, *, targeted: b
                 "a targeted attack needs y: pass the target class of each image as y"
             )
         with torch.no_grad():
-            return check_logits(model(x), x.shape[0]).argmax(dim=1)
+            return check_finite_logits(check_logits(model(x), x.shape[0])).argmax(dim=1)
     return check_labels(y, x)
 
 
@@ -175,7 +176,7 @@ def prepare_labels(model: nn.Module, x: Tensor, y: Tensor | None, *, targeted: b
         return resolve_labels(model, x, y, targeted=False)
     y = resolve_labels(model, x, y, targeted=True)
     with torch.no_grad():
-        logits = check_logits(model(x), x.shape[0])
+        logits = check_finite_logits(check_logits(model(x), x.shape[0]))
     check_label_range(y, logits.shape[1], what="y (the targets)")
     hit = logits.argmax(dim=1) == y
     if bool(hit.any()):

@@ -23,6 +23,7 @@ from .._utils import frozen_eval
 from .._validate import (
     check_count,
     check_depends_on_input,
+    check_finite_logits,
     check_flag,
     check_images,
     check_label_range,
@@ -175,7 +176,7 @@ def cw_l2(
                 x_new = (torch.tanh(w) + 1) / 2
                 logits = model(x_new)
                 if round_ == 0 and step == 0:
-                    check_logits(logits, n)
+                    check_finite_logits(check_logits(logits, n))
                     check_depends_on_input(logits)
                     check_label_range(y, logits.shape[1])
                 margin = objective(logits, y, loss="margin", targeted=targeted)

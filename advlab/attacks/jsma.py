@@ -43,7 +43,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .._utils import frozen_eval
-from .._validate import ArgumentError, check_count, check_images
+from .._validate import (
+    ArgumentError,
+    check_count,
+    check_finite_logits,
+    check_images,
+    check_logits,
+)
 from ._common import prepare_labels
 from .registry import register
 from .result import AttackResult
@@ -109,7 +115,7 @@ def _gradients(
     """α (target gradient), β (others' summed gradient), both flattened (N, D), and logits."""
     x = x.detach().requires_grad_(True)
     with torch.enable_grad():
-        logits = model(x)
+        logits = check_finite_logits(check_logits(model(x), len(x)))
         out = F.softmax(logits, dim=1) if jacobian == "probs" else logits
         t_out = out.gather(1, target[:, None]).sum()
         (alpha,) = torch.autograd.grad(t_out, x, retain_graph=True)

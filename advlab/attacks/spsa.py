@@ -26,6 +26,7 @@ from .._validate import (
     ArgumentError,
     check_count,
     check_eps,
+    check_finite_logits,
     check_flag,
     check_images,
     check_label_range,
@@ -47,6 +48,23 @@ _CHUNK = 8192
 def _rademacher(shape: tuple[int, ...], gen: torch.Generator | None, like: Tensor) -> Tensor:
     signs = torch.randint(0, 2, shape, generator=gen, dtype=torch.int8)
     return (signs.to(device=like.device, dtype=like.dtype) * 2) - 1
+
+
+def _check_samples(samples: object) -> int:
+    """Return the number of probe pairs per step, 1 to 4096."""
+    n = check_count(samples, "samples")
+    if n > 4096:
+        raise ArgumentError(f"samples must be at most 4096 pairs of queries per step, got {n}")
+    return n
+
+
+def _check_clean_output(model: nn.Module, x: Tensor, y: Tensor) -> None:
+    """Read the clean output once: a diverged model is an error, and the labels must fit it.
+
+    Also at ``eps = 0``, where no probe is made.
+    """
+    clean = check_finite_logits(check_logits(model(x), len(x)))
+    check_label_range(y, clean.shape[1])
 
 
 @register(norm="inf", title="SPSA")
@@ -122,11 +140,7 @@ def spsa(
     """
     eps = min(check_eps(eps), 1.0)  # a radius of 1 already reaches every image in [0, 1]
     steps = check_count(steps, "steps")
-    samples = check_count(samples, "samples")
-    if samples > 4096:
-        raise ArgumentError(
-            f"samples must be at most 4096 pairs of queries per step, got {samples}"
-        )
+    samples = _check_samples(samples)
     delta = check_real(delta, "delta", positive=True)
     lr = 2.5 * eps / steps if lr is None else check_real(lr, "lr", positive=True)
     check_loss(loss)
@@ -145,6 +159,7 @@ def spsa(
     per_chunk = max(1, _CHUNK // (2 * samples))
     with frozen_eval(model), torch.no_grad():
         y = prepare_labels(model, x, y, targeted=targeted)
+        _check_clean_output(model, x, y)
         if eps == 0:
             return x.clone()
         active = torch.ones(n, dtype=torch.bool, device=x.device)

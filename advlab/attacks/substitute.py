@@ -33,6 +33,7 @@ from .._validate import (
     ArgumentError,
     ArgumentTypeError,
     check_count,
+    check_finite_logits,
     check_grad_mode,
     check_images,
     check_label_range,
@@ -78,8 +79,12 @@ class LabelOracle:
         dev = model_device(self.model) or x.device
         with frozen_eval(self.model):
             out = [
-                check_logits(
-                    self.model(x[i : i + self.batch_size].to(dev)), len(x[i : i + self.batch_size])
+                check_finite_logits(
+                    check_logits(
+                        self.model(x[i : i + self.batch_size].to(dev)),
+                        len(x[i : i + self.batch_size]),
+                    ),
+                    "the target",
                 )
                 .argmax(dim=1)
                 .to(x.device)
