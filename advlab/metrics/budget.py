@@ -29,7 +29,7 @@ from .._validate import (
     check_labels,
 )
 from ..attacks.result import adversarial_images
-from .robustness import _predictions
+from ._predictions import labelled_predictions
 
 __all__ = ["BudgetSearch", "smallest_budget"]
 
@@ -139,7 +139,7 @@ def smallest_budget(
         nonlocal calls
         calls += 1
         x_adv = adversarial_images(attack(x[idx], y[idx], eps), x[idx])
-        fooled = (_predictions(model, x_adv, y[idx]) != y[idx]).cpu()
+        fooled = (labelled_predictions(model, x_adv, y[idx]) != y[idx]).cpu()
         hit = idx[fooled]
         budget[hit] = eps
         x_best[hit.to(x.device)] = x_adv[fooled.to(x.device)].detach()

@@ -29,20 +29,9 @@ from .._validate import (
 from ..attacks.registry import attack_info
 from ..attacks.result import adversarial_images
 from ..train import predict
+from ._predictions import labelled_predictions
 
 __all__ = ["first_success", "margin_at", "robust_accuracy", "robust_mask", "success_matrix"]
-
-
-def _predictions(model: nn.Module, x: Tensor, y: Tensor) -> Tensor:
-    """Return the model's predictions (N,) on ``x``, after checking ``y`` against its classes.
-
-    Where labels meet logits: the labels must be class indices of this model
-    (an out-of-range label is never predicted, so it would count as fooled), and
-    the logits must be finite (:func:`advlab.train.predict` checks that).
-    """
-    logits = predict(model, x)
-    check_label_range(y, logits.shape[1])
-    return logits.argmax(dim=1)
 
 
 def margin_at(model: nn.Module, x: Tensor, y: Tensor) -> Tensor:
@@ -154,7 +143,7 @@ def robust_mask(
     check_images(model, x)
     y = check_labels(y, x)
     x_adv = adversarial_images(attack(model, x, y, **kwargs), x)
-    return _predictions(model, x_adv, y) == y
+    return labelled_predictions(model, x_adv, y) == y
 
 
 def first_success(
@@ -219,7 +208,7 @@ def first_success(
             break
         idx = todo.to(x.device)
         x_adv = adversarial_images(attack(x[idx], y[idx], b), x[idx])
-        fooled = (_predictions(model, x_adv, y[idx]) != y[idx]).cpu()
+        fooled = (labelled_predictions(model, x_adv, y[idx]) != y[idx]).cpu()
         delta = (x_adv - x[idx]).flatten(1)
         norms = (delta.abs().amax(dim=1) if p == "inf" else delta.norm(dim=1)).detach().cpu()
         size[todo[fooled]] = norms[fooled].float()
