@@ -33,15 +33,28 @@ from typing import Any, TypeGuard
 
 import ipywidgets as W
 import matplotlib.pyplot as plt
+import numpy as np
 import torch
 from matplotlib.figure import Figure
 from torch import Tensor, nn
 
-from .._validate import ArgumentError, ArgumentTypeError
+from .._validate import (
+    ArgumentError,
+    ArgumentTypeError,
+    check_budgets,
+    check_count,
+    check_eps,
+    check_flag,
+    check_label_range,
+    check_labels,
+    check_module,
+    check_seed,
+)
 from ..attacks.registry import ATTACKS, AttackInfo
 from ..attacks.result import adversarial_images
 from ..train import predict
 from ..viz import adversarial_figure
+from ..viz._checks import check_class_index, check_classes, check_model_images
 
 __all__ = [
     "DEFAULT_ATTACKS",
@@ -59,12 +72,46 @@ DEFAULT_ATTACKS: tuple[str, ...] = ("fgsm", "bim", "pgd", "cw_l2")
 #: Most views one explorer may precompute by default (each is a small PNG on the page).
 MAX_VIEWS = 160
 
+#: The resolutions a view may have, in dots per inch (the book uses 72-90).
+DPI_RANGE = (10, 1000)
+
 
 # ---------------------------------------------------------------- figures as PNG
 
 
+def _check_dpi(dpi: object) -> int:
+    """Return ``dpi`` if it is an integer in :data:`DPI_RANGE`; raise naming it otherwise."""
+    lo, hi = DPI_RANGE
+    if isinstance(dpi, (bool, np.bool_)) or not isinstance(dpi, numbers.Integral):
+        raise ArgumentTypeError(
+            f"dpi must be an integer >= {lo} and <= {hi} (dots per inch), got {type(dpi).__name__}"
+        )
+    if not lo <= int(dpi) <= hi:
+        raise ArgumentError(
+            f"dpi must be an integer >= {lo} and <= {hi} (dots per inch), got {int(dpi)}"
+        )
+    return int(dpi)
+
+
+def _check_figure(fig: object) -> Figure:
+    if not isinstance(fig, Figure):
+        raise ArgumentTypeError(
+            f"fig must be a matplotlib Figure (e.g. from plt.subplots()), got {type(fig).__name__}"
+        )
+    return fig
+
+
 def figure_png(fig: Figure, *, dpi: int = 80) -> bytes:
-    """Render ``fig`` to PNG bytes (tight bounding box) and close it."""
+    """Render ``fig`` to PNG bytes (tight bounding box) and close it.
+
+    Raises
+    ------
+    ValueError
+        If ``fig`` is not a matplotlib Figure or ``dpi`` not an integer in
+        10 … 1000 (a wrong type is also a ``TypeError``); ``fig`` is then left open.
+    """
+    fig = _check_figure(fig)
+    dpi = _check_dpi(dpi)
     buf = io.BytesIO()
     try:
         fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
@@ -79,7 +126,20 @@ def show_figure(out: W.Output, fig: Figure, *, dpi: int = 80) -> None:
     The PNG is placed in ``out.outputs`` directly (not captured with
     ``with out: display(...)``), so it is part of the widget state a static page
     embeds, and it shows where no kernel captures output (e.g. in tests).
+
+    Raises
+    ------
+    ValueError
+        If ``out`` is not an ``ipywidgets.Output``, ``fig`` not a matplotlib
+        Figure or ``dpi`` not an integer in 10 … 1000 (a wrong type is also a
+        ``TypeError``).
     """
+    if not isinstance(out, W.Output):
+        raise ArgumentTypeError(
+            f"out must be an ipywidgets.Output to show the figure in, got {type(out).__name__}"
+        )
+    fig = _check_figure(fig)
+    dpi = _check_dpi(dpi)
     png = base64.b64encode(figure_png(fig, dpi=dpi)).decode("ascii")
     out.outputs = (
         {
@@ -153,6 +213,29 @@ class PrecomputedExplorer(W.VBox):
     views: dict[tuple[int, ...], W.VBox]
     links: list[list[W.Link]]
     live_controls: dict[str, W.ValueWidget]
+
+    def __init__(self, children: Sequence[W.Widget] = (), **kwargs: Any) -> None:
+        """Make a box of ``children`` (widgets), as ``ipywidgets.VBox``; the handles start empty.
+
+        Raises
+        ------
+        TypeError
+            If ``children`` is not a list or tuple of ipywidgets (an
+            :class:`~advlab.ArgumentTypeError`). Other keywords are the VBox's traits.
+        """
+        if not isinstance(children, (list, tuple)):
+            raise ArgumentTypeError(
+                f"children must be a list of ipywidgets to stack, got {type(children).__name__}"
+            )
+        bad = [i for i, c in enumerate(children) if not isinstance(c, W.Widget)]
+        if bad:
+            raise ArgumentTypeError(
+                f"children must be ipywidgets, but children[{bad[0]}] is "
+                f"{type(children[bad[0]]).__name__}"
+            )
+        super().__init__(list(children), **kwargs)
+        self.grid, self.labels, self.controls = {}, {}, {}
+        self.views, self.links, self.live_controls = {}, [], {}
 
     def setting(self) -> dict[str, object]:
         """Return the grid setting the controls select now (name → value)."""
@@ -303,14 +386,14 @@ def _check_explorer_args(
         raise ArgumentError(f"grid must have 1, 2 or 3 controls, got {len(grid)}")
     if note is not None and not isinstance(note, str):
         raise ArgumentTypeError("note must be a string or None")
-    if isinstance(dpi, bool) or not isinstance(dpi, int) or dpi < 10:
-        raise ArgumentError(f"dpi must be an integer >= 10, got {dpi!r}")
+    _check_dpi(dpi)
 
 
 def _grid_values(
     grid: Mapping[str, Sequence[object]], *, max_views: int
 ) -> tuple[list[str], dict[str, tuple[object, ...]]]:
     """Return the grid's control names and each one's values, checked."""
+    max_views = check_count(max_views, "max_views")
     names = list(grid)
     for name in names:
         if not isinstance(name, str) or not name.isidentifier():
@@ -528,28 +611,43 @@ def _live_part(
 # ---------------------------------------------------------------- the book's explorers
 
 
-def _check_candidates(x: Tensor, y: Tensor, index: int, classes: Sequence[str]) -> None:
-    if not isinstance(x, Tensor) or x.ndim != 4 or len(x) == 0:
-        raise ArgumentError("x must be a non-empty (N, C, H, W) tensor of candidate images")
-    if not isinstance(y, Tensor) or y.shape != (len(x),):
-        raise ArgumentError(f"y must hold one label per image, shape ({len(x)},)")
-    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(x):
-        raise ArgumentError(f"index must be an integer in [0, {len(x) - 1}], got {index!r}")
-    if isinstance(classes, str) or len(classes) == 0:
-        raise ArgumentError("classes must be a sequence of class names, one per logit")
+def _check_candidates(model: object, x: object, y: object, index: object, classes: object) -> int:
+    """Check an explorer's model, candidates and class names; return ``index`` as an int.
 
-
-def _check_eps_values(eps_values: Sequence[float], eps: float | None) -> tuple[float, ...]:
-    vals = tuple(float(e) for e in eps_values)
-    if not vals or any(not math.isfinite(e) or e < 0 for e in vals):
-        raise ArgumentError(f"eps_values must be finite numbers >= 0 (pixel units), got {vals}")
-    if list(vals) != sorted(set(vals)):
-        raise ArgumentError(f"eps_values must be increasing with no repeats, got {vals}")
-    if eps is not None and not any(math.isclose(eps, e) for e in vals):
-        raise ArgumentError(
-            f"eps={eps} is not one of eps_values {vals}; add it or pick one of them"
+    One forward pass on the first image reads the number of logits K, so that
+    ``classes`` (one name per logit) and the labels (in [0, K)) are checked too.
+    """
+    net = check_module(model)
+    x = check_model_images(x, "x")
+    if not isinstance(y, Tensor):
+        raise ArgumentTypeError(
+            f"y must be a tensor that holds one label per image, shape ({len(x)},), "
+            f"got {type(y).__name__}"
         )
-    return vals
+    if y.shape != (len(x),):
+        raise ArgumentError(
+            f"y must hold one label per image, shape ({len(x)},), got {tuple(y.shape)}"
+        )
+    y = check_labels(y, x)
+    index = check_count(index, "index", minimum=0)
+    if index >= len(x):
+        raise ArgumentError(f"index must be an integer in [0, {len(x) - 1}], got {index}")
+    check_classes(classes)
+    k = predict(net, x[:1]).shape[1]
+    check_classes(classes, k)
+    check_label_range(y, k)
+    return index
+
+
+def _check_eps_values(eps_values: object, eps: object) -> tuple[tuple[float, ...], float | None]:
+    """Return the grid's budgets (increasing, >= 0) and ``eps`` (one of them, or None)."""
+    vals = tuple(check_budgets(eps_values, "eps_values", increasing=True))
+    if eps is None:
+        return vals, None
+    e = check_eps(eps)
+    if not any(math.isclose(e, v) for v in vals):
+        raise ArgumentError(f"eps={e} is not one of eps_values {vals}; add it or pick one of them")
+    return vals, e
 
 
 def eps_explorer(
@@ -610,8 +708,10 @@ def eps_explorer(
     attack = fgsm if attack is None else attack
     if not callable(attack):
         raise ArgumentTypeError("attack must be an attack function taking eps=")
-    _check_candidates(x, y, index, classes)
-    vals = _check_eps_values(eps_values, eps)
+    index = _check_candidates(model, x, y, index, classes)
+    vals, eps = _check_eps_values(eps_values, eps)
+    live = check_flag(live, "live")
+    dpi = _check_dpi(dpi)
     adv: dict[float, Tensor] = {}
 
     def adversarial(e: float) -> Tensor:
@@ -647,7 +747,14 @@ def eps_explorer(
     )
 
 
-def _resolve_attacks(attacks: Sequence[str | AttackInfo] | None) -> list[AttackInfo]:
+def _resolve_attacks(attacks: object) -> list[AttackInfo]:
+    if attacks is not None and (
+        isinstance(attacks, (str, bytes)) or not isinstance(attacks, Sequence)
+    ):
+        raise ArgumentTypeError(
+            "attacks must be a list of registered attack names or AttackInfo s, "
+            f"e.g. ['fgsm', 'pgd'], or None, got {type(attacks).__name__}"
+        )
     chosen = list(DEFAULT_ATTACKS if attacks is None else attacks)
     if not chosen:
         raise ArgumentError("attacks must name at least one attack")
@@ -671,17 +778,8 @@ def _resolve_attacks(attacks: Sequence[str | AttackInfo] | None) -> list[AttackI
     return infos
 
 
-def _targetable(
-    infos: list[AttackInfo], target: int | None, classes: Sequence[str]
-) -> list[AttackInfo]:
-    """Check ``target`` and return the attacks that can reach it (all of them if it is None)."""
-    if target is not None and (
-        isinstance(target, bool) or not isinstance(target, int) or not 0 <= target < len(classes)
-    ):
-        raise ArgumentError(
-            f"target must be None (untargeted) or a class index in [0, {len(classes) - 1}], "
-            f"got {target!r}"
-        )
+def _targetable(infos: list[AttackInfo], target: int | None) -> list[AttackInfo]:
+    """Return the attacks that can reach ``target`` (all of them if it is None)."""
     if target is not None:
         infos = [i for i in infos if i.targeted]
         if not infos:
@@ -693,6 +791,11 @@ def _first_attack(infos: list[AttackInfo], attack: str | None) -> AttackInfo:
     """Return the attack shown first: ``attack`` by registry name or title, or the first one."""
     if attack is None:
         return infos[0]
+    if not isinstance(attack, str):
+        raise ArgumentTypeError(
+            f"attack must be the name or title of the attack shown first (e.g. 'pgd'), or None, "
+            f"got {type(attack).__name__}"
+        )
     hits = [i for i in infos if attack in (i.name, i.label)]
     if not hits:
         raise ArgumentError(
@@ -873,11 +976,14 @@ def attack_explorer(
         mismatched shapes.
     """
     infos = _resolve_attacks(attacks)
-    _check_candidates(x, y, index, classes)
-    infos = _targetable(infos, target, classes)
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ArgumentError(f"steps must be an integer >= 1, got {steps!r}")
-    vals = _check_eps_values(eps_values, eps)
+    index = _check_candidates(model, x, y, index, classes)
+    target = check_class_index(target, "target", len(classes))
+    infos = _targetable(infos, target)
+    steps = check_count(steps, "steps")
+    vals, eps = _check_eps_values(eps_values, eps)
+    seed = check_seed(seed)
+    live = check_flag(live, "live")
+    dpi = _check_dpi(dpi)
     first = _first_attack(infos, attack)
     any_eps = any(i.takes_eps for i in infos)
     views = _AttackViews(

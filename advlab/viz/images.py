@@ -11,9 +11,25 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from torch import Tensor, nn
 
-from .._validate import ArgumentError
+from .._validate import (
+    ArgumentError,
+    check_eps,
+    check_label_range,
+    check_labels,
+    check_module,
+)
 from ..train import predict
-from ._checks import check_axes, check_image, check_title
+from ._checks import (
+    as_array,
+    check_axes,
+    check_class_index,
+    check_classes,
+    check_image,
+    check_mapping,
+    check_model_image,
+    check_model_images,
+    check_title,
+)
 
 __all__ = [
     "adversarial_figure",
@@ -26,8 +42,17 @@ __all__ = [
 
 
 def image_to_numpy(img: Tensor) -> np.ndarray:
-    """(C, H, W) tensor in [0, 1] → (H, W) or (H, W, 3) array for ``imshow``."""
-    arr = img.detach().float().cpu().numpy()
+    """(C, H, W) tensor in [0, 1] → (H, W) or (H, W, 3) array for ``imshow``.
+
+    A batch of one (1, C, H, W) is taken as its image.
+
+    Raises
+    ------
+    ValueError
+        If ``img`` is not a real, dense tensor of one image (C, H, W) with
+        C = 1 or 3 (not a tensor at all: also a ``TypeError``).
+    """
+    arr = check_image(img).detach().float().cpu().numpy()
     return arr[0] if arr.shape[0] == 1 else np.transpose(arr, (1, 2, 0))
 
 
@@ -55,8 +80,19 @@ def show_image(ax: Axes, img: Tensor, title: str | None = None) -> None:
 def probability_bars(
     ax: Axes, probs: Tensor | np.ndarray, classes: Sequence[str], *, true: int | None = None
 ) -> None:
-    """Horizontal bars of class probabilities; the predicted class in red, the true one in green."""
-    p = np.asarray(probs.detach().cpu() if isinstance(probs, Tensor) else probs, dtype=float)
+    """Horizontal bars of class probabilities; the predicted class in red, the true one in green.
+
+    Raises
+    ------
+    ValueError
+        If ``ax`` is not a matplotlib Axes, ``probs`` not a 1-D array of K >= 1
+        finite numbers, ``classes`` not K class names, or ``true`` not None or
+        a class index in [0, K) (a wrong type is also a ``TypeError``).
+    """
+    check_axes(ax)
+    p = _check_probs(probs)
+    check_classes(classes, len(p))
+    true = check_class_index(true, "true", len(p))
     pred = int(p.argmax())
     colors = ["tab:gray"] * len(p)
     if true is not None:
@@ -69,6 +105,15 @@ def probability_bars(
     ax.set_xlim(0, 1)
     ax.set_xlabel("probability", fontsize=8)
     ax.tick_params(axis="x", labelsize=8)
+
+
+def _check_probs(probs: object) -> np.ndarray:
+    p = as_array(probs, "probs", 1)
+    if len(p) == 0 or not np.isfinite(p).all():
+        raise ArgumentError(
+            f"probs must be K >= 1 finite class probabilities, got {p.tolist()[:5]}"
+        )
+    return p
 
 
 def adversarial_figure(
@@ -85,10 +130,26 @@ def adversarial_figure(
     ``x`` and ``x_adv`` are single images (C, H, W) or batches of one. The
     perturbation is shown amplified to the full colour range, with its true
     scale in the title.
+
+    Raises
+    ------
+    ValueError
+        If ``model`` is not a torch Module, ``x`` not one float image in [0, 1]
+        (C, H, W) with C = 1 or 3 (or a batch of one), ``x_adv`` not an image of
+        the same shape, dtype and device, ``classes`` not one name per logit,
+        ``true`` not None or a class index, or ``eps`` not None or a budget
+        >= 0 (a wrong type is also a ``TypeError``); and whatever
+        :func:`advlab.predict` raises for the model's output.
     """
-    x = x.reshape(1, *x.shape[-3:])
-    x_adv = x_adv.reshape(1, *x_adv.shape[-3:])
+    check_module(model)
+    x = check_model_image(x, "x")[None]
+    x_adv = check_model_image(x_adv, "x_adv", like=x[0])[None]
+    check_classes(classes)
+    if eps is not None:
+        eps = check_eps(eps)
     probs = torch.softmax(predict(model, torch.cat([x, x_adv])), dim=1).cpu()
+    check_classes(classes, probs.shape[1])
+    true = check_class_index(true, "true", probs.shape[1])
     delta = (x_adv - x)[0].detach().float().cpu()
     scale = float(delta.abs().max())
     fig, axes = plt.subplots(
@@ -135,9 +196,28 @@ def gallery(
     """Clean images (top row) above their adversarial versions (bottom row), with predictions.
 
     Titles are green where the prediction is right and red where it is wrong.
+
+    Raises
+    ------
+    ValueError
+        If ``model`` is not a torch Module, ``x`` not float images in [0, 1]
+        (N, C, H, W) with N >= 1 and C = 1 or 3, ``x_adv`` not images of the
+        same shape, dtype and device, ``classes`` not one name per logit, ``y``
+        not N integer labels in [0, K) on ``x``'s device, or ``title`` not a
+        string or None (a wrong type is also a ``TypeError``); and whatever
+        :func:`advlab.predict` raises for the model's output.
     """
+    check_module(model)
+    x = check_model_images(x, "x")
+    x_adv = check_model_images(x_adv, "x_adv", like=x)
+    check_classes(classes)
+    y = check_labels(y, x)
+    check_title(title)
     n = len(x)
-    preds = predict(model, torch.cat([x, x_adv])).argmax(dim=1).cpu()
+    logits = predict(model, torch.cat([x, x_adv]))
+    check_classes(classes, logits.shape[1])
+    check_label_range(y, logits.shape[1])
+    preds = logits.argmax(dim=1).cpu()
     fig, axes = plt.subplots(2, n, figsize=(1.25 * n, 3.0), layout="constrained", squeeze=False)
     for row, name in enumerate(("clean", "adversarial")):
         for j in range(n):
@@ -169,13 +249,30 @@ def attack_comparison_figure(
     name to its adversarial version of ``x``. All perturbations share one colour
     scale (the largest ``|δ|`` of any of them), so their sizes can be compared;
     each is labelled with its L∞ and L2 norms.
+
+    Raises
+    ------
+    ValueError
+        If ``model`` is not a torch Module, ``x`` not one float image in [0, 1]
+        (C, H, W) with C = 1 or 3 (or a batch of one), ``advs`` not a non-empty
+        mapping of names to images of ``x``'s shape, dtype and device,
+        ``classes`` not one name per logit, ``true`` not None or a class index,
+        or ``title`` not a string or None (a wrong type is also a
+        ``TypeError``); and whatever :func:`advlab.predict` raises for the
+        model's output.
     """
-    if not advs:
-        raise ArgumentError("advs must name at least one adversarial image")
-    x = x.reshape(1, *x.shape[-3:])
-    names = list(advs)
-    batch = torch.cat([x] + [advs[k].reshape(1, *x.shape[1:]) for k in names])
+    check_module(model)
+    x = check_model_image(x, "x")[None]
+    checked = check_mapping(advs, "advs", "adversarial image (C, H, W) of x")
+    names = list(checked)
+    batch = torch.cat(
+        [x] + [check_model_image(checked[k], f"advs[{k!r}]", like=x[0])[None] for k in names]
+    )
+    check_classes(classes)
+    check_title(title)
     probs = torch.softmax(predict(model, batch), dim=1).cpu()
+    check_classes(classes, probs.shape[1])
+    true = check_class_index(true, "true", probs.shape[1])
     deltas = [(batch[j + 1] - batch[0]).detach().float().cpu() for j in range(len(names))]
     scale = max(float(d.abs().max()) for d in deltas) or 1.0
     cols = len(names) + 1

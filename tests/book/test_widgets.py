@@ -16,13 +16,15 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from advlab import SmallCNN, fgsm, pgd, predict, viz
+from advlab import ArgumentError, SmallCNN, fgsm, pgd, predict, viz
 from advlab.attacks import ATTACKS, AttackInfo
 from advlab.book.widgets import (
     PrecomputedExplorer,
     attack_explorer,
     eps_explorer,
+    figure_png,
     precomputed_explorer,
+    show_figure,
 )
 
 CLASSES = tuple(str(k) for k in range(10))
@@ -371,3 +373,116 @@ def test_default_attacks_are_registered() -> None:
     from advlab.book.widgets import DEFAULT_ATTACKS
 
     assert all(name in ATTACKS for name in DEFAULT_ATTACKS)
+
+
+# --- found by the hypothesis suite (tests/test_fuzz_public_api.py) ------------------------------
+
+
+def _refused(fn, args: tuple, kwargs: dict, name: str) -> None:
+    """``fn(*args, **kwargs)`` raises advlab's ArgumentError, whose message starts with ``name``."""
+    with pytest.raises(ArgumentError, match=rf"^{re.escape(name)} "):
+        fn(*args, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("fig", "kwargs", "name"),
+    [
+        # before: AttributeError: 'float' object has no attribute 'savefig'
+        (0.0, {}, "fig"),
+        # before: ValueError: The truth value of an array with more than one element is ambiguous
+        (np.zeros(3), {}, "fig"),
+        # before: AttributeError: 'NoneType' object has no attribute 'savefig'
+        (None, {}, "fig"),
+        ("FIG", {"dpi": None}, "dpi"),
+        ("FIG", {"dpi": 2**70}, "dpi"),
+        ("FIG", {"dpi": 72.0}, "dpi"),
+        ("FIG", {"dpi": True}, "dpi"),
+    ],
+)
+def test_figure_png_refuses_junk(fig, kwargs, name) -> None:
+    if isinstance(fig, str):
+        fig = plt.figure()
+    _refused(figure_png, (fig,), kwargs, name)
+
+
+@pytest.mark.parametrize(
+    ("out", "fig", "kwargs", "name"),
+    [
+        # before: AttributeError: 'float' object has no attribute 'savefig'
+        (None, 0.0, {}, "out"),
+        ("OUT", 0.0, {}, "fig"),
+        # before: AttributeError: 'NoneType' object has no attribute 'savefig'
+        (None, None, {}, "out"),
+        ("OUT", None, {}, "fig"),
+        ("OUT", "FIG", {"dpi": 0}, "dpi"),
+    ],
+)
+def test_show_figure_refuses_junk(out, fig, kwargs, name) -> None:
+    out = W.Output() if out == "OUT" else out
+    fig = plt.figure() if fig == "FIG" else fig
+    _refused(show_figure, (out, fig), kwargs, name)
+    if isinstance(out, W.Output):
+        assert out.outputs == ()
+
+
+def test_figure_png_and_show_figure_render_and_close() -> None:
+    fig = plt.figure(figsize=(1, 1))
+    assert figure_png(fig, dpi=np.int64(20)).startswith(b"\x89PNG")
+    assert not plt.get_fignums()
+    out = W.Output()
+    show_figure(out, plt.figure(figsize=(1, 1)), dpi=20)
+    assert out.outputs[0]["data"]["image/png"] and not plt.get_fignums()
+
+
+@pytest.mark.parametrize(
+    ("children", "name"),
+    [
+        # before: TraitError: ... expected a Widget, not the int 0
+        ([0], "children"),
+        # before: TraitError: The 'children' trait ... expected a tuple, not the NoneType None
+        (None, "children"),
+        ("abc", "children"),
+        ((W.HTML("a"), np.zeros(3)), "children"),
+    ],
+)
+def test_precomputed_explorer_box_refuses_junk(children, name) -> None:
+    _refused(PrecomputedExplorer, (children,), {}, name)
+    with pytest.raises(TypeError):  # an ArgumentTypeError: a TypeError too
+        PrecomputedExplorer(children)
+
+
+def test_precomputed_explorer_box_starts_with_empty_handles() -> None:
+    box = PrecomputedExplorer([W.HTML("a")])
+    assert len(box.children) == 1 and box.setting() == {}
+    assert (box.grid, box.views, box.links, box.live_controls) == ({}, {}, [], {})
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "name"),
+    [
+        # before: TypeError: 'bool' object is not iterable
+        ((None, None, None, None), {"attacks": False}, "attacks"),
+        (("M", "X", "Y", CLASSES), {"attacks": False}, "attacks"),
+        (("M", "X", "Y", CLASSES), {"attacks": "pgd"}, "attacks"),
+        ((None, "X", "Y", CLASSES), {}, "model"),
+        (("M", None, "Y", CLASSES), {}, "x"),
+        (("M", "X", None, CLASSES), {}, "y"),
+        (("M", "X", "Y", None), {}, "classes"),
+        (("M", "X", "Y", CLASSES[:3]), {}, "classes"),
+        (("M", "X", "Y", CLASSES), {"attack": torch.zeros(2, 2)}, "attack"),
+        (("M", "X", "Y", CLASSES), {"eps_values": None}, "eps_values"),
+        (("M", "X", "Y", CLASSES), {"eps_values": ["0.1"]}, "eps_values"),
+        (("M", "X", "Y", CLASSES), {"eps": "0.1"}, "eps"),
+        (("M", "X", "Y", CLASSES), {"steps": 2.5}, "steps"),
+        (("M", "X", "Y", CLASSES), {"target": "3"}, "target"),
+        (("M", "X", "Y", CLASSES), {"index": None}, "index"),
+        (("M", "X", "Y", CLASSES), {"seed": None}, "seed"),
+        (("M", "X", "Y", CLASSES), {"live": "False"}, "live"),
+        (("M", "X", "Y", CLASSES), {"dpi": None}, "dpi"),
+    ],
+)
+def test_attack_explorer_refuses_junk(model, images, args, kwargs, name) -> None:
+    x, y = images
+    args = tuple({"M": model, "X": x, "Y": y}.get(a, a) if isinstance(a, str) else a for a in args)
+    _refused(attack_explorer, args, kwargs, name)
+    assert not plt.get_fignums()
