@@ -215,7 +215,7 @@ def load_split(
     set can be used for evaluation. See :func:`load_dataset` for the arguments.
     """
     key = canonical_name(name)
-    if split not in ("train", "test"):
+    if not isinstance(split, str) or split not in ("train", "test"):
         raise ArgumentError(f"split must be 'train' or 'test', got {split!r}")
     x, y, classes, _ = _load(key, split, root, download)
     return x, y, classes

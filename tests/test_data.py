@@ -342,3 +342,9 @@ def test_a_root_that_is_not_a_path_is_named(name: str) -> None:
 
     with pytest.raises(ArgumentTypeError, match=r"root must be a folder path .*got int"):
         advlab.data.load_dataset(name, root=123)  # type: ignore[arg-type]
+
+
+def test_a_split_that_is_not_a_string_is_named() -> None:
+    """Found by the 10x hypothesis run: an array split crashed in ``in ("train", "test")``."""
+    with pytest.raises(advlab.ArgumentError, match="split must be 'train' or 'test'"):
+        load_split("digits", np.zeros(3))  # type: ignore[arg-type]

@@ -206,7 +206,7 @@ def register(
         if not isinstance(info, AttackInfo):
             raise ArgumentTypeError(f"register takes an AttackInfo, got {type(info).__name__}")
         return _add(info)
-    if norm not in ("inf", "2", "0"):
+    if not isinstance(norm, str) or norm not in ("inf", "2", "0"):
         raise ArgumentError(f"norm must be 'inf', '2' or '0', got {norm!r}")
 
     def decorate(fn: F) -> F:

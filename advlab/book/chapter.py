@@ -235,7 +235,9 @@ def _check_setup_args(
     ):
         if not isinstance(flag, bool):
             raise ArgumentTypeError(f"{label} must be True or False, got {flag!r}")
-    if eval_set not in ("subset", "first", None):
+    if eval_set is not None and (
+        not isinstance(eval_set, str) or eval_set not in ("subset", "first")
+    ):
         raise ArgumentError(f"eval_set must be 'subset', 'first' or None, got {eval_set!r}")
     if isinstance(n_first, bool) or not isinstance(n_first, int) or n_first < 1:
         raise ArgumentError(f"n_first must be a positive integer, got {n_first!r}")

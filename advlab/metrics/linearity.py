@@ -27,6 +27,7 @@ from .._utils import frozen_eval
 from .._validate import (
     ArgumentError,
     check_budgets,
+    check_finite_logits,
     check_images,
     check_label_range,
     check_labels,
@@ -53,6 +54,7 @@ def _logits_with_grad(model: nn.Module, x: Tensor, y: Tensor) -> tuple[Tensor, T
         raise ArgumentError(
             f"the model must return (N, K) logits with N = {len(x)} and K >= 2, got {tuple(z.shape)}"
         )
+    check_finite_logits(z)  # a diverged model has no margins
     check_label_range(y, z.shape[1])
     return xg, z, z.shape[1]
 

@@ -124,3 +124,18 @@ def test_margin_gradient_refuses_bad_input() -> None:
         margin_gradient(model, x, y[:, None])
     with pytest.raises(ValueError):
         class_margins(model, x, torch.full_like(y, 9))
+
+
+def test_a_diverged_model_has_no_margins() -> None:
+    """Found by the 10x hypothesis run: NaN logits gave NaN margins (issue 18, item 1)."""
+    import advlab
+    from advlab.metrics.linearity import class_margins, margin_gradient
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 3))
+    with torch.no_grad():
+        model[1].weight.fill_(float("nan"))
+    x, y = torch.rand(2, 1, 4, 4), torch.tensor([0, 1])
+    for fn in (class_margins, margin_gradient):
+        with pytest.raises(advlab.ArgumentError, match="NaN or infinite logits"):
+            fn(model, x, y)
