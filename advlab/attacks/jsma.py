@@ -17,9 +17,14 @@ It moves both by θ, clipped to [0, 1]; a feature that reaches the bound leaves
 the search domain. It stops when the model predicts the target, when no pair
 qualifies, or when the next pair would take it past ``γ`` of the features.
 
-``F`` is the softmax (``jacobian="probs"``, JSMA-F as in the paper) or the
-logits (``jacobian="logits"``, JSMA-Z, Carlini & Wagner's variant that still
-works when the softmax saturates, e.g. on a distilled model).
+``F`` is the softmax (``jacobian="probs"``) or the logits (``jacobian="logits"``).
+In Carlini & Wagner's (2017) names, the logit version is JSMA-Z, the original
+attack of Papernot et al., and the softmax version is JSMA-F, the one run
+against defensive distillation (Papernot et al. 2016b). Carlini & Wagner report
+that both fail on distilled networks: JSMA-F because the saturated softmax has
+no gradient, JSMA-Z because a change of the logits need not move the softmax.
+With the softmax the two maps are tied, ``β = −α`` (the outputs sum to one), so
+the pair rule reduces to the two largest ``α``.
 
 Here a *feature* is one value of the (C, H, W) image: a pixel of a grey image,
 one channel of a colour pixel. Pairs are searched among the ``candidates``
@@ -317,8 +322,8 @@ def jsma(
         Largest fraction of the features that may change, in (0, 1] (the paper uses
         14.5 % on MNIST). Must allow at least one pair.
     jacobian:
-        ``"probs"``: saliency of the softmax outputs (JSMA-F, the paper);
-        ``"logits"``: of the logits (JSMA-Z).
+        ``"probs"``: saliency of the softmax outputs (JSMA-F, as run against
+        distillation); ``"logits"``: of the logits (JSMA-Z, the original attack).
     candidates:
         Features per image among which pairs are searched (the best by single
         score); exact when ``>= C·H·W``. Memory per image grows as its square.
