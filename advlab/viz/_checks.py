@@ -185,13 +185,7 @@ def check_model_image(
             + f", got {type(img).__name__}"
         )
     img = check_image(img, name)
-    if not img.is_floating_point():
-        raise ArgumentError(
-            f"{name} must be a floating-point image in [0, 1], got dtype {img.dtype}; "
-            "convert uint8 images with x.float() / 255"
-        )
-    _check_like(img, name, like, like_name)
-    check_pixel_values(img, name)
+    _check_float_pixels(img, name, like, like_name)
     return img
 
 
@@ -212,14 +206,19 @@ def check_model_images(
             f"{name} must be an image batch of shape (N, C, H, W){like_text} with N >= 1 and "
             f"C = 1 or 3, got {tuple(x.shape)}"
         )
+    _check_float_pixels(x, name, like, like_name)
+    return x
+
+
+def _check_float_pixels(x: Tensor, name: str, like: Tensor | None, like_name: str) -> None:
+    """Float values in [0, 1], with ``like``'s shape, dtype and device when given."""
     if x.is_complex() or not x.is_floating_point():
         raise ArgumentError(
-            f"{name} must be floating-point images in [0, 1], got dtype {x.dtype}; "
+            f"{name} must be floating-point pixels in [0, 1], got dtype {x.dtype}; "
             "convert uint8 images with x.float() / 255"
         )
     _check_like(x, name, like, like_name)
     check_pixel_values(x, name)
-    return x
 
 
 def check_number(value: object, name: str) -> float:
