@@ -433,11 +433,15 @@ class AdversarialHistory(History):
     best_epoch:
         The checked epoch with the best held-out PGD accuracy (the first, among ties);
         a stopped run's model holds that epoch's weights. None without a guard.
+    held_out:
+        The indices (into the ``x`` given) of the images the guard held out, sorted;
+        empty without a guard. The model never trained on them.
     """
 
     guard: list[GuardRecord] = field(default_factory=list)
     stopped_at: int | None = None
     best_epoch: int | None = None
+    held_out: list[int] = field(default_factory=list)
 
     @property
     def collapsed(self) -> bool:
@@ -507,8 +511,9 @@ def adversarial_fit(
     weight = 0.0 if s.clean_weight is None else float(s.clean_weight)  # resolved() sets it
     gen = torch.Generator().manual_seed(seed)
     x_check = y_check = None
+    held_out: list[int] = []
     if guard is not None:
-        x, y, x_check, y_check = _hold_out(x, y, guard.held_out, seed)
+        x, y, x_check, y_check, held_out = _hold_out(x, y, guard.held_out, seed)
     records: list[GuardRecord] = []
     best: dict[str, Any] = {"epoch": None, "acc": -1.0, "weights": None}
     # with a guard, one bar that shows its checks; without, fit's own bar
@@ -565,7 +570,11 @@ def adversarial_fit(
     finally:
         bar.close()
     history = AdversarialHistory(
-        loss=inner.loss, accuracy=inner.accuracy, guard=records, best_epoch=best["epoch"]
+        loss=inner.loss,
+        accuracy=inner.accuracy,
+        guard=records,
+        best_epoch=best["epoch"],
+        held_out=held_out,
     )
     if guard is not None and guard.stop and records[-1].collapsed:
         model.load_state_dict(best["weights"])
@@ -599,8 +608,11 @@ def _check_run(
 
 def _hold_out(
     x: Tensor, y: Tensor, held_out: int, seed: int
-) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    """Split off the guard's ``held_out`` images: ``(x_train, y_train, x_check, y_check)``."""
+) -> tuple[Tensor, Tensor, Tensor, Tensor, list[int]]:
+    """Split off the guard's ``held_out`` images.
+
+    Returns ``(x_train, y_train, x_check, y_check, check_indices)``, the indices sorted.
+    """
     if held_out >= len(x):
         raise ArgumentError(
             f"the guard holds out {held_out} images but there are only {len(x)}; "
@@ -608,7 +620,7 @@ def _hold_out(
         )
     order = torch.randperm(len(x), generator=torch.Generator().manual_seed((seed + 1) % 2**64))
     keep, check = order[held_out:], order[:held_out]
-    return x[keep], y[keep], x[check], y[check]
+    return x[keep], y[keep], x[check], y[check], sorted(check.tolist())
 
 
 def _mixed_loss(weight: float) -> Callable[[Tensor, Tensor], Tensor]:
@@ -654,7 +666,9 @@ def adversarial_config(
     keeps the best epoch's weights, with ``guard_stop=False`` it only records. Either way
     its checks come back with the model, from the cache too, in
     ``pretrained(config).notes["guard"]`` (one dict per epoch, the fields of
-    :class:`GuardRecord`), with ``notes["stopped_at"]`` and ``notes["best_epoch"]``.
+    :class:`GuardRecord`), with ``notes["stopped_at"]``, ``notes["best_epoch"]`` and
+    ``notes["train_accuracy"]`` (per epoch, on the batches trained on) and ``notes["held_out"]``
+    (the indices of the training images the guard held out).
     ``train_size`` trains on the first ``train_size`` training images only (default: all),
     for experiments that must stay cheap on a large dataset.
 
@@ -734,6 +748,11 @@ def _recipe(
         "guard": [asdict(r) for r in history.guard],
         "stopped_at": history.stopped_at,
         "best_epoch": history.best_epoch,
+        # the accuracy on the (adversarial) batches trained on, per epoch: beside the guard's
+        # held-out checks it shows robust overfitting (training accuracy rising, held-out falling)
+        "train_accuracy": list(history.accuracy),
+        # which of the training images the guard held out (never trained on)
+        "held_out": history.held_out,
     }
 
 

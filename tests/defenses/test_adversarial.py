@@ -140,6 +140,15 @@ def test_guard_checks_come_back_with_the_model_from_the_cache(
     assert not first.from_cache and len(records) == 2 and first.notes["stopped_at"] is None
     assert records[0]["epoch"] < records[1]["epoch"]
     assert all(0 <= r["pgd_accuracy"] <= r["clean_accuracy"] <= 1 for r in records), records
+    train_acc = first.notes["train_accuracy"]
+    assert len(train_acc) == 2 and all(0 <= a <= 1 for a in train_acc), train_acc
+    # the held-out indices are the guard's check images: the final model's clean accuracy on
+    # them is the last check's
+    held = first.notes["held_out"]
+    assert len(held) == 64 and held == sorted(set(held)) and 0 <= held[0] and held[-1] < 400
+    x_held, y_held = digits.x_train[held], digits.y_train[held]
+    acc = float((advlab.predict(first.model, x_held).argmax(1) == y_held).float().mean())
+    assert acc == pytest.approx(records[-1]["clean_accuracy"]), (acc, records[-1])
     again = advlab.pretrained(cfg, **kw)
     assert again.from_cache and again.notes == first.notes
     small = adversarial_config(
