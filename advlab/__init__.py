@@ -6,7 +6,7 @@ inside the models, so every epsilon is in pixel units.
 
 from . import attacks, book, data, de, defenses, metrics, models, stats, train, zoo
 from ._validate import ArgumentError, ArgumentTypeError
-from .attacks import bim, cw_l2, fgsm, jsma, one_pixel, pgd
+from .attacks import apgd, bim, cw_l2, fgsm, jsma, one_pixel, pgd, square
 from .data import DATASETS, Dataset, DataUnavailableError, load_dataset, load_split
 from .device import default_device
 from .models import Normalize, SmallCNN, build_model
@@ -27,6 +27,7 @@ __all__ = [
     "TrainConfig",
     "Trained",
     "__version__",
+    "apgd",
     "attacks",
     "bim",
     "book",
@@ -48,6 +49,7 @@ __all__ = [
     "pgd",
     "predict",
     "pretrained",
+    "square",
     "stats",
     "train",
     "zoo",

@@ -663,6 +663,8 @@ import advlab.book.exercises  # noqa: E402
 import advlab.defenses.masking  # noqa: E402
 import advlab.metrics.masking  # noqa: E402
 import advlab.metrics.table  # noqa: E402
+from advlab.attacks.apgd import apgd_checkpoints  # noqa: E402  (advlab.attacks.apgd: the function)
+from advlab.attacks.square import square_side  # noqa: E402
 
 _A, _D, _M = advlab.attacks, advlab.defenses, advlab.metrics
 
@@ -680,6 +682,21 @@ SPSA_EXTRA = {
     "delta": st.sampled_from([1e-3, 0.01, 1.0]),
     "lr": st.sampled_from([None, 0.01, 1e30]),
     "early_stop": st.booleans(),
+    "seed": st.integers(0, 2**64 - 1),
+}
+
+
+APGD_EXTRA = {
+    "loss": st.sampled_from(["ce", "dlr"]),
+    "steps": st.integers(1, 3),
+    "norm": st.sampled_from(["inf", 2]),
+    "restarts": st.integers(1, 2),
+    "rho": st.sampled_from([0.5, 0.75, 1.0]),
+    "seed": st.integers(0, 2**64 - 1),
+}
+SQUARE_EXTRA = {
+    "steps": st.integers(1, 5),
+    "p_init": st.sampled_from([0.05, 0.8, 1.0]),
     "seed": st.integers(0, 2**64 - 1),
 }
 
@@ -718,6 +735,35 @@ CASES.update(
             lambda: _attack_args(True, {"seed": st.integers(0, 2**64 - 1)})().map(_drop_targeted),
             check_attack,
             budget=40,
+        ),
+        _A.apgd: Case(
+            lambda: _attack_args(True, APGD_EXTRA, {"steps": 2})().map(_drop_targeted),
+            check_attack,
+            budget=60,
+        ),
+        _A.square: Case(
+            lambda: _attack_args(True, SQUARE_EXTRA, {"steps": 3})().map(_drop_targeted),
+            check_attack,
+            budget=60,
+        ),
+        _A.dlr_loss: Case(
+            _positional(st.one_of(tensors(), JUNK), st.one_of(labels(4), JUNK)), budget=20
+        ),
+        apgd_checkpoints: Case(
+            _positional(st.one_of(st.integers(-2, 300), JUNK)),
+            lambda r, a, k: r == sorted(set(r)) and 1 <= r[0] and r[-1] <= a[0],
+            budget=20,
+        ),
+        square_side: Case(
+            _positional(
+                st.one_of(st.floats(0.001, 1.0), JUNK),
+                st.integers(0, 100),
+                st.integers(1, 100),
+                st.integers(1, 32),
+                st.integers(1, 32),
+            ),
+            lambda r, a, k: 1 <= r <= min(a[3], a[4]),
+            budget=20,
         ),
         _A.BPDA: Case(_positional(JUNK, JUNK), check_wrapped, budget=10),
         _A.bpda: Case(_positional(MODEL_OR_JUNK, JUNK), check_wrapped, budget=10),
@@ -789,6 +835,16 @@ CASES.update(
                 isinstance(r, dict) and all(isinstance(m, nn.Module) for m in r.values())
             ),
             budget=6,
+        ),
+        _M.RobustnessReport: Case(_signature_args(_M.RobustnessReport), budget=3),  # a record
+        _M.evaluate_robustness: Case(
+            lambda: _model_and_data(True)().map(
+                lambda c: (c[0], {"eps": 0.1, "steps": 1, "square_steps": 2, **c[1]})
+            ),
+            lambda r, a, k: (
+                isinstance(r, _M.RobustnessReport) and bool((r.robust <= r.clean).all())
+            ),
+            budget=20,
         ),
         _M.MaskingCheck: Case(_signature_args(_M.MaskingCheck), budget=3),  # a plain record
         _M.MaskingReport: Case(_signature_args(_M.MaskingReport), budget=3),  # a plain record

@@ -15,6 +15,12 @@ attack, its norm, whether it takes ``eps`` and ``steps``, whether it is
 randomised and what it returns. See :mod:`advlab.attacks._common` for the
 contract they all keep.
 
+The standard evaluation's attacks (Part III): :func:`apgd` (Auto-PGD, with the
+cross-entropy or the DLR loss and no step size to tune) and the black-box
+:func:`square` (random search over square windows, scores only), run together by
+:func:`advlab.metrics.evaluate_robustness`. They keep the same call shape but are
+not in :data:`ATTACKS` yet, so the attack table does not run them.
+
 Attacks that see through gradient masking (Part III): :class:`BPDA` /
 :func:`bpda` (differentiate through an approximation of a non-differentiable
 layer), :func:`transfer_attack` (craft on a substitute, evaluate on the
@@ -22,6 +28,7 @@ target) and :func:`train_substitute` (Papernot et al.'s substitute from label
 queries with Jacobian-based augmentation).
 """
 
+from .apgd import apgd, dlr_loss
 from .bim import bim
 from .bpda import BPDA, bpda
 from .cw import cw_l2
@@ -32,6 +39,7 @@ from .pgd import pgd
 from .registry import ATTACKS, AttackInfo, attack_info, register
 from .result import AttackResult, adversarial_images
 from .spsa import random_noise, spsa
+from .square import square
 from .substitute import LabelOracle, SubstituteResult, jacobian_augment, train_substitute
 from .transfer import TransferResult, disjoint_split, transfer_attack
 
@@ -46,11 +54,13 @@ __all__ = [
     "SubstituteResult",
     "TransferResult",
     "adversarial_images",
+    "apgd",
     "attack_info",
     "bim",
     "bpda",
     "cw_l2",
     "disjoint_split",
+    "dlr_loss",
     "fgsm",
     "jacobian_augment",
     "jsma",
@@ -61,6 +71,7 @@ __all__ = [
     "register",
     "saliency_map",
     "spsa",
+    "square",
     "train_substitute",
     "transfer_attack",
 ]

@@ -6,11 +6,13 @@ success by class pair), :mod:`~advlab.metrics.budget` (the smallest budget per
 image, refined by bisection), :mod:`~advlab.metrics.masking` (the gradient-masking
 sanity checks, :func:`masking_report`), :mod:`~advlab.metrics.table` (every
 model against every attack) and :mod:`~advlab.metrics.one_pixel` (the one-pixel
-paper's four metrics) and :mod:`~advlab.metrics.linearity` (the margin's gradient and
+paper's four metrics), :mod:`~advlab.metrics.evaluation` (the standard evaluation:
+the worst case over APGD-CE, APGD-DLR and Square) and :mod:`~advlab.metrics.linearity` (the margin's gradient and
 how far it falls: the linearity argument of chapters 1 and 2).
 """
 
 from .budget import BudgetSearch, smallest_budget
+from .evaluation import RobustnessReport, evaluate_robustness
 from .linearity import (
     DROPS,
     class_margins,
@@ -38,6 +40,7 @@ __all__: list[str] = [
     "BudgetSearch",
     "MaskingCheck",
     "MaskingReport",
+    "RobustnessReport",
     "adversarial_class_counts",
     "adversarial_probability_label",
     "all_targets",
@@ -45,6 +48,7 @@ __all__: list[str] = [
     "class_margins",
     "class_pair_counts",
     "class_pair_success",
+    "evaluate_robustness",
     "first_success",
     "linear_flip_budget",
     "margin_at",
