@@ -804,6 +804,24 @@ CASES.update(
             check_wrapped,
             budget=10,
         ),
+        _D.certify: Case(
+            lambda: _model_and_data(
+                False,
+                sigma=maybe(st.sampled_from([0.25, 1.0])),
+                n0=maybe(st.integers(1, 5)),
+                n=maybe(st.integers(1, 20)),
+                alpha=maybe(st.sampled_from([0.001, 0.5])),
+                batch_size=maybe(st.integers(1, 8)),
+                seed=maybe(st.integers(0, 2**64 - 1)),
+            )().map(lambda c: (c[0], {"sigma": 0.5, "n0": 2, "n": 8, **c[1]})),
+            lambda r, a, k: (
+                isinstance(r, _D.Certificate)
+                and bool((r.radius >= 0).all())
+                and r.prediction.shape == (len(a[1]),)
+            ),
+            budget=30,
+        ),
+        _D.Certificate: Case(_signature_args(_D.Certificate), budget=3),  # a plain record
         _D.quantize: Case(
             _positional(tensors(valid=True), maybe(st.integers(-1, 10))), check_image_map
         ),

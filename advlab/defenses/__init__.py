@@ -1,7 +1,8 @@
 """Defenses the book studies, with their training recipes registered in :mod:`advlab.zoo`.
 
-Adversarial training, defensive distillation, and the gradient-masking defenses
-of Part III (label-only outputs, non-differentiable preprocessing).
+Adversarial training, defensive distillation, the gradient-masking defenses
+of Part III (label-only outputs, non-differentiable preprocessing), and one certified
+defense, randomized smoothing (:func:`certify`).
 
 Importing this package registers the zoo recipes ``"adversarial"``
 (:func:`adversarial_config`) and ``"distillation"`` (:func:`distillation_config`).
@@ -29,12 +30,15 @@ from .masking import (
     threshold,
     thresholded,
 )
+from .smoothing import ABSTAIN, Certificate, certify
 
 __all__ = [
+    "ABSTAIN",
     "METHODS",
     "AdversarialHistory",
     "AdversarialTraining",
     "CatastrophicOverfittingWarning",
+    "Certificate",
     "GuardRecord",
     "InputTransform",
     "LabelOnly",
@@ -44,6 +48,7 @@ __all__ = [
     "adversarial_config",
     "adversarial_fit",
     "adversarial_perturbation",
+    "certify",
     "distill",
     "distillation_config",
     "fgsm_rs",
