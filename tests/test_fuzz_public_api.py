@@ -694,6 +694,15 @@ APGD_EXTRA = {
     "rho": st.sampled_from([0.5, 0.75, 1.0]),
     "seed": st.integers(0, 2**64 - 1),
 }
+HSJ_EXTRA = {
+    "steps": st.integers(1, 2),
+    "init_samples": st.integers(1, 8),
+    "max_samples": st.integers(1, 8),
+    "gamma": st.sampled_from([0.5, 1.0, 1e6]),
+    "init_tries": st.integers(1, 3),
+    "batch_size": st.integers(1, 16),
+    "seed": st.integers(0, 2**64 - 1),
+}
 SQUARE_EXTRA = {
     "steps": st.integers(1, 5),
     "p_init": st.sampled_from([0.05, 0.8, 1.0]),
@@ -746,6 +755,18 @@ CASES.update(
             check_attack,
             budget=60,
         ),
+        _A.hop_skip_jump: Case(
+            lambda: _attack_args(False, HSJ_EXTRA, {"steps": 1, "init_samples": 4})().map(
+                _drop_targeted
+            ),
+            lambda r, a, k: isinstance(r, _A.HopSkipJumpResult)
+            and r.x_adv.shape == a[1].shape
+            and bool(torch.isfinite(r.x_adv).all())
+            and 0 <= float(r.x_adv.min()) <= float(r.x_adv.max()) <= 1
+            and bool((r.queries >= 1).all()),
+            budget=40,
+        ),
+        _A.HopSkipJumpResult: Case(_signature_args(_A.HopSkipJumpResult), budget=3),  # a record
         _A.dlr_loss: Case(
             _positional(st.one_of(tensors(), JUNK), st.one_of(labels(4), JUNK)), budget=20
         ),

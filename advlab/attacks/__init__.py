@@ -19,7 +19,9 @@ The standard evaluation's attacks (Part III): :func:`apgd` (Auto-PGD, with the
 cross-entropy or the DLR loss and no step size to tune) and the black-box
 :func:`square` (random search over square windows, scores only), run together by
 :func:`advlab.metrics.evaluate_robustness`. They keep the same call shape but are
-not in :data:`ATTACKS` yet, so the attack table does not run them.
+not in :data:`ATTACKS` yet, so the attack table does not run them. The decision-based
+:func:`hop_skip_jump` (HopSkipJump) walks the decision boundary from labels alone, counting
+every label it asks for.
 
 Attacks that see through gradient masking (Part III): :class:`BPDA` /
 :func:`bpda` (differentiate through an approximation of a non-differentiable
@@ -33,6 +35,7 @@ from .bim import bim
 from .bpda import BPDA, bpda
 from .cw import cw_l2
 from .fgsm import fgsm
+from .hop_skip_jump import HopSkipJumpResult, hop_skip_jump
 from .jsma import JSMAResult, jsma, saliency_map
 from .one_pixel import OnePixelResult, one_pixel, random_pixels
 from .pgd import pgd
@@ -48,6 +51,7 @@ __all__ = [
     "BPDA",
     "AttackInfo",
     "AttackResult",
+    "HopSkipJumpResult",
     "JSMAResult",
     "LabelOracle",
     "OnePixelResult",
@@ -62,6 +66,7 @@ __all__ = [
     "disjoint_split",
     "dlr_loss",
     "fgsm",
+    "hop_skip_jump",
     "jacobian_augment",
     "jsma",
     "one_pixel",

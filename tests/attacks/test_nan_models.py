@@ -45,6 +45,7 @@ CALLS: dict[str, Callable[[nn.Module], object]] = {
 CALLS_UNREGISTERED: dict[str, Callable[[nn.Module], object]] = {
     "apgd": lambda m: advlab.apgd(m, X, Y, eps=0.1, steps=2, seed=0),
     "square": lambda m: advlab.square(m, X, Y, eps=0.1, steps=2, seed=0),
+    "hop_skip_jump": lambda m: advlab.attacks.hop_skip_jump(m, X, Y, steps=1, seed=0),
 }
 LABEL_BLIND = {"random_noise"}
 
