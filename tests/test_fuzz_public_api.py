@@ -279,6 +279,7 @@ PGD_EXTRA = {
     "norm": st.sampled_from([2, "inf", "l2", float("inf")]),
     "random_start": st.just(True),
     "restarts": st.integers(1, 3),
+    "eot": st.integers(1, 2),
     "seed": st.integers(0, 2**64 - 1),
 }
 CW_EXTRA = {

@@ -54,6 +54,7 @@ def pgd(
     restarts: int = 1,
     targeted: bool = False,
     loss: Loss = "ce",
+    eot: int = 1,
     generator: torch.Generator | None = None,
     seed: int | None = None,
 ) -> Tensor:
@@ -116,6 +117,11 @@ def pgd(
         model's prediction on the clean image.
     loss:
         ``"ce"`` (cross-entropy on logits) or ``"margin"`` (Carlini–Wagner logit margin).
+    eot:
+        Expectation over transformation (Athalye et al., 2018): each step averages the input
+        gradient of ``eot`` calls of the model (at least 1), for a randomised defense whose
+        output changes from call to call. With a deterministic model, ``eot > 1`` only costs
+        time. Costs ``eot`` gradient passes per step.
     generator, seed:
         Source of the random start: a ``torch.Generator``, or a seed for a new
         CPU generator (at most one of the two). Numbers are drawn on the
@@ -131,7 +137,7 @@ def pgd(
     Raises
     ------
     ValueError
-        For a negative or non-finite ``eps`` or ``alpha``, ``steps < 1``,
+        For a negative or non-finite ``eps`` or ``alpha``, ``steps < 1`` or ``eot < 1``,
         ``restarts < 1`` (or ``> 1`` without a random start), an unknown
         ``norm`` or ``loss``, flags that are not booleans, bad images or labels,
         a model whose output is not (N, K) float logits, both ``generator`` and
@@ -150,6 +156,7 @@ def pgd(
             "restarts > 1 needs random_start=True: without a random start every run is the same"
         )
     check_loss(loss)
+    eot = check_count(eot, "eot")
     gen = make_generator(generator, seed)
     check_images(model, x)
     x = x.detach()
@@ -170,6 +177,7 @@ def pgd(
                 targeted=targeted,
                 loss=loss,
                 norm=p,
+                eot=eot,
             )
             if restarts == 1:
                 return x_adv
@@ -215,6 +223,7 @@ def ascent(
     targeted: bool,
     loss: Loss,
     norm: Norm,
+    eot: int = 1,
 ) -> Tensor:
     """Run the one ascent loop of BIM and PGD, on checked arguments, from ``x_adv`` (in the ball).
 
@@ -222,12 +231,19 @@ def ascent(
     and projects back onto the ball and into [0, 1]; the norm enters only
     through :data:`~advlab.attacks._common.NORM_GEOMETRY` (``normalize``, ``project``).
     Labels are range-checked on the first step only (that check reads back from the device).
+    With ``eot > 1`` each step uses the mean of ``eot`` input gradients (for randomised models).
     """
     geometry = NORM_GEOMETRY[norm]
     for step in range(steps):
         grad, _ = input_gradient(
             model, x_adv, y, loss=loss, targeted=targeted, check_range=step == 0
         )
+        for _ in range(eot - 1):
+            grad += input_gradient(
+                model, x_adv, y, loss=loss, targeted=targeted, check_range=False
+            )[0]
+        if eot > 1:
+            grad /= eot
         x_adv = geometry.project(x, x_adv, eps, geometry.normalize(grad, alpha))
     return x_adv
 
