@@ -760,11 +760,13 @@ CASES.update(
             lambda: _attack_args(False, HSJ_EXTRA, {"steps": 1, "init_samples": 4})().map(
                 _drop_targeted
             ),
-            lambda r, a, k: isinstance(r, _A.HopSkipJumpResult)
-            and r.x_adv.shape == a[1].shape
-            and bool(torch.isfinite(r.x_adv).all())
-            and 0 <= float(r.x_adv.min()) <= float(r.x_adv.max()) <= 1
-            and bool((r.queries >= 1).all()),
+            lambda r, a, k: (
+                isinstance(r, _A.HopSkipJumpResult)
+                and r.x_adv.shape == a[1].shape
+                and bool(torch.isfinite(r.x_adv).all())
+                and 0 <= float(r.x_adv.min()) <= float(r.x_adv.max()) <= 1
+                and bool((r.queries >= 1).all())
+            ),
             budget=40,
         ),
         _A.HopSkipJumpResult: Case(_signature_args(_A.HopSkipJumpResult), budget=3),  # a record

@@ -8,7 +8,7 @@ from torch import Tensor, nn
 
 import advlab
 
-__all__ = ["binary_linear", "images", "prediction", "tiny_linear"]
+__all__ = ["CountingModel", "binary_linear", "images", "prediction", "tiny_linear"]
 
 
 def tiny_linear(num_classes: int = 3) -> nn.Module:
@@ -33,3 +33,15 @@ def binary_linear() -> tuple[nn.Module, Tensor, Tensor, Tensor]:
     w = model[1].weight.detach()
     u = (w[1 - y] - w[y]).view_as(x)
     return model, x, y, u
+
+
+class CountingModel(nn.Module):
+    """Counts the images the wrapped model is asked about (an attack's queries)."""
+
+    def __init__(self, inner: nn.Module) -> None:
+        super().__init__()
+        self.inner, self.images = inner, 0
+
+    def forward(self, x: Tensor) -> Tensor:
+        self.images += x.shape[0]
+        return self.inner(x)

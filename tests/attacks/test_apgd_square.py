@@ -16,7 +16,7 @@ from advlab.attacks.apgd import apgd_checkpoints, dlr_loss
 from advlab.attacks.square import square_side
 from advlab.metrics import evaluate_robustness
 
-from ._models import binary_linear, images, prediction, tiny_linear
+from ._models import CountingModel, binary_linear, images, prediction, tiny_linear
 
 CALLS = {
     "apgd-ce": lambda m, x, y=None, **kw: apgd(
@@ -148,18 +148,6 @@ def test_square_side_shrinks_from_p_init_to_one_pixel() -> None:
     assert sides[0] == 25 and sides[-1] == 1
     assert all(a >= b for a, b in itertools.pairwise(sides))
     assert square_side(1.0, 0, 10, 8, 8) == 8
-
-
-class CountingModel(nn.Module):
-    """Counts the images the wrapped model is asked about (queries)."""
-
-    def __init__(self, inner: nn.Module) -> None:
-        super().__init__()
-        self.inner, self.images = inner, 0
-
-    def forward(self, x: Tensor) -> Tensor:
-        self.images += x.shape[0]
-        return self.inner(x)
 
 
 def test_square_asks_at_most_one_query_per_image_and_step() -> None:

@@ -10,19 +10,7 @@ from torch import Tensor, nn
 from advlab import cw_l2
 from advlab.attacks import HopSkipJumpResult, hop_skip_jump
 
-from ._models import binary_linear, images, prediction
-
-
-class Counting(nn.Module):
-    """Counts the images the wrapped model is asked about."""
-
-    def __init__(self, inner: nn.Module) -> None:
-        super().__init__()
-        self.inner, self.images = inner, 0
-
-    def forward(self, x: Tensor) -> Tensor:
-        self.images += x.shape[0]
-        return self.inner(x)
+from ._models import CountingModel, binary_linear, images, prediction
 
 
 def test_reaches_the_closest_point_of_a_linear_model() -> None:
@@ -43,7 +31,7 @@ def test_counts_every_label_it_asks_for() -> None:
     inner = tiny_conv()
     x = images(8)
     y = prediction(inner, x)
-    model = Counting(inner)
+    model = CountingModel(inner)
     out = hop_skip_jump(model, x, y, steps=3, init_samples=20, seed=0)
     # every forward pass but the final check of the result (N images) is a counted query
     assert int(out.queries.sum()) == model.images - len(x)
