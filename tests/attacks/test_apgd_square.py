@@ -251,3 +251,24 @@ def test_evaluate_robustness_refuses_bad_input() -> None:
         evaluate_robustness(tiny_linear(2), x, prediction(tiny_linear(2), x), 0.1, steps=1)
     with pytest.raises(TypeError, match=r"y must be a torch\.Tensor"):
         evaluate_robustness(model, x, None, 0.1)  # type: ignore[arg-type]
+
+
+def test_square_reaches_the_last_row_and_column() -> None:
+    """A model that reads only the bottom-right pixel: only a square that covers it can help,
+    so a search whose windows never touch the last row or column fails half the time."""
+
+    class Corner(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.w = nn.Parameter(torch.tensor(10.0))
+
+        def forward(self, x: Tensor) -> Tensor:
+            z = self.w * (x[:, 0, -1, -1] - 0.5)
+            return torch.stack([z, -z, torch.full_like(z, -5.0)], dim=1)
+
+    x = torch.full(
+        (32, 1, 8, 8), 0.55
+    )  # class 0 by a margin of 1; moving the corner by -0.1 flips it
+    y = torch.zeros(32, dtype=torch.long)
+    x_adv = square(Corner(), x, y, eps=0.1, steps=1000, seed=0)  # 1-pixel squares hit it at 1/64
+    assert (prediction(Corner(), x_adv) != y).all()
