@@ -40,3 +40,12 @@ def test_chapter_3_exercise_3_answer_is_an_fgsm_rs_step() -> None:
     x_adv = my_step(model, x, y, eps, 1.25 * eps, delta0)
     assert (x_adv - x).abs().max() <= eps + 1e-6 and x_adv.min() >= 0 and x_adv.max() <= 1
     assert not torch.equal(x_adv, (x + delta0).clamp(0, 1))
+
+
+def test_chapter_4_exercise_4_answer_passes_its_checker() -> None:
+    from advlab.book.exercises import check_best_pair
+
+    scope: dict[str, object] = {}
+    exec(answer_block("04_distillation_jsma.md", 4), scope)  # the book's own answer
+    report = check_best_pair(scope["best_pair"])
+    assert report.passed, report.lines
