@@ -43,7 +43,7 @@ from .._validate import (
     check_real,
     make_generator,
 )
-from ._common import NORM_GEOMETRY, Norm, resolve_labels, safe_gradient
+from ._common import NORM_GEOMETRY, Norm, objective, resolve_labels, safe_gradient
 from .pgd import meaningful_budget
 
 __all__ = ["APGD_LOSSES", "apgd", "apgd_checkpoints", "dlr_loss"]
@@ -97,9 +97,8 @@ def apgd_checkpoints(steps: int) -> list[int]:
 def _dlr(logits: Tensor, y: Tensor) -> Tensor:
     """:func:`dlr_loss` on checked arguments (the attack's inner loop)."""
     top = logits.topk(3, dim=1).values
-    label_logit = logits.gather(1, y[:, None]).squeeze(1)
-    others = logits.scatter(1, y[:, None], float("-inf")).amax(dim=1)
-    return -(label_logit - others) / (top[:, 0] - top[:, 2] + 1e-12)
+    # the numerator is the untargeted margin objective: max_{i != y} z_i - z_y
+    return objective(logits, y, loss="margin", targeted=False) / (top[:, 0] - top[:, 2] + 1e-12)
 
 
 def _objective(logits: Tensor, y: Tensor, loss: ApgdLoss) -> Tensor:

@@ -34,7 +34,7 @@ from .._validate import (
     check_real,
     make_generator,
 )
-from ._common import linf_project, resolve_labels
+from ._common import linf_project, objective, resolve_labels
 
 __all__ = ["square", "square_side"]
 
@@ -69,9 +69,7 @@ def _check_p_init(p_init: object) -> float:
 
 def _margin(logits: Tensor, y: Tensor) -> Tensor:
     """``z_y - max_{i != y} z_i`` per image: negative exactly when another class wins."""
-    label_logit = logits.gather(1, y[:, None]).squeeze(1)
-    others = logits.scatter(1, y[:, None], float("-inf")).amax(dim=1)
-    return label_logit - others
+    return -objective(logits, y, loss="margin", targeted=False)
 
 
 def _signs(shape: tuple[int, ...], gen: torch.Generator | None, like: Tensor) -> Tensor:
