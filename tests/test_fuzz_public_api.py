@@ -823,6 +823,12 @@ CASES.update(
         ),
         _D.LabelOnly: Case(_positional(MODEL_OR_JUNK), check_wrapped, budget=10),
         _D.ScaledLogits: Case(_positional(MODEL_OR_JUNK, maybe(FLOATS)), check_wrapped),
+        _D.NoisyInput: Case(_positional(MODEL_OR_JUNK, maybe(FLOATS)), check_wrapped),
+        _D.LogitWiggle: Case(
+            _positional(MODEL_OR_JUNK),
+            check_wrapped,
+            budget=10,
+        ),
         _D.InputTransform: Case(
             _positional(MODEL_OR_JUNK, maybe(st.sampled_from([_D.quantize, _D.threshold]))),
             check_wrapped,
@@ -897,7 +903,7 @@ CASES.update(
                     {"eps": 0.1, "steps": 1, "spsa_steps": 1, "spsa_samples": 1, **c[1]},
                 )
             ),
-            lambda r, a, k: isinstance(r, _M.MaskingReport) and len(r.checks) == 5,
+            lambda r, a, k: isinstance(r, _M.MaskingReport) and len(r.checks) == 7,
             budget=20,
         ),
         _M.AttackTable: Case(_signature_args(_M.AttackTable), budget=3),  # a plain record

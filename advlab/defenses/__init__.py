@@ -24,6 +24,8 @@ from .distillation import TemperatureScaled, distill, distillation_config, logit
 from .masking import (
     InputTransform,
     LabelOnly,
+    LogitWiggle,
+    NoisyInput,
     ScaledLogits,
     quantize,
     quantized,
@@ -42,6 +44,8 @@ __all__ = [
     "GuardRecord",
     "InputTransform",
     "LabelOnly",
+    "LogitWiggle",
+    "NoisyInput",
     "OverfitGuard",
     "ScaledLogits",
     "TemperatureScaled",

@@ -15,7 +15,19 @@ about what they do:
     :func:`threshold` (binarisation). Their derivative is zero almost
     everywhere, so the gradient that reaches the input is zero too.
 
-Both keep the wrapped model's output shape, so any advlab attack runs against
+Two more show the other kinds of Athalye et al.'s taxonomy:
+
+:class:`NoisyInput`
+    Gaussian noise added to the input at every call: a *randomised* defense,
+    whose output (and gradient) changes between two identical calls. Attack it
+    with expectation over transformation, ``pgd(..., eot=k)``.
+:class:`LogitWiggle`
+    A small, deterministic, high-frequency wiggle added to the logits: the
+    predictions barely move, but the input gradient is dominated by the wiggle
+    and points nowhere useful. Put on top of a robust model, it makes every
+    gradient and score-based attack report more robustness than there is.
+
+All keep the wrapped model's output shape, so any advlab attack runs against
 them unchanged (and fails, which is the point); :mod:`advlab.attacks.bpda`
 and :mod:`advlab.attacks.transfer` are the attacks that see through them.
 """
@@ -41,6 +53,8 @@ from .._validate import (
 __all__ = [
     "InputTransform",
     "LabelOnly",
+    "LogitWiggle",
+    "NoisyInput",
     "ScaledLogits",
     "quantize",
     "quantized",
@@ -111,6 +125,81 @@ class ScaledLogits(nn.Module):
     def extra_repr(self) -> str:
         """Return ``factor=...`` for the module's repr."""
         return f"factor={self.factor:g}"
+
+
+class NoisyInput(nn.Module):
+    """Add Gaussian noise of standard deviation ``sigma`` to the input at every call (a randomised defense).
+
+    The noisy image is clipped to [0, 1] before the wrapped model sees it. The
+    noise comes from the module's own generator (seeded by ``seed``, drawn on
+    the CPU and moved to the input's device), so a fresh module gives the same
+    sequence of outputs on every machine; two calls on the same input differ.
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not an ``nn.Module``.
+    ValueError
+        If ``sigma`` is not a finite number > 0.
+    """
+
+    def __init__(self, model: nn.Module, sigma: float, *, seed: int = 0) -> None:
+        super().__init__()
+        self.model = check_module(model)
+        self.sigma = check_real(sigma, "sigma", positive=True)
+        self.generator = torch.Generator().manual_seed(check_count(seed, "seed", minimum=0))
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Return the wrapped model's logits on ``clip(x + sigma * noise, 0, 1)``."""
+        noise = torch.randn(x.shape, generator=self.generator, dtype=x.dtype)
+        return self.model((x + self.sigma * noise.to(x.device)).clamp(0.0, 1.0))
+
+    def extra_repr(self) -> str:
+        """Return ``sigma=...`` for the module's repr."""
+        return f"sigma={self.sigma:g}"
+
+
+class LogitWiggle(nn.Module):
+    """Add ``amplitude * sin(frequency * x @ R)`` to the logits: masking on top of any model.
+
+    ``R`` is a fixed random matrix (pixels × classes, entries of size about
+    ``1 / sqrt(pixels)``, from ``seed``). For a small ``amplitude`` the
+    predictions are almost unchanged, but for a large ``frequency`` the input
+    gradient is ``amplitude * frequency`` times a rapidly oscillating term, so a
+    step along it does not raise the loss the way the gradient promises. The
+    loss the attack should have followed, the wrapped model's, is untouched.
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not an ``nn.Module``.
+    ValueError
+        If ``amplitude`` or ``frequency`` is not a finite number > 0.
+    """
+
+    def __init__(
+        self, model: nn.Module, *, amplitude: float = 0.5, frequency: float = 300.0, seed: int = 0
+    ) -> None:
+        super().__init__()
+        self.model = check_module(model)
+        self.amplitude = check_real(amplitude, "amplitude", positive=True)
+        self.frequency = check_real(frequency, "frequency", positive=True)
+        self.seed = check_count(seed, "seed", minimum=0)
+        self._r: Tensor | None = None
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Return the wrapped model's logits plus the wiggle."""
+        logits = self.model(x)
+        pixels, classes = x[0].numel(), logits.shape[1]
+        if self._r is None or self._r.shape != (pixels, classes):
+            g = torch.Generator().manual_seed(self.seed)
+            self._r = torch.randn(pixels, classes, generator=g) / pixels**0.5
+        r = self._r.to(device=x.device, dtype=logits.dtype)
+        return logits + self.amplitude * torch.sin(self.frequency * (x.flatten(1).to(r.dtype) @ r))
+
+    def extra_repr(self) -> str:
+        """Return ``amplitude=..., frequency=...`` for the module's repr."""
+        return f"amplitude={self.amplitude:g}, frequency={self.frequency:g}"
 
 
 def _check_float_tensor(x: object) -> None:

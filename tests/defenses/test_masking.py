@@ -17,6 +17,8 @@ from advlab.attacks._common import input_gradient
 from advlab.defenses import (
     InputTransform,
     LabelOnly,
+    LogitWiggle,
+    NoisyInput,
     ScaledLogits,
     quantize,
     quantized,
@@ -73,6 +75,8 @@ def test_scaled_logits_keep_predictions_and_kill_the_ce_gradient(digits, digits_
     [
         LabelOnly,
         lambda m: ScaledLogits(m, 10.0),
+        lambda m: NoisyInput(m, 0.1),
+        LogitWiggle,
         quantized,
         thresholded,
         lambda m: InputTransform(m, quantize),
@@ -109,6 +113,13 @@ def test_bad_arguments_get_clear_errors(digits, split_models) -> None:
         thresholded(target, 1.0)
     with pytest.raises(ValueError, match="factor must be a finite number > 0"):
         ScaledLogits(target, 0)
+    for bad in (0, -1.0, float("inf")):
+        with pytest.raises(ValueError, match="sigma must be a finite number > 0"):
+            NoisyInput(target, bad)
+        with pytest.raises(ValueError, match="amplitude must be a finite number > 0"):
+            LogitWiggle(target, amplitude=bad)
+        with pytest.raises(ValueError, match="frequency must be a finite number > 0"):
+            LogitWiggle(target, frequency=bad)
     with pytest.raises(TypeError, match=r"bpda expects a model built by advlab\.defenses"):
         bpda(target)
     with pytest.raises(TypeError, match=r"substitute must be a torch\.nn\.Module"):
@@ -168,3 +179,31 @@ def test_a_transform_inside_a_model_takes_probes_just_outside_the_box() -> None:
         quantize(x * 1.02 - 0.01, 2)
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         threshold(x * 1.02 - 0.01)
+
+
+# --- issue 20 items 12-13: a randomised defense and a wiggle on the logits -----------------------
+
+
+def test_noisy_input_differs_between_calls_and_repeats_from_its_seed(digits, digits_model) -> None:
+    x = digits.x_test[:50]
+    a, b = NoisyInput(digits_model, 0.1, seed=3), NoisyInput(digits_model, 0.1, seed=3)
+    with torch.no_grad():
+        first, second = a(x), a(x)
+        assert not torch.equal(first, second)  # randomised
+        assert torch.equal(first, b(x))  # but reproducible from its seed
+        # small noise keeps most predictions: it is a defense, not a broken model
+        agree = (first.argmax(1) == digits_model(x).argmax(1)).float().mean()
+    assert agree > 0.8
+
+
+def test_logit_wiggle_keeps_predictions_and_swamps_the_gradient(digits, digits_model) -> None:
+    x, y = digits.x_test[:50], digits.y_test[:50]
+    wiggled = LogitWiggle(digits_model, amplitude=0.5, frequency=300.0)
+    with torch.no_grad():
+        agree = (wiggled(x).argmax(1) == digits_model(x).argmax(1)).float().mean()
+        assert torch.equal(wiggled(x), wiggled(x))  # deterministic
+    assert agree > 0.9
+    g_wiggled, _ = input_gradient(wiggled, x, y, loss="ce", targeted=False)
+    g_plain, _ = input_gradient(digits_model, x, y, loss="ce", targeted=False)
+    # the wiggle's term (amplitude x frequency / 8 per pixel and logit) dwarfs the model's gradient
+    assert g_wiggled.abs().mean() > 5 * g_plain.abs().mean()
