@@ -45,6 +45,7 @@ from .._validate import (
 )
 from ._common import NORM_GEOMETRY, Norm, objective, resolve_labels, safe_gradient
 from .pgd import meaningful_budget
+from .registry import register
 
 __all__ = ["APGD_LOSSES", "apgd", "apgd_checkpoints", "dlr_loss"]
 
@@ -195,6 +196,7 @@ def _run(
     return kept.detach(), fooled, torch.where(fooled, torch.inf, f_best)
 
 
+@register(norm="inf", title="APGD-CE")
 def apgd(
     model: nn.Module,
     x: Tensor,

@@ -155,6 +155,8 @@ BOOK_ORDER = (
     "jsma",
     "spsa",
     "random_noise",
+    "apgd",
+    "square",
 )
 
 F = TypeVar("F", bound=Callable[..., Any])

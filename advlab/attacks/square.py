@@ -35,6 +35,7 @@ from .._validate import (
     make_generator,
 )
 from ._common import linf_project, objective, resolve_labels
+from .registry import register
 
 __all__ = ["square", "square_side"]
 
@@ -85,6 +86,7 @@ def _positions(k: int, high: int, gen: torch.Generator | None, device: torch.dev
     return torch.randint(0, high + 1, (k,), generator=gen, device=where).to(device)
 
 
+@register(norm="inf", title="Square")
 def square(
     model: nn.Module,
     x: Tensor,

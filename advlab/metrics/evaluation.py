@@ -20,7 +20,6 @@ from ..attacks.apgd import apgd
 from ..attacks.square import square
 from ..stats import Rate, rate_of
 from ._predictions import labelled_predictions
-from .robustness import robust_mask
 
 __all__ = ["RobustnessReport", "evaluate_robustness"]
 
@@ -40,12 +39,17 @@ class RobustnessReport:
         classified correctly after that attack (read-only mapping).
     robust:
         Per image: correct clean and after every attack (the worst case).
+    x_adv:
+        Per image, the worst case's adversarial image: that of the first attack (in the
+        order APGD-CE, APGD-DLR, Square) that fooled the model, else Square's. The model
+        classifies ``x_adv`` correctly exactly where ``robust`` is True.
     """
 
     eps: float
     clean: Tensor
     by_attack: Mapping[str, Tensor]
     robust: Tensor
+    x_adv: Tensor
 
     @property
     def robust_accuracy(self) -> float:
@@ -95,7 +99,7 @@ def evaluate_robustness(
     Returns
     -------
     RobustnessReport
-        The clean and per-attack masks and the worst case.
+        The clean and per-attack masks, the worst case, and its adversarial images.
 
     Raises
     ------
@@ -112,12 +116,19 @@ def evaluate_robustness(
     y = check_labels(y, x)
     clean = labelled_predictions(model, x, y) == y
     by_attack: dict[str, Tensor] = {}
-    for name, loss in (("APGD-CE", "ce"), ("APGD-DLR", "dlr")):
-        by_attack[name] = robust_mask(
-            model, apgd, x, y, eps=eps, steps=steps, restarts=restarts, loss=loss, seed=seed
-        )
-    by_attack["Square"] = robust_mask(model, square, x, y, eps=eps, steps=square_steps, seed=seed)
+    x_adv = {
+        "APGD-CE": apgd(model, x, y, eps=eps, steps=steps, restarts=restarts, loss="ce", seed=seed),
+        "APGD-DLR": apgd(
+            model, x, y, eps=eps, steps=steps, restarts=restarts, loss="dlr", seed=seed
+        ),
+        "Square": square(model, x, y, eps=eps, steps=square_steps, seed=seed),
+    }
     robust = clean.clone()
-    for mask in by_attack.values():
-        robust &= mask
-    return RobustnessReport(eps, clean, MappingProxyType(by_attack), robust)
+    worst = x_adv["Square"].clone()
+    for name in reversed(list(x_adv)):  # the first attack that fools an image wins it
+        by_attack[name] = labelled_predictions(model, x_adv[name], y) == y
+        worst[~by_attack[name]] = x_adv[name][~by_attack[name]]
+        robust &= by_attack[name]
+    worst[~clean] = x[~clean]  # misclassified already: the clean image is its own worst case
+    ordered = {name: by_attack[name] for name in x_adv}
+    return RobustnessReport(eps, clean, MappingProxyType(ordered), robust, worst)

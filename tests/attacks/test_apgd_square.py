@@ -226,6 +226,12 @@ def test_evaluate_robustness_takes_the_worst_case_per_image(digits, digits_model
     assert report.robust_accuracy < acc["clean"]  # the standard model is not robust at 0.1
     again = evaluate_robustness(digits_model, x, y, 0.1, steps=10, square_steps=50, seed=0)
     assert torch.equal(again.robust, report.robust)
+    # the worst case's images: in the ball, and classified correctly exactly where robust
+    assert (report.x_adv - x).abs().amax() <= 0.1 + ball_tolerance(x.dtype)
+    assert report.x_adv.min() >= 0 and report.x_adv.max() <= 1
+    with torch.no_grad():
+        right = digits_model(report.x_adv).argmax(1) == y
+    assert torch.equal(right, report.robust)
 
 
 def test_evaluate_robustness_on_a_linear_model_is_exact() -> None:
