@@ -814,6 +814,11 @@ CASES.update(
             ),
             lambda r, a, k: isinstance(r, list) and sum(len(p) for p in r) == len(a[0]),
         ),
+        _A.loss_gradient: Case(
+            _model_and_data(True, loss=st.sampled_from(["ce", "margin"])),
+            lambda r, a, k: r[1].shape == a[1].shape and r[0].shape == (len(a[1]),),
+            budget=30,
+        ),
         _A.transfer_attack: Case(
             lambda: _model_and_data(True)().map(
                 lambda c: ((c[0][0], tiny_linear(), *c[0][1:]), {"eps": 0.1, "steps": 1, **c[1]})

@@ -35,6 +35,7 @@ from .bim import bim
 from .bpda import BPDA, bpda
 from .cw import cw_l2
 from .fgsm import fgsm
+from .gradient import loss_gradient
 from .hop_skip_jump import HopSkipJumpResult, hop_skip_jump
 from .jsma import JSMAResult, jsma, saliency_map
 from .one_pixel import OnePixelResult, one_pixel, random_pixels
@@ -69,6 +70,7 @@ __all__ = [
     "hop_skip_jump",
     "jacobian_augment",
     "jsma",
+    "loss_gradient",
     "one_pixel",
     "pgd",
     "random_noise",

@@ -65,8 +65,8 @@ from .._validate import (
     check_real,
     check_seed,
 )
-from ..attacks._common import input_gradient, objective
 from ..attacks.fgsm import fgsm
+from ..attacks.gradient import loss_gradient
 from ..attacks.pgd import pgd
 from ..attacks.spsa import random_noise, spsa
 from ..stats import PairedTest, format_p, paired_test, rate_of
@@ -202,19 +202,10 @@ def _loss_and_gradient(
     grad = torch.zeros_like(x)
     value = torch.zeros(len(x), dtype=x.dtype, device=x.device)
     for _ in range(eot):
-        g, logits = input_gradient(model, x, y, loss=loss, targeted=False)
+        v, g = loss_gradient(model, x, y, loss=loss)
         grad += g / eot
-        value += objective(logits, y, loss=loss, targeted=False) / eot
+        value += v / eot
     return value, grad
-
-
-@torch.no_grad()
-def _objective(model: nn.Module, x: Tensor, y: Tensor, loss: Loss, eot: int) -> Tensor:
-    total = torch.zeros(len(x), dtype=x.dtype, device=x.device)
-    for _ in range(eot):
-        logits = check_finite_logits(check_logits(model(x), len(x)))
-        total += objective(logits, y, loss=loss, targeted=False) / eot
-    return total
 
 
 def _misleading(
@@ -228,7 +219,7 @@ def _misleading(
         value, grad = _loss_and_gradient(model, x, y, loss, eot)
         x_step = (x + step * grad.sign()).clamp(0.0, 1.0)
         promised = (grad * (x_step - x)).flatten(1).sum(1)
-        gained = _objective(model, x_step, y, loss, eot) - value
+        gained = _loss_and_gradient(model, x_step, y, loss, eot)[0] - value
     ratio = torch.where(promised > 0, gained / promised.clamp_min(1e-30), torch.zeros_like(gained))
     flags = (promised <= 0) | (gained < kappa * promised)
     return flags.cpu(), ratio.cpu()
