@@ -6,7 +6,9 @@ DE keeps a *population* of candidate vectors. Each generation, every member
 
     mutant = a + F * (b - c)
 
-clipped back into the box ``[lower, upper]``. Optionally, *binomial
+brought back into the box ``[lower, upper]`` (``bounds=``: clipped, the default;
+re-drawn uniformly, as SciPy does; or reflected at the face it crossed; Storn and
+Price prescribe none of them). Optionally, *binomial
 crossover* with rate ``CR`` mixes the mutant with the parent coordinate by
 coordinate (the one-pixel attack's paper uses none: the trial is the mutant).
 The trial replaces its parent only when its fitness is *lower* (DE minimises).
@@ -59,6 +61,7 @@ from ._validate import as_real as _as_real
 from .device import check_device
 
 __all__ = [
+    "BOUNDS",
     "STRATEGIES",
     "DEResult",
     "binomial_crossover",
@@ -75,6 +78,9 @@ Strategy = Literal["rand1", "best1", "random"]
 #: member); ``random``: no evolution at all, a fresh uniform population every generation
 #: (the random-search control with the same evaluation budget).
 STRATEGIES: tuple[str, ...] = ("rand1", "best1", "random")
+Bounds = Literal["clip", "reinit", "reflect"]
+#: How a mutant's coordinate outside the box is brought back: onto the face, afresh, or mirrored.
+BOUNDS: tuple[str, ...] = ("clip", "reinit", "reflect")
 
 # Fitness function: (candidates (m, popsize, dims), problem indices (m,)) -> fitness (m, popsize),
 # or (fitness, aux) where aux (m, popsize, ...) is kept for each problem's best candidate.
@@ -396,7 +402,7 @@ def _rand1(setup: _Setup, parent: Tensor, f_parent: Tensor, seeds: Tensor, g: in
     rows = torch.arange(len(seeds), device=parent.device)[:, None]
     a_i, b_i, c_i = _donors(u, setup.popsize, 3)
     mutant = _mutate(parent[rows, a_i], parent[rows, b_i], parent[rows, c_i], setup.F)
-    return _clip(mutant, setup.lo, setup.hi)
+    return _into_box(setup, mutant, seeds, g)
 
 
 def _best1(setup: _Setup, parent: Tensor, f_parent: Tensor, seeds: Tensor, g: int) -> Tensor:
@@ -406,7 +412,19 @@ def _best1(setup: _Setup, parent: Tensor, f_parent: Tensor, seeds: Tensor, g: in
     b_i, c_i = _donors(u, setup.popsize, 2)
     best = parent[rows[:, 0], f_parent.argmin(dim=1)][:, None, :].expand_as(parent)
     mutant = _mutate(best, parent[rows, b_i], parent[rows, c_i], setup.F)
-    return _clip(mutant, setup.lo, setup.hi)
+    return _into_box(setup, mutant, seeds, g)
+
+
+def _into_box(setup: _Setup, mutant: Tensor, seeds: Tensor, g: int) -> Tensor:
+    """Bring the coordinates a mutant put outside the box back in, as ``setup.bounds`` says."""
+    lo, hi = setup.lo, setup.hi
+    if setup.bounds == "reflect":  # mirror at the face crossed; clip what overshoots the far one
+        mutant = torch.where(mutant < lo, 2 * lo - mutant, mutant)
+        mutant = torch.where(mutant > hi, 2 * hi - mutant, mutant)
+    elif setup.bounds == "reinit":  # SciPy's rule: a fresh uniform value (stream 4)
+        fresh = lo + (hi - lo) * _uniform(seeds, g, 4, tuple(mutant.shape[1:]))
+        return torch.where((mutant < lo) | (mutant > hi), fresh, mutant)
+    return _clip(mutant, lo, hi)
 
 
 def _fresh(setup: _Setup, parent: Tensor, f_parent: Tensor, seeds: Tensor, g: int) -> Tensor:
@@ -446,6 +464,7 @@ class _Setup:
     F: float
     CR: float | None
     strategy: str
+    bounds: str
     threshold: Tensor
     stop_when: Callable[[Tensor, Tensor | None, Tensor], Tensor] | None
     record: bool
@@ -580,8 +599,14 @@ def _check_settings(
     strategy: object,
     stop_when: object,
     record: object,
+    bounds: object = "clip",
 ) -> tuple[int, int, float, float | None, bool]:
     """Check the scalar settings in order; return (popsize, generations, F, CR, record)."""
+    if not isinstance(bounds, str) or bounds not in BOUNDS:
+        raise ArgumentError(
+            f"unknown bounds {bounds!r}: choose 'clip' (onto the face), 'reinit' (a fresh uniform "
+            "value in the box) or 'reflect' (mirrored at the face it crossed)"
+        )
     popsize = check_count(popsize, "popsize", minimum=4)
     generations = check_count(generations, "generations", minimum=0)
     F = check_mutation_factor(F)
@@ -673,6 +698,7 @@ def differential_evolution(
     F: float = 0.5,
     CR: float | None = None,
     strategy: Strategy = "rand1",
+    bounds: Bounds = "clip",
     init: Tensor | None = None,
     stop_below: float | Tensor | None = None,
     stop_when: Callable[[Tensor, Tensor | None, Tensor], Tensor] | None = None,
@@ -694,7 +720,6 @@ def differential_evolution(
         best candidate. A NaN fitness counts as +inf.
     lower, upper:
         Bounds of the search box, one per dimension (shared by all problems).
-        Mutants are clipped into the box.
     problems:
         Number of independent problems (ignored when ``init`` or a seed tensor fixes it).
     popsize:
@@ -711,6 +736,11 @@ def differential_evolution(
         ``"rand1"`` (DE/rand/1), ``"best1"`` (DE/best/1) or ``"random"`` (random
         search: each generation a fresh uniform population, no selection; the
         best candidate ever seen is kept).
+    bounds:
+        What happens to a mutant's coordinate outside the box: ``"clip"`` puts it on the
+        face it crossed (candidates pile up on the faces), ``"reinit"`` draws it afresh,
+        uniformly in the box (SciPy's rule), ``"reflect"`` mirrors it at the face (and
+        clips what overshoots the opposite face).
     init:
         Initial population ``(problems, popsize, dims)``; default uniform in the box.
     stop_below:
@@ -737,7 +767,7 @@ def differential_evolution(
     ------
     ValueError
         For popsize < 4, F outside (0, 2], CR outside [0, 1], an unknown
-        strategy, bounds of the wrong shape, not finite or with lower > upper,
+        strategy or bounds rule, bounds of the wrong shape, not finite or with lower > upper,
         an ``init`` that is not a float (problems, popsize, dims) tensor, a bad
         ``stop_below``, seed or device, or a fitness function that returns
         the wrong shape (or an ``aux`` of the wrong shape).
@@ -753,6 +783,7 @@ def differential_evolution(
         strategy=strategy,
         stop_when=stop_when,
         record=record,
+        bounds=bounds,
     )
     if seed is not None and generator is not None:
         raise ArgumentError("pass either seed= or generator=, not both")
@@ -777,6 +808,7 @@ def differential_evolution(
         F=F,
         CR=CR,
         strategy=strategy,
+        bounds=bounds,
         threshold=_check_threshold(stop_below, len(seeds), device),
         stop_when=stop_when,
         record=record,

@@ -242,3 +242,78 @@ def test_de_checks_init_stop_below_aux_and_device() -> None:
         differential_evolution(lambda c, i: (sphere(c, i),), LO, HI, popsize=4)
     with pytest.raises(ValueError, match="record must be True or False"):
         differential_evolution(sphere, LO, HI, popsize=4, record="False")  # type: ignore[arg-type]
+
+
+# --- issue 21 item 2: what happens at the faces of the box ---------------------------------------
+
+
+def _upward(cands: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """Lower is better the larger the first coordinate: the optimum lies on the upper face."""
+    return -cands[..., 0]
+
+
+@pytest.mark.parametrize("bounds", ["clip", "reinit", "reflect"])
+def test_every_bounds_rule_keeps_the_population_in_the_box(bounds: str) -> None:
+    res = differential_evolution(
+        _upward,
+        LO,
+        HI,
+        problems=3,
+        popsize=16,
+        generations=15,
+        F=1.5,
+        seed=0,
+        bounds=bounds,
+        record=True,
+    )
+    for pop in res.history:
+        assert bool((pop >= LO).all() and (pop <= HI).all()), bounds
+
+
+def test_clipping_piles_candidates_onto_the_face_and_the_others_do_not() -> None:
+    on_face = {}
+    for bounds in ("clip", "reinit", "reflect"):
+        res = differential_evolution(
+            _upward, LO, HI, problems=4, popsize=20, generations=30, F=0.9, seed=3, bounds=bounds
+        )
+        on_face[bounds] = float((res.population[..., 0] == HI[0]).float().mean())
+    assert on_face["clip"] > 0.5  # the optimum is approached by landing on the face itself
+    assert on_face["reinit"] < 0.05 and on_face["reflect"] < 0.05, on_face
+
+
+def test_reinit_and_reflect_solve_a_batch_exactly_like_each_problem_alone() -> None:
+    seeds = torch.tensor([4, 9, 123])
+    for bounds in ("reinit", "reflect"):
+        kw = dict(popsize=10, generations=12, F=1.2, CR=0.5, bounds=bounds)
+        batch = differential_evolution(sphere, LO, HI, seed=seeds, **kw)
+        for p in range(3):
+            solo = differential_evolution(sphere, LO, HI, seed=seeds[p : p + 1], **kw)
+            assert torch.equal(solo.population[0], batch.population[p]), bounds
+
+
+def test_the_three_rules_on_known_mutants() -> None:
+    from types import SimpleNamespace
+
+    from advlab.de import _into_box
+
+    lo, hi = t(0.0, 0.0), t(1.0, 1.0)
+    mutant = t(1.25, -0.25, 0.5, 3.5).reshape(1, 2, 2)  # two members, two coordinates
+    seeds = torch.tensor([7])
+    out = {
+        rule: _into_box(SimpleNamespace(lo=lo, hi=hi, bounds=rule), mutant, seeds, 1)
+        for rule in ("clip", "reinit", "reflect")
+    }
+    assert torch.equal(out["clip"], t(1.0, 0.0, 0.5, 1.0).reshape(1, 2, 2))
+    # mirrored at the face crossed; 3.5 overshoots the far face after mirroring, and is clipped
+    assert torch.equal(out["reflect"], t(0.75, 0.25, 0.5, 0.0).reshape(1, 2, 2))
+    inside = (mutant >= lo) & (mutant <= hi)
+    assert torch.equal(out["reinit"][inside], mutant[inside])  # in-box values are kept
+    fresh = out["reinit"][~inside]
+    assert bool(((fresh > 0) & (fresh < 1)).all())  # the others are drawn afresh inside
+    again = _into_box(SimpleNamespace(lo=lo, hi=hi, bounds="reinit"), mutant, seeds, 1)
+    assert torch.equal(again, out["reinit"])  # from the problem's own stream: repeatable
+
+
+def test_an_unknown_bounds_rule_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown bounds 'wrap'.*'clip'.*'reinit'.*'reflect'"):
+        differential_evolution(sphere, LO, HI, bounds="wrap")

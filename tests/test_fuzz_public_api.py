@@ -1555,6 +1555,7 @@ def _de_args(draw: st.DrawFn) -> tuple[tuple, dict]:
         "F": wrap(st.sampled_from([0.1, 0.5, 2.0])),
         "CR": wrap(st.sampled_from([None, 0.0, 0.5, 1.0])),
         "strategy": wrap(st.sampled_from(list(advlab.de.STRATEGIES))),
+        "bounds": wrap(st.sampled_from([*advlab.de.BOUNDS, "wrap"])),
         "stop_below": wrap(st.sampled_from([None, 0.5, -1.0])),
         "seed": wrap(st.integers(0, 2**40)),
         "record": wrap(st.booleans()),

@@ -356,6 +356,7 @@ def one_pixel(
     F: float = 0.5,
     CR: float | None = None,
     strategy: Literal["rand1", "best1", "random"] = "rand1",
+    bounds: Literal["clip", "reinit", "reflect"] = "clip",
     early_stop: bool | Literal["success"] = True,
     stop_probability: float | None = None,
     levels: int | None = 256,
@@ -386,6 +387,11 @@ def one_pixel(
         ``"rand1"`` (the paper's DE/rand/1), ``"best1"`` (DE/best/1, try it
         with ``CR=0.9``) or ``"random"``: random search with the same budget
         (``popsize`` fresh random candidates per generation), the paper's control.
+    bounds:
+        What DE does with a mutant's coordinate outside the box
+        (:func:`advlab.de.differential_evolution`): ``"clip"`` (the default) puts it on
+        the face, so positions pile up on the first and last rows and columns;
+        ``"reinit"`` draws it afresh; ``"reflect"`` mirrors it.
     early_stop:
         True: stop an image as soon as the paper's stopping rule holds;
         ``"success"``: as soon as the attack succeeds (the answer changed, or is
@@ -479,6 +485,7 @@ def one_pixel(
             F=F,
             CR=CR,
             strategy=strategy,
+            bounds=bounds,
             init=init,
             stop_below=threshold,
             stop_when=stop_when,
