@@ -261,8 +261,8 @@ def test_on_a_network_two_scoring_chunks_agree(digits, digits_model) -> None:
     the other way; so what is checked is that such images are rare and that the others agree
     entirely.
     """
-    x, y = digits.x_test[:40], digits.y_test[:40]
-    kw = dict(popsize=40, generations=10, pixels=1, seed=0)
+    x, y = digits.x_test[:20], digits.y_test[:20]
+    kw = dict(popsize=20, generations=5, pixels=1, seed=0)
     whole = one_pixel(digits_model, x, y, **kw)
     chunked = one_pixel(digits_model, x, y, batch_size=7, **kw)
     same = (whole.x_adv == chunked.x_adv).flatten(1).all(dim=1)
