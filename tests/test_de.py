@@ -315,5 +315,5 @@ def test_the_three_rules_on_known_mutants() -> None:
 
 
 def test_an_unknown_bounds_rule_is_refused() -> None:
-    with pytest.raises(ValueError, match="unknown bounds 'wrap'.*'clip'.*'reinit'.*'reflect'"):
+    with pytest.raises(ValueError, match=r"unknown bounds 'wrap'.*'clip'.*'reinit'.*'reflect'"):
         differential_evolution(sphere, LO, HI, bounds="wrap")
