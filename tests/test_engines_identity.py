@@ -172,7 +172,8 @@ class Reader(nn.Module):
         return 3.0 * torch.tanh(x.flatten(1) @ self.w.T)
 
 
-def reference_de(*args, **kwargs) -> DEResult:
+def reference_de(*args, bounds: str = "clip", **kwargs) -> DEResult:
+    assert bounds == "clip", "the pre-refactor solver only clips"
     return DEResult(**ref.differential_evolution(*args, **kwargs))
 
 

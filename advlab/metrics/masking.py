@@ -323,7 +323,8 @@ def masking_report(
     if substitute is not None:
         check_images(substitute, x)
     with torch.no_grad(), frozen_eval(model):
-        deterministic = torch.equal(model(x), model(x))
+        first, second = (check_finite_logits(check_logits(model(x), len(x))) for _ in range(2))
+        deterministic = torch.equal(first, second)
     fooled, examples, x_pgd = _run_attacks(model, substitute, x, y, o)
     acc = {"clean": float(_correct(model, x, y).float().mean())}
     acc.update({k: 1 - float(v.float().mean()) for k, v in fooled.items()})

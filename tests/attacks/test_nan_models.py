@@ -40,11 +40,11 @@ CALLS: dict[str, Callable[[nn.Module], object]] = {
     ),
     "jsma": lambda m: advlab.attacks.jsma(m, X, (Y + 1) % 3),
     "spsa": lambda m: advlab.attacks.spsa(m, X, Y, eps=0.1, steps=1, samples=2, seed=0),
-}
-# the standard evaluation's attacks (not in the registry's table yet)
-CALLS_UNREGISTERED: dict[str, Callable[[nn.Module], object]] = {
     "apgd": lambda m: advlab.apgd(m, X, Y, eps=0.1, steps=2, seed=0),
     "square": lambda m: advlab.square(m, X, Y, eps=0.1, steps=2, seed=0),
+}
+# attacks outside the registry's table: the decision-based attack (L2, its own result)
+CALLS_UNREGISTERED: dict[str, Callable[[nn.Module], object]] = {
     "hop_skip_jump": lambda m: advlab.attacks.hop_skip_jump(m, X, Y, steps=1, seed=0),
 }
 LABEL_BLIND = {"random_noise"}
