@@ -82,6 +82,9 @@ Bounds = Literal["clip", "reinit", "reflect"]
 #: How a mutant's coordinate outside the box is brought back: onto the face, afresh, or mirrored.
 BOUNDS: tuple[str, ...] = ("clip", "reinit", "reflect")
 
+# A sampler of populations: (seeds (m,), generation) -> (m, popsize, dims), each problem's from
+# its own seed (so a batch draws what each problem alone would)
+Sampler = Callable[[Tensor, int], Tensor]
 # Fitness function: (candidates (m, popsize, dims), problem indices (m,)) -> fitness (m, popsize),
 # or (fitness, aux) where aux (m, popsize, ...) is kept for each problem's best candidate.
 Fitness = Callable[[Tensor, Tensor], "Tensor | tuple[Tensor, Tensor]"]
@@ -428,8 +431,25 @@ def _into_box(setup: _Setup, mutant: Tensor, seeds: Tensor, g: int) -> Tensor:
 
 
 def _fresh(setup: _Setup, parent: Tensor, f_parent: Tensor, seeds: Tensor, g: int) -> Tensor:
-    """Random search: a fresh uniform population in the box (parents unused)."""
+    """Random search: a fresh population (parents unused), from the sampler or uniform."""
+    if setup.sampler is not None:
+        return _sample(setup.sampler, seeds, g, popsize=setup.popsize, lo=setup.lo, hi=setup.hi)
     return setup.lo + (setup.hi - setup.lo) * _uniform(seeds, g, 0, tuple(parent.shape[1:]))
+
+
+def _sample(
+    sampler: Sampler, seeds: Tensor, g: int, *, popsize: int, lo: Tensor, hi: Tensor
+) -> Tensor:
+    """``sampler(seeds, g)`` checked: float, shape (len(seeds), popsize, dims), clipped into the box."""
+    pop = sampler(seeds, g)
+    shape = (len(seeds), popsize, lo.shape[0])
+    if not isinstance(pop, Tensor) or not pop.is_floating_point() or tuple(pop.shape) != shape:
+        got = f"{pop.dtype} {tuple(pop.shape)}" if isinstance(pop, Tensor) else type(pop).__name__
+        raise ArgumentError(
+            f"the init sampler must return a float tensor of shape (problems, popsize, dims) = "
+            f"{shape}, got {got}"
+        )
+    return clip_to_bounds(pop.to(device=lo.device, dtype=torch.float64), lo, hi)
 
 
 _MutantBuilder = Callable[["_Setup", Tensor, Tensor, Tensor, int], Tensor]
@@ -465,6 +485,7 @@ class _Setup:
     CR: float | None
     strategy: str
     bounds: str
+    sampler: Sampler | None  # a callable init: random search draws from it too
     threshold: Tensor
     stop_when: Callable[[Tensor, Tensor | None, Tensor], Tensor] | None
     record: bool
@@ -699,7 +720,7 @@ def differential_evolution(
     CR: float | None = None,
     strategy: Strategy = "rand1",
     bounds: Bounds = "clip",
-    init: Tensor | None = None,
+    init: Tensor | Sampler | None = None,
     stop_below: float | Tensor | None = None,
     stop_when: Callable[[Tensor, Tensor | None, Tensor], Tensor] | None = None,
     seed: int | Tensor | None = None,
@@ -742,7 +763,11 @@ def differential_evolution(
         uniformly in the box (SciPy's rule), ``"reflect"`` mirrors it at the face (and
         clips what overshoots the opposite face).
     init:
-        Initial population ``(problems, popsize, dims)``; default uniform in the box.
+        Initial population ``(problems, popsize, dims)``; or a sampler
+        ``init(seeds, generation) -> (len(seeds), popsize, dims)`` that draws one
+        (generation 0), each problem's from its own seed; default uniform in the box.
+        With a sampler, ``strategy="random"`` draws every generation from it, so
+        random search samples the distribution DE started from.
     stop_below:
         Stop a problem as soon as its best fitness is strictly below this value
         (a number, or one per problem); None runs every generation.
@@ -787,18 +812,27 @@ def differential_evolution(
     )
     if seed is not None and generator is not None:
         raise ArgumentError("pass either seed= or generator=, not both")
-    if init is not None:
-        check_float_tensors(init=init)
-        if init.ndim != 3:
+    init_pop = init if isinstance(init, Tensor) else None
+    sampler: Sampler | None = None
+    if init is not None and not isinstance(init, Tensor):
+        if not callable(init):
+            check_float_tensors(init=init)  # the usual error for what is neither
+        sampler = init
+    if init_pop is not None:
+        check_float_tensors(init=init_pop)
+        if init_pop.ndim != 3:
             raise ArgumentError(
-                f"init must have shape (problems, popsize, dims), got {tuple(init.shape)}"
+                f"init must have shape (problems, popsize, dims), got {tuple(init_pop.shape)}"
             )
     if device is None:
-        device = init.device if isinstance(init, Tensor) else torch.device("cpu")
+        device = init_pop.device if isinstance(init_pop, Tensor) else torch.device("cpu")
     device = check_device(device)
     lo, hi = _check_box(lower, upper, device)
-    seeds = _resolve_seeds(seed, generator, init, problems, device)
-    pop = _initial_population(init, seeds, popsize, lo, hi)
+    seeds = _resolve_seeds(seed, generator, init_pop, problems, device)
+    if sampler is not None:
+        pop = _sample(sampler, seeds, 0, popsize=popsize, lo=lo, hi=hi)
+    else:
+        pop = _initial_population(init_pop, seeds, popsize, lo, hi)
     setup = _Setup(
         fn=fn,
         lo=lo,
@@ -809,6 +843,7 @@ def differential_evolution(
         CR=CR,
         strategy=strategy,
         bounds=bounds,
+        sampler=sampler,
         threshold=_check_threshold(stop_below, len(seeds), device),
         stop_when=stop_when,
         record=record,

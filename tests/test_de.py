@@ -317,3 +317,51 @@ def test_the_three_rules_on_known_mutants() -> None:
 def test_an_unknown_bounds_rule_is_refused() -> None:
     with pytest.raises(ValueError, match=r"unknown bounds 'wrap'.*'clip'.*'reinit'.*'reflect'"):
         differential_evolution(sphere, LO, HI, bounds="wrap")
+
+
+# --- issue 21 item 6: random search draws from the distribution DE starts from -------------------
+
+
+def test_a_sampler_gives_the_start_and_random_search_s_every_draw() -> None:
+    calls: list[int] = []
+
+    def sampler(seeds: torch.Tensor, g: int) -> torch.Tensor:
+        calls.append(g)
+        u = counter_uniform(seeds, g, 20, (6, 3))  # the problem's own stream
+        return -3.0 + 1.0 * u  # all in [-3, -2]: a corner of the box, not its uniform spread
+
+    res = differential_evolution(
+        sphere,
+        LO,
+        HI,
+        problems=2,
+        popsize=6,
+        generations=4,
+        strategy="random",
+        init=sampler,
+        seed=0,
+        record=True,
+    )
+    assert calls == [0, 1, 2, 3, 4]
+    for pop in res.history:
+        assert bool((pop <= -2.0).all()), "every generation was drawn from the sampler"
+    # a batch draws what each problem alone draws
+    solo = differential_evolution(
+        sphere,
+        LO,
+        HI,
+        popsize=6,
+        generations=4,
+        strategy="random",
+        init=sampler,
+        seed=torch.tensor([1]),
+        record=True,
+    )
+    assert torch.equal(solo.history[-1][0], res.history[-1][1])
+
+
+def test_a_sampler_that_returns_the_wrong_shape_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"init sampler must return a float tensor of shape"):
+        differential_evolution(sphere, LO, HI, popsize=6, init=lambda s, g: torch.zeros(6, 3))
+    with pytest.raises(TypeError, match="init"):
+        differential_evolution(sphere, LO, HI, popsize=6, init="uniform")

@@ -355,7 +355,7 @@ def one_pixel(
     generations: int = 100,
     F: float = 0.5,
     CR: float | None = None,
-    strategy: Literal["rand1", "best1", "random"] = "rand1",
+    strategy: Literal["rand1", "best1", "random", "random_uniform"] = "rand1",
     bounds: Literal["clip", "reinit", "reflect"] = "clip",
     early_stop: bool | Literal["success"] = True,
     stop_probability: float | None = None,
@@ -385,8 +385,10 @@ def one_pixel(
         DE settings; the paper's defaults are 400, 100, 0.5 and no crossover.
     strategy:
         ``"rand1"`` (the paper's DE/rand/1), ``"best1"`` (DE/best/1, try it
-        with ``CR=0.9``) or ``"random"``: random search with the same budget
-        (``popsize`` fresh random candidates per generation), the paper's control.
+        with ``CR=0.9``), ``"random"``: random search with the same budget
+        (``popsize`` fresh random candidates per generation, drawn from the
+        distribution DE starts from), the paper's control, or ``"random_uniform"``:
+        the same with candidates drawn uniformly after the start (a weaker control).
     bounds:
         What DE does with a mutant's coordinate outside the box
         (:func:`advlab.de.differential_evolution`): ``"clip"`` (the default) puts it on
@@ -426,10 +428,7 @@ def one_pixel(
     """
     check_images(model, x)
     targeted = check_flag(targeted, "targeted")
-    if not (
-        isinstance(early_stop, bool) or (isinstance(early_stop, str) and early_stop == "success")
-    ):
-        raise ArgumentError(f"early_stop must be True, False or 'success', got {early_stop!r}")
+    _check_choices(early_stop, strategy)
     pixels = check_count(pixels, "pixels", minimum=1)
     popsize = check_count(popsize, "popsize", minimum=4)
     generations = check_count(generations, "generations", minimum=0)
@@ -437,8 +436,6 @@ def one_pixel(
         batch_size = CPU_BATCH if x.device.type == "cpu" else DEVICE_BATCH
     batch_size = check_count(batch_size, "batch_size", minimum=1)
     F = check_mutation_factor(F)
-    if not isinstance(strategy, str) or strategy not in STRATEGIES:
-        raise ArgumentError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
     if levels is not None:
         levels = check_count(levels, "levels", minimum=2)
     n, c, h, w = x.shape
@@ -468,7 +465,9 @@ def one_pixel(
         lower = torch.tensor([0.0, 0.0] + [0.0] * c, dtype=torch.float64).repeat(pixels)
         upper = torch.tensor([float(h), float(w)] + [1.0] * c, dtype=torch.float64).repeat(pixels)
         seeds = problem_seeds(n, seed=seed, generator=generator, device=dev)
-        init = _initial_population(seeds, popsize, pixels, (c, h, w))
+
+        uniform = strategy == "random_uniform"
+        init = _start(seeds, popsize, pixels, (c, h, w), uniform=uniform)
         sign = -1.0 if targeted else 1.0
         fitness = _pixel_fitness(
             model, x0, y, sign=sign, popsize=popsize, pixels=pixels, levels=levels,
@@ -484,7 +483,7 @@ def one_pixel(
             generations=generations,
             F=F,
             CR=CR,
-            strategy=strategy,
+            strategy="random" if uniform else strategy,  # type: ignore[arg-type]
             bounds=bounds,
             init=init,
             stop_below=threshold,
@@ -523,16 +522,43 @@ def _succeeded(probs: Tensor, y: Tensor, targeted: bool) -> Tensor:
     return (pred == y if targeted else pred != y) & probs.isfinite().all(dim=1)
 
 
-def _initial_population(
-    seeds: Tensor, popsize: int, pixels: int, image_shape: tuple[int, int, int]
+def _check_choices(early_stop: object, strategy: object) -> None:
+    """Check one_pixel's ``early_stop`` and ``strategy`` (DE's, or ``"random_uniform"``)."""
+    if not (
+        isinstance(early_stop, bool) or (isinstance(early_stop, str) and early_stop == "success")
+    ):
+        raise ArgumentError(f"early_stop must be True, False or 'success', got {early_stop!r}")
+    choices = (*STRATEGIES, "random_uniform")
+    if not isinstance(strategy, str) or strategy not in choices:
+        raise ArgumentError(f"unknown strategy {strategy!r}; choose one of {', '.join(choices)}")
+
+
+def _start(
+    seeds: Tensor, popsize: int, pixels: int, shape: tuple[int, int, int], *, uniform: bool
+) -> Tensor | Callable[[Tensor, int], Tensor]:
+    """Return DE's ``init``: the paper's sampler, or only its first draw (the uniform control).
+
+    The sampler gives DE's start and random search's fresh candidates; with only the
+    first draw, DE's random search samples the box uniformly after the start.
+    """
+
+    def sampler(s: Tensor, g: int) -> Tensor:
+        return _sample_candidates(s, g, popsize, pixels, shape)
+
+    return sampler(seeds, 0) if uniform else sampler
+
+
+def _sample_candidates(
+    seeds: Tensor, generation: int, popsize: int, pixels: int, image_shape: tuple[int, int, int]
 ) -> Tensor:
     """Draw the paper's initialisation: coordinates uniform, values N(0.5, 0.5) clipped to [0, 1].
 
-    Drawn from each image's own random stream (generation 0), like the rest of DE.
+    Drawn from each image's own random stream (generation 0 for DE's start, later
+    generations for random search's fresh candidates), like the rest of DE.
     """
     c, h, w = image_shape
-    u = counter_uniform(seeds, 0, 10, (popsize, pixels, 2 + c))
-    v = counter_uniform(seeds, 0, 11, (popsize, pixels, c))
+    u = counter_uniform(seeds, generation, 10, (popsize, pixels, 2 + c))
+    v = counter_uniform(seeds, generation, 11, (popsize, pixels, c))
     # Box-Muller: a standard normal from two uniforms
     z = torch.sqrt(-2.0 * torch.log1p(-u[..., 2:])) * torch.cos(2.0 * math.pi * v)
     coords = u[..., :2] * torch.tensor([float(h), float(w)], dtype=u.dtype, device=u.device)
@@ -550,6 +576,7 @@ def random_pixels(
     pixels: int = 1,
     popsize: int = 400,
     generations: int = 100,
+    draw: Literal["start", "uniform"] = "start",
     early_stop: bool | Literal["success"] = True,
     levels: int | None = 256,
     batch_size: int | None = None,
@@ -559,12 +586,17 @@ def random_pixels(
     """Random search with exactly the one-pixel attack's query budget: the paper's control.
 
     It starts from the same initial population as :func:`one_pixel`; then each
-    "generation" scores ``popsize`` fresh candidates drawn uniformly (positions
-    and values) instead of evolving them. The best candidate ever seen is kept,
+    "generation" scores ``popsize`` fresh candidates instead of evolving them, drawn
+    (``draw="start"``, the default) from the distribution DE starts from, positions
+    uniform and colours N(0.5, 0.5) clipped to [0, 1], so that about a third of the
+    colour values are pure black or white as in DE's population; or (``draw="uniform"``)
+    uniformly, positions and colours, a weaker control. The best candidate ever seen is kept,
     and the same stopping rule applies. With the same ``popsize`` and ``generations`` an image
     gets at most ``1 + popsize * (generations + 1)`` queries, exactly as with
     :func:`one_pixel`. Arguments and result as in :func:`one_pixel`.
     """
+    if not isinstance(draw, str) or draw not in ("start", "uniform"):
+        raise ArgumentError(f"draw must be 'start' or 'uniform', got {draw!r}")
     return one_pixel(
         model,
         x,
@@ -573,7 +605,7 @@ def random_pixels(
         pixels=pixels,
         popsize=popsize,
         generations=generations,
-        strategy="random",
+        strategy="random" if draw == "start" else "random_uniform",
         early_stop=early_stop,
         levels=levels,
         batch_size=batch_size,

@@ -414,3 +414,17 @@ def test_a_nan_output_under_attack_is_no_success(attack) -> None:
     x = torch.full((6, 1, 4, 4), 0.5)
     res = attack(_NaNOffGrey(), x, popsize=16, generations=3, seed=0)
     assert not bool(res.success.any())
+
+
+def test_random_search_draws_from_de_s_start_or_uniformly() -> None:
+    model = Bump(10, 4, 6)
+    x = torch.rand(6, 3, 10, 10, generator=torch.Generator().manual_seed(5)) * 0.1
+    kw = dict(popsize=12, generations=6, pixels=1, seed=3, early_stop=False)
+    start = random_pixels(model, x, **kw)
+    uniform = random_pixels(model, x, draw="uniform", **kw)
+    assert torch.equal(start.x_adv, one_pixel(model, x, strategy="random", **kw).x_adv)
+    assert torch.equal(uniform.x_adv, one_pixel(model, x, strategy="random_uniform", **kw).x_adv)
+    assert not torch.equal(start.values, uniform.values)  # two different controls
+    assert torch.equal(start.queries, uniform.queries)  # with the same budget
+    with pytest.raises(ValueError, match="draw must be 'start' or 'uniform'"):
+        random_pixels(model, x, draw="normal", **kw)
