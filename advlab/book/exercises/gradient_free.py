@@ -275,7 +275,9 @@ def check_set_pixels(
         if bool((swapped[..., 0] < h).all() and (swapped[..., 1] < w).all()) and same(
             out, apply_pixels(x, swapped, val)
         ):
-            failures.append("you swapped rows and columns: positions[..., 0] is the row (y)")
+            failures.append(
+                "you swapped rows and columns: positions[..., 0] is the row (the first coordinate, the paper's x)"
+            )
         elif c > 1 and same(out[:, 0], ref[:, 0]) and same(out[:, 1:], x[:, 1:]):
             failures.append("you wrote only the first channel: set all C channels of the pixel")
         else:
