@@ -44,6 +44,7 @@ import advlab
 import advlab.book.settings
 import advlab.book.widgets
 import advlab.cli
+import advlab.cmaes
 import advlab.device
 import advlab.viz
 from advlab._utils import frozen_eval
@@ -1737,6 +1738,38 @@ CASES.update(
         OnePixelResult: Case(_signature_args(OnePixelResult), budget=3),  # a plain record
         apply_pixels: Case(_pixels_args, check_apply_pixels, budget=40),
         decode_candidates: Case(_decode_args, check_decode, budget=40),
+        advlab.cmaes.cma_es: Case(
+            _positional(
+                st.sampled_from([lambda c, i: (c**2).sum(-1), lambda c, i: c.sum(-1)[:, :1], "f"]),
+                st.sampled_from([[0.5, 0.5], [], [float("nan")], [1.0, 2.0, 3.0], "x"]),
+                st.sampled_from([0.3, 0.0, -1.0, float("inf"), 2]),
+                generations=st.integers(0, 3),
+                popsize=st.sampled_from([None, 1, 2, 6]),
+                problems=st.integers(0, 3),
+                stop_below=st.sampled_from([None, 0.1, "low"]),
+                seed=st.sampled_from([0, 2**40, torch.tensor([1, 2]), torch.tensor([0.5]), "s"]),
+                lower=st.sampled_from([None, [0.0, 0.0], [1.0, 1.0], [0.0]]),
+                upper=st.sampled_from([None, [1.0, 1.0], [0.0, 0.0]]),
+            ),
+            lambda r, a, k: (
+                isinstance(r, advlab.cmaes.CMAESResult)
+                and bool(torch.isfinite(r.sigma).all())
+                and torch.equal(
+                    r.evaluations,
+                    r.generations
+                    * advlab.cmaes.strategy_parameters(len(a[1]), k.get("popsize")).popsize,
+                )
+            ),
+            budget=40,
+        ),
+        advlab.cmaes.strategy_parameters: Case(
+            _positional(st.integers(-1, 30), maybe(st.sampled_from([None, 1, 2, 7, 50]))),
+            lambda r, a, k: abs(sum(r.weights) - 1) < 1e-9 and 0 < r.cs < 1 and r.mu >= 1,
+        ),
+        advlab.cmaes.CMAESResult: Case(_signature_args(advlab.cmaes.CMAESResult), budget=3),
+        advlab.cmaes.StrategyParameters: Case(
+            _signature_args(advlab.cmaes.StrategyParameters), budget=3
+        ),
         advlab.de.differential_evolution: Case(_de_args, check_de, budget=60),
         advlab.de.DEResult: Case(_signature_args(advlab.de.DEResult), budget=3),  # a plain record
         advlab.de.mutate: Case(
