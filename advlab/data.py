@@ -510,7 +510,7 @@ def _load_mnist_like(
     if debian:
         source = (
             f"Debian's dataset-fashion-mnist package at {DEBIAN_FASHION_MNIST} "
-            f"(unpacked into {root})"
+            "(unpacked into the advlab cache)"
         )
     else:
         source = f"torchvision {cls.__name__} from {where}"
