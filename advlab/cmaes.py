@@ -32,7 +32,7 @@ from torch import Tensor
 
 from ._validate import ArgumentError, ArgumentTypeError, check_count
 from ._validate import as_real as _as_real
-from .de import _uniform, problem_seeds
+from .de import _resolve_seeds, _uniform
 from .device import check_device
 
 __all__ = ["CMAESResult", "StrategyParameters", "cma_es", "strategy_parameters"]
@@ -277,16 +277,6 @@ def _check_box(lower: object, upper: object, n: int, dev: torch.device) -> tuple
     return lo, hi
 
 
-def _check_seeds(seed: object, problems: object, dev: torch.device) -> Tensor:
-    if isinstance(seed, Tensor):
-        if seed.ndim != 1 or seed.is_floating_point() or seed.dtype == torch.bool:
-            raise ArgumentError("a seed tensor must be a 1-D integer tensor, one seed per problem")
-        return seed.to(device=dev, dtype=torch.long)
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-        raise ArgumentError(f"seed must be an int or a tensor of ints, got {type(seed).__name__}")
-    return problem_seeds(check_count(problems, "problems"), seed=seed, device=dev)
-
-
 def cma_es(
     fn: Fitness,
     mean: object,
@@ -349,7 +339,7 @@ def cma_es(
     lo, hi = _check_box(lower, upper, m.shape[0], dev)
     sp = strategy_parameters(m.shape[0], popsize)
     generations = check_count(generations, "generations", minimum=0)
-    seeds = _check_seeds(seed, problems, dev)
+    seeds = _resolve_seeds(seed, None, None, problems, dev)  # DE's rule: seed + p, or a tensor
     threshold = -math.inf
     if stop_below is not None:
         threshold = _as_real(stop_below, "stop_below", "a number or None")

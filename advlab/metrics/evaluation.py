@@ -124,11 +124,11 @@ def evaluate_robustness(
         "Square": square(model, x, y, eps=eps, steps=square_steps, seed=seed),
     }
     robust = clean.clone()
-    worst = x_adv["Square"].clone()
-    for name in reversed(list(x_adv)):  # the first attack that fools an image wins it
-        by_attack[name] = labelled_predictions(model, x_adv[name], y) == y
-        worst[~by_attack[name]] = x_adv[name][~by_attack[name]]
+    worst = x_adv["Square"].clone()  # for the images no attack fools
+    for name, images in x_adv.items():  # the first attack that fools an image gives its image
+        by_attack[name] = labelled_predictions(model, images, y) == y
+        take = robust & ~by_attack[name]
+        worst[take] = images[take]
         robust &= by_attack[name]
     worst[~clean] = x[~clean]  # misclassified already: the clean image is its own worst case
-    ordered = {name: by_attack[name] for name in x_adv}
-    return RobustnessReport(eps, clean, MappingProxyType(ordered), robust, worst)
+    return RobustnessReport(eps, clean, MappingProxyType(by_attack), robust, worst)
